@@ -1,0 +1,92 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let package = Package(
+    name: "countersign",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "countersign", targets: ["countersign"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/LebJe/TOMLKit.git", from: "0.6.0"),
+    ],
+    targets: [
+        // RADIUS wire codec: pure functions on bytes, no I/O.
+        .target(
+            name: "RADIUSCodec",
+            dependencies: [.product(name: "Crypto", package: "swift-crypto")]
+        ),
+        // The protocol-agnostic decision: primary check, second factor, verdict, audit events.
+        .target(
+            name: "MFACore",
+            dependencies: [
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // Persistence: users, password hashes, encrypted TOTP secrets, events.
+        .target(
+            name: "CountersignStore",
+            dependencies: [
+                "MFACore",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        // The configuration file: model, TOML loading, validation.
+        .target(
+            name: "CountersignConfig",
+            dependencies: [.product(name: "TOMLKit", package: "TOMLKit")]
+        ),
+        // UDP listeners, client table, duplicate cache, request → MFA core → reply.
+        .target(
+            name: "RADIUSServer",
+            dependencies: [
+                "RADIUSCodec",
+                "MFACore",
+                "CountersignConfig",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        // Wiring: builds the running gateway and the admin operations from a configuration.
+        .target(
+            name: "CountersignApp",
+            dependencies: [
+                "CountersignConfig",
+                "CountersignStore",
+                "MFACore",
+                "RADIUSServer",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .executableTarget(
+            name: "countersign",
+            dependencies: [
+                "CountersignApp",
+                "CountersignConfig",
+                "CountersignStore",
+                "MFACore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "RADIUSCodecTests", dependencies: ["RADIUSCodec"]),
+        .testTarget(name: "MFACoreTests", dependencies: ["MFACore"]),
+        .testTarget(name: "CountersignStoreTests", dependencies: ["CountersignStore"]),
+        .testTarget(name: "CountersignConfigTests", dependencies: ["CountersignConfig"]),
+        .testTarget(
+            name: "IntegrationTests",
+            dependencies: ["CountersignApp", "RADIUSCodec", "MFACore"]
+        ),
+    ]
+)

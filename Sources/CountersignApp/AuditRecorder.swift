@@ -1,0 +1,34 @@
+import CountersignStore
+import Foundation
+import Logging
+import MFACore
+
+/// Writes each audit event to the store and as one log line (JSON when `log.format = "json"`).
+public struct AuditRecorder: AuditSink {
+    private let store: CountersignStore
+    private let logger: Logger
+
+    public init(store: CountersignStore, logger: Logger) {
+        self.store = store
+        self.logger = logger
+    }
+
+    public func record(_ event: AuditEvent) async {
+        logger.info("audit", metadata: Self.metadata(event))
+        do {
+            try await store.append([event])
+        } catch {
+            logger.error("could not store audit event", metadata: ["type": "\(event.type)", "error": "\(error)"])
+        }
+    }
+
+    static func metadata(_ event: AuditEvent) -> Logger.Metadata {
+        var metadata: Logger.Metadata = ["type": "\(event.type)", "result": "\(event.result.rawValue)"]
+        if let user = event.user { metadata["user"] = "\(user)" }
+        if let resource = event.resource { metadata["resource"] = "\(resource)" }
+        if let client = event.clientAddress { metadata["client_address"] = "\(client)" }
+        if let error = event.error { metadata["error"] = "\(error)" }
+        for (key, value) in event.details { metadata["details.\(key)"] = "\(value)" }
+        return metadata
+    }
+}

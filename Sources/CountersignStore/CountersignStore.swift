@@ -1,0 +1,275 @@
+import Crypto
+import Foundation
+import GRDB
+import MFACore
+
+/// Users, password hashes, encrypted TOTP secrets and audit events in SQLite (WAL), through GRDB.
+public final class CountersignStore: Sendable {
+    private let database: any DatabaseWriter
+    private let secrets: SecretBox
+
+    /// Opens (creating if needed, mode 0600) the database at `path` and the key file at `keyPath`, and migrates.
+    public static func open(path: String, keyPath: String) throws -> CountersignStore {
+        let key = try SecretBox.loadOrCreateKey(at: keyPath)
+        if !FileManager.default.fileExists(atPath: path) {
+            try StoreFiles.createPrivateFile(at: path, contents: Data())
+        }
+        var configuration = Configuration()
+        // Admin commands write while `serve` runs: wait for the lock rather than fail.
+        configuration.busyMode = .timeout(10)
+        configuration.prepareDatabase { db in
+            // WAL with synchronous=NORMAL: durable across process crashes, one fsync per checkpoint.
+            try db.execute(sql: "PRAGMA synchronous = NORMAL")
+        }
+        let pool = try DatabasePool(path: path, configuration: configuration)
+        return try CountersignStore(database: pool, secrets: SecretBox(key: key))
+    }
+
+    /// A private in-memory database, for tests.
+    public static func inMemory(key: SymmetricKey = SymmetricKey(size: .bits256)) throws -> CountersignStore {
+        try CountersignStore(database: DatabaseQueue(), secrets: SecretBox(key: key))
+    }
+
+    private init(database: any DatabaseWriter, secrets: SecretBox) throws {
+        self.database = database
+        self.secrets = secrets
+        try Self.migrator.migrate(database)
+    }
+
+    private static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE users (
+                        name TEXT PRIMARY KEY NOT NULL,
+                        password_hash TEXT,
+                        created_at REAL NOT NULL,
+                        totp_secret BLOB,
+                        totp_algorithm TEXT,
+                        totp_digits INTEGER,
+                        totp_period INTEGER,
+                        totp_enrolled_at REAL,
+                        totp_last_step INTEGER
+                    ) WITHOUT ROWID;
+                    CREATE TABLE events (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT,
+                        time REAL NOT NULL,
+                        type TEXT NOT NULL,
+                        user TEXT,
+                        resource TEXT,
+                        client_address TEXT,
+                        result TEXT NOT NULL,
+                        error TEXT,
+                        details TEXT NOT NULL DEFAULT '{}'
+                    );
+                    CREATE INDEX events_by_user ON events(user, id);
+                    CREATE INDEX events_by_type ON events(type, id);
+                    """)
+        }
+        return migrator
+    }
+
+    // MARK: Users
+
+    public func addUser(_ name: String, passwordHash: String?, at time: Date = Date()) async throws {
+        try Self.validate(username: name)
+        try await database.write { db in
+            if try Self.exists(name, db) { throw StoreError(.userExists, "user \(name) already exists") }
+            try db.execute(
+                sql: "INSERT INTO users (name, password_hash, created_at) VALUES (?, ?, ?)",
+                arguments: [name, passwordHash, time.timeIntervalSince1970])
+        }
+    }
+
+    public func setPasswordHash(_ hash: String?, for name: String) async throws {
+        try await updateExisting(name, sql: "UPDATE users SET password_hash = ? WHERE name = ?", arguments: [hash, name])
+    }
+
+    public func deleteUser(_ name: String) async throws {
+        try await updateExisting(name, sql: "DELETE FROM users WHERE name = ?", arguments: [name])
+    }
+
+    public func users() async throws -> [UserSummary] {
+        try await database.read { db in
+            try Row.fetchAll(db, sql: "SELECT \(UserSummary.columns) FROM users ORDER BY name").map(UserSummary.init(row:))
+        }
+    }
+
+    public func user(_ name: String) async throws -> UserSummary? {
+        try await database.read { db in
+            try Row.fetchOne(db, sql: "SELECT \(UserSummary.columns) FROM users WHERE name = ?", arguments: [name])
+                .map(UserSummary.init(row:))
+        }
+    }
+
+    // MARK: TOTP
+
+    /// Stores a new enrollment; refused while one exists (delete it first), so a secret already in an app is
+    /// never silently replaced.
+    public func enrollTOTP(_ enrollment: TOTPEnrollment, for name: String, at time: Date = Date()) async throws {
+        let sealed = try secrets.seal(enrollment.secret, for: name)
+        try await database.write { db in
+            guard let row = try Row.fetchOne(db, sql: "SELECT totp_secret FROM users WHERE name = ?", arguments: [name]) else {
+                throw StoreError(.noSuchUser, "no user \(name)")
+            }
+            if row["totp_secret"] as Data? != nil {
+                throw StoreError(.alreadyEnrolled, "user \(name) already has TOTP; delete it first")
+            }
+            try db.execute(
+                sql: """
+                    UPDATE users SET totp_secret = ?, totp_algorithm = ?, totp_digits = ?, totp_period = ?,
+                        totp_enrolled_at = ?, totp_last_step = NULL WHERE name = ?
+                    """,
+                arguments: [
+                    Data(sealed), enrollment.parameters.algorithm.rawValue, enrollment.parameters.digits,
+                    enrollment.parameters.period, time.timeIntervalSince1970, name,
+                ])
+        }
+    }
+
+    public func deleteTOTP(for name: String) async throws {
+        try await database.write { db in
+            guard let row = try Row.fetchOne(db, sql: "SELECT totp_secret FROM users WHERE name = ?", arguments: [name]) else {
+                throw StoreError(.noSuchUser, "no user \(name)")
+            }
+            if row["totp_secret"] as Data? == nil { throw StoreError(.notEnrolled, "user \(name) has no TOTP") }
+            try db.execute(
+                sql: """
+                    UPDATE users SET totp_secret = NULL, totp_algorithm = NULL, totp_digits = NULL, totp_period = NULL,
+                        totp_enrolled_at = NULL, totp_last_step = NULL WHERE name = ?
+                    """,
+                arguments: [name])
+        }
+    }
+
+    // MARK: Events
+
+    public func append(_ events: [AuditEvent]) async throws {
+        try await database.write { db in
+            for event in events {
+                try db.execute(
+                    sql: """
+                        INSERT INTO events (time, type, user, resource, client_address, result, error, details)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                        """,
+                    arguments: [
+                        event.time.timeIntervalSince1970, event.type.rawValue, event.user, event.resource,
+                        event.clientAddress, event.result.rawValue, event.error, Self.encodeDetails(event.details),
+                    ])
+            }
+        }
+    }
+
+    /// Events in time order: the last `limit` that match, or with `after`, those newer than that id (for --follow).
+    public func events(user: String? = nil, type: String? = nil, after: Int64? = nil, limit: Int? = nil) async throws -> [StoredEvent] {
+        try await database.read { db in
+            var conditions: [String] = []
+            var arguments: StatementArguments = []
+            if let user { conditions.append("user = ?"); arguments += [user] }
+            if let type { conditions.append("type = ?"); arguments += [type] }
+            if let after { conditions.append("id > ?"); arguments += [after] }
+            let whereClause = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
+            let sql: String
+            if let limit {
+                arguments += [limit]
+                sql = "SELECT * FROM (SELECT * FROM events \(whereClause) ORDER BY id DESC LIMIT ?) ORDER BY id"
+            } else {
+                sql = "SELECT * FROM events \(whereClause) ORDER BY id"
+            }
+            return try Row.fetchAll(db, sql: sql, arguments: arguments).map(StoredEvent.init(row:))
+        }
+    }
+
+    // MARK: Helpers
+
+    private func updateExisting(_ name: String, sql: String, arguments: StatementArguments) async throws {
+        try await database.write { db in
+            try db.execute(sql: sql, arguments: arguments)
+            if db.changesCount == 0 { throw StoreError(.noSuchUser, "no user \(name)") }
+        }
+    }
+
+    private static func exists(_ name: String, _ db: Database) throws -> Bool {
+        try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM users WHERE name = ?)", arguments: [name]) ?? false
+    }
+
+    /// RFC 2865 §5.1: User-Name is at most 253 octets; control characters have no place in a name.
+    static func validate(username: String) throws {
+        let octets = username.utf8.count
+        guard (1...253).contains(octets), !username.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
+            throw StoreError(.invalidUsername, "a user name is 1 to 253 UTF-8 octets without control characters")
+        }
+    }
+
+    private static func encodeDetails(_ details: [String: String]) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        return (try? encoder.encode(details)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+    }
+}
+
+extension CountersignStore: CredentialStore {
+    public func credentials(for username: String) async throws -> UserCredentials? {
+        typealias Columns = (passwordHash: String?, sealed: Data?, algorithm: String?, digits: Int?, period: Int?)
+        let found: Columns? = try await database.read { db in
+            try Row.fetchOne(
+                db,
+                sql: "SELECT password_hash, totp_secret, totp_algorithm, totp_digits, totp_period FROM users WHERE name = ?",
+                arguments: [username]
+            ).map { ($0["password_hash"], $0["totp_secret"], $0["totp_algorithm"], $0["totp_digits"], $0["totp_period"]) }
+        }
+        guard let found else { return nil }
+        var totp: TOTPEnrollment?
+        if let sealed = found.sealed {
+            let parameters = TOTPParameters(
+                algorithm: TOTPAlgorithm(rawValue: found.algorithm ?? "") ?? .sha1, digits: found.digits ?? 6,
+                period: found.period ?? 30)
+            totp = TOTPEnrollment(secret: try secrets.open(Array(sealed), for: username), parameters: parameters)
+        }
+        return UserCredentials(username: username, passwordHash: found.passwordHash, totp: totp)
+    }
+
+    public func recordAcceptedTOTPStep(_ step: Int64, for username: String) async throws -> Bool {
+        // One conditional UPDATE: two racing requests with the same code cannot both see "not yet used".
+        try await database.write { db in
+            try db.execute(
+                sql: "UPDATE users SET totp_last_step = ? WHERE name = ? AND (totp_last_step IS NULL OR totp_last_step < ?)",
+                arguments: [step, username, step])
+            return db.changesCount == 1
+        }
+    }
+}
+
+/// A user as the admin commands show it: no secret in it.
+public struct UserSummary: Sendable, Equatable, Codable {
+    public var name: String
+    public var hasPassword: Bool
+    public var createdAt: Date
+    public var totpEnrolled: Bool
+    public var totpEnrolledAt: Date?
+
+    static let columns = "name, password_hash IS NOT NULL AS has_password, created_at, totp_secret IS NOT NULL AS totp, totp_enrolled_at"
+
+    init(row: Row) {
+        name = row["name"]
+        hasPassword = row["has_password"]
+        createdAt = Date(timeIntervalSince1970: row["created_at"])
+        totpEnrolled = row["totp"]
+        totpEnrolledAt = (row["totp_enrolled_at"] as Double?).map(Date.init(timeIntervalSince1970:))
+    }
+}
+
+public struct StoredEvent: Sendable, Equatable {
+    public var id: Int64
+    public var event: AuditEvent
+
+    init(row: Row) {
+        id = row["id"]
+        let details = (row["details"] as String?).flatMap { try? JSONDecoder().decode([String: String].self, from: Data($0.utf8)) }
+        event = AuditEvent(
+            time: Date(timeIntervalSince1970: row["time"]), type: AuditEventType(rawValue: row["type"]), user: row["user"],
+            resource: row["resource"], clientAddress: row["client_address"], result: AuditResult(rawValue: row["result"]) ?? .failure,
+            error: row["error"], details: details ?? [:])
+    }
+}

@@ -1,0 +1,61 @@
+import Foundation
+
+/// One decision, as written to the store and to the log. Never holds a password, code or secret.
+public struct AuditEvent: Sendable, Equatable, Codable {
+    public var time: Date
+    public var type: AuditEventType
+    public var user: String?
+    public var resource: String?
+    public var clientAddress: String?
+    public var result: AuditResult
+    public var error: String?
+    public var details: [String: String]
+
+    public init(
+        time: Date, type: AuditEventType, user: String?, resource: String? = nil, clientAddress: String? = nil,
+        result: AuditResult, error: String? = nil, details: [String: String] = [:]
+    ) {
+        self.time = time
+        self.type = type
+        self.user = user
+        self.resource = resource
+        self.clientAddress = clientAddress
+        self.result = result
+        self.error = error
+        self.details = details
+    }
+}
+
+public struct AuditEventType: RawRepresentable, Hashable, Sendable, Codable, CustomStringConvertible {
+    public var rawValue: String
+    public init(rawValue: String) { self.rawValue = rawValue }
+    public var description: String { rawValue }
+
+    public static let radiusAuth = Self(rawValue: "radius_auth")
+    public static let ldapBind = Self(rawValue: "ldap_bind")
+    public static let apiAuth = Self(rawValue: "api_auth")
+    public static let totpAttempt = Self(rawValue: "totp_mfa_attempt")
+    public static let totpEnrolled = Self(rawValue: "totp_enrolled")
+    public static let totpDeleted = Self(rawValue: "totp_deleted")
+    public static let userAdded = Self(rawValue: "user_added")
+    public static let userDeleted = Self(rawValue: "user_deleted")
+    public static let passwordChanged = Self(rawValue: "password_changed")
+
+    /// The event that closes a login on this kind of resource.
+    public static func login(_ kind: Resource.Kind) -> Self {
+        switch kind {
+        case .radius: .radiusAuth
+        case .ldap: .ldapBind
+        case .api: .apiAuth
+        }
+    }
+}
+
+public enum AuditResult: String, Sendable, Codable, Equatable {
+    case success, failure, challenge
+}
+
+/// Where events go (the store and the log, in the app).
+public protocol AuditSink: Sendable {
+    func record(_ event: AuditEvent) async
+}

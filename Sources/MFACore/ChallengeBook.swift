@@ -1,0 +1,55 @@
+import Foundation
+import Synchronization
+
+/// Outstanding challenges (RADIUS State). Each State is random, single-use, bound to the user, the resource and the
+/// client address, and expires. Kept in memory: after a restart no State is valid, which refuses every old one.
+public final class ChallengeBook: Sendable {
+    public struct Binding: Sendable, Hashable {
+        public var username: String
+        public var resource: Resource
+        public var clientAddress: String
+
+        public init(username: String, resource: Resource, clientAddress: String) {
+            self.username = username
+            self.resource = resource
+            self.clientAddress = clientAddress
+        }
+    }
+
+    private struct Entry {
+        var binding: Binding
+        var expires: Date
+    }
+
+    public static let stateByteCount = 16
+    public let lifetime: TimeInterval
+    /// Caps memory under a flood of password-only requests.
+    public let capacity: Int
+    private let entries = Mutex<[[UInt8]: Entry]>([:])
+
+    public init(lifetime: TimeInterval = 300, capacity: Int = 100_000) {
+        self.lifetime = lifetime
+        self.capacity = capacity
+    }
+
+    /// A new State, or nil when the book is full of unexpired challenges.
+    public func issue(for binding: Binding, now: Date) -> [UInt8]? {
+        let state = SecureRandom.bytes(Self.stateByteCount)
+        return entries.withLock { entries in
+            if entries.count >= capacity {
+                entries = entries.filter { $0.value.expires > now }
+                if entries.count >= capacity { return nil }
+            }
+            entries[state] = Entry(binding: binding, expires: now.addingTimeInterval(lifetime))
+            return state
+        }
+    }
+
+    /// True when `state` was issued for this binding and has not expired. The State is used up either way.
+    public func redeem(_ state: [UInt8], for binding: Binding, now: Date) -> Bool {
+        guard let entry = entries.withLock({ $0.removeValue(forKey: state) }) else { return false }
+        return entry.binding == binding && now < entry.expires
+    }
+
+    public var count: Int { entries.withLock { $0.count } }
+}

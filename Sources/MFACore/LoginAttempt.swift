@@ -1,0 +1,102 @@
+/// What is being logged in to: the event names and the challenge binding depend on it.
+public struct Resource: Sendable, Hashable, CustomStringConvertible {
+    public enum Kind: String, Sendable, Hashable {
+        case radius, ldap, api
+    }
+
+    public var kind: Kind
+    /// The client or application name from the configuration.
+    public var name: String
+
+    public init(kind: Kind, name: String) {
+        self.kind = kind
+        self.name = name
+    }
+
+    public var description: String { "\(kind.rawValue):\(name)" }
+}
+
+/// How the client delivers the second factor.
+public enum FactorDelivery: Sendable, Hashable {
+    /// The password, optionally followed by the delimiter and a factor (`secret,123456`, `secret,push`).
+    case appended(delimiter: Character)
+    /// The password alone; the code comes in a second round trip (Access-Challenge).
+    case challenge
+    /// The client checks the password elsewhere; what it sends is the code alone.
+    case secondFactorOnly
+}
+
+/// One login as the protocol front end hands it to the MFA core.
+public struct LoginAttempt: Sendable {
+    public var username: String
+    /// What the user typed (User-Password, bind password).
+    public var secret: String
+    public var delivery: FactorDelivery
+    public var resource: Resource
+    /// The address the request came from (the NAS for RADIUS).
+    public var clientAddress: String
+    /// The State a client sends back in answer to a challenge.
+    public var challengeState: [UInt8]?
+
+    public init(
+        username: String, secret: String, delivery: FactorDelivery, resource: Resource,
+        clientAddress: String, challengeState: [UInt8]? = nil
+    ) {
+        self.username = username
+        self.secret = secret
+        self.delivery = delivery
+        self.resource = resource
+        self.clientAddress = clientAddress
+        self.challengeState = challengeState
+    }
+}
+
+/// The MFA core's answer.
+public enum Verdict: Sendable, Equatable {
+    case accept
+    case reject(RejectReason)
+    /// Ask for the code; the client sends `state` back with it.
+    case challenge(prompt: String, state: [UInt8])
+}
+
+public enum RejectReason: String, Sendable, Equatable {
+    /// Unknown user or wrong password: one answer for both, so that nobody learns which users exist.
+    case invalidCredentials = "invalid_credentials"
+    case invalidCode = "invalid_code"
+    case replayedCode = "replayed_code"
+    case noSecondFactor = "no_second_factor"
+    case pushUnavailable = "push_unavailable"
+    case invalidState = "invalid_state"
+    case unavailable = "unavailable"
+
+    /// For the user (Reply-Message, diagnostic message): says why without helping an attacker.
+    public var userMessage: String {
+        switch self {
+        case .invalidCredentials: "Wrong username or password"
+        case .invalidCode, .replayedCode: "Invalid verification code"
+        case .noSecondFactor: "No second factor enrolled"
+        case .pushUnavailable: "Push is not available for this account"
+        case .invalidState: "Verification expired, log in again"
+        case .unavailable: "Authentication service unavailable, try again later"
+        }
+    }
+}
+
+/// The factor a user appended to the password.
+public enum AppendedFactor: Sendable, Equatable {
+    case none
+    case code(String)
+    case push
+
+    /// Splits at the last delimiter. When the suffix is no factor (6–8 digits, or `push`), the whole input is the password.
+    public static func split(_ input: String, delimiter: Character) -> (password: String, factor: AppendedFactor) {
+        guard let index = input.lastIndex(of: delimiter) else { return (input, .none) }
+        let suffix = input[input.index(after: index)...]
+        let password = String(input[..<index])
+        if suffix == "push" { return (password, .push) }
+        if (6...8).contains(suffix.utf8.count), suffix.utf8.allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }) {
+            return (password, .code(String(suffix)))
+        }
+        return (input, .none)
+    }
+}

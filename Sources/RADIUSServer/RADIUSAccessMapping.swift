@@ -1,0 +1,68 @@
+import CountersignConfig
+import MFACore
+import RADIUSCodec
+
+/// Between RADIUS and the MFA core: an Access-Request becomes a LoginAttempt, a Verdict becomes a reply.
+enum RADIUSAccessMapping {
+    enum Refusal: Error, Equatable {
+        /// RFC 2865 §4.1: no User-Password (CHAP, EAP …) — only PAP is served.
+        case unsupportedAuthentication
+        case missingUserName
+        case malformedPassword
+    }
+
+    static func loginAttempt(
+        from request: RADIUSPacket, client: RADIUSClient, clientAddress: String, delimiter: Character
+    ) throws(Refusal) -> LoginAttempt {
+        guard let userName = request.attribute(.userName), !userName.value.isEmpty else { throw .missingUserName }
+        guard let hidden = request.attribute(.userPassword) else { throw .unsupportedAuthentication }
+        let password: [UInt8]
+        do {
+            password = try RADIUSUserPassword.reveal(hidden.value, secret: client.secret, requestAuthenticator: request.authenticator)
+        } catch {
+            throw .malformedPassword
+        }
+        let delivery: FactorDelivery =
+            switch client.mode {
+            case .auto: .appended(delimiter: delimiter)
+            case .challenge: .challenge
+            case .secondFactorOnly: .secondFactorOnly
+            }
+        return LoginAttempt(
+            username: String(decoding: userName.value, as: UTF8.self),
+            secret: String(decoding: password, as: UTF8.self),
+            delivery: delivery,
+            resource: Resource(kind: .radius, name: client.name),
+            clientAddress: clientAddress,
+            challengeState: request.attribute(.state)?.value)
+    }
+
+    /// The reply's code and attributes (before Message-Authenticator, which the encoder puts first).
+    /// RFC 2865 §5.33: every Proxy-State of the request is copied, in order.
+    static func reply(to request: RADIUSPacket, verdict: Verdict) -> (RADIUSCode, [RADIUSAttribute]) {
+        var attributes: [RADIUSAttribute] = []
+        let code: RADIUSCode
+        switch verdict {
+        case .accept:
+            code = .accessAccept
+        case .reject(let reason):
+            code = .accessReject
+            attributes.append(RADIUSAttribute(type: .replyMessage, string: reason.userMessage))
+        case .challenge(let prompt, let state):
+            code = .accessChallenge
+            attributes.append(RADIUSAttribute(type: .replyMessage, string: prompt))
+            attributes.append(RADIUSAttribute(type: .state, value: state))
+        }
+        attributes.append(contentsOf: request.attributes(.proxyState))
+        return (code, attributes)
+    }
+
+    static func reply(to request: RADIUSPacket, refusal: Refusal) -> (RADIUSCode, [RADIUSAttribute]) {
+        let message =
+            switch refusal {
+            case .unsupportedAuthentication: "Only PAP is supported"
+            case .missingUserName, .malformedPassword: "Malformed request"
+            }
+        return (.accessReject, [RADIUSAttribute(type: .replyMessage, string: message)] + request.attributes(.proxyState))
+    }
+}

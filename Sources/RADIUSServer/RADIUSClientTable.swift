@@ -1,0 +1,31 @@
+import CountersignConfig
+
+/// A NAS allowed to talk to us, with its own secret and its way of sending the second factor.
+public struct RADIUSClient: Sendable {
+    public var name: String
+    public var network: IPNetwork
+    public var secret: [UInt8]
+    public var requireMessageAuthenticator: Bool
+    public var mode: RADIUSClientMode
+
+    public init(_ settings: RADIUSClientSettings) {
+        name = settings.name
+        network = settings.network
+        secret = Array(settings.secret.utf8)
+        requireMessageAuthenticator = settings.requireMessageAuthenticator
+        mode = settings.mode
+    }
+}
+
+/// Source address → client, longest prefix first, so a /32 for one NAS overrides the /24 around it.
+struct RADIUSClientTable: Sendable {
+    private let clients: [RADIUSClient]
+
+    init(_ clients: [RADIUSClient]) {
+        self.clients = clients.sorted { $0.network.prefixLength > $1.network.prefixLength }
+    }
+
+    func client(for address: [UInt8]) -> RADIUSClient? {
+        clients.first { $0.network.contains(address) }
+    }
+}

@@ -1,0 +1,159 @@
+import Logging
+import MFACore
+import NIOCore
+import RADIUSCodec
+
+/// One UDP socket's read loop. Everything cheap (client lookup, decoding, Message-Authenticator, duplicate cache,
+/// Status-Server) happens inline; each login is decided on its own task, so a slow decision never blocks the loop.
+final class RADIUSRequestHandler: ChannelInboundHandler {
+    typealias InboundIn = AddressedEnvelope<ByteBuffer>
+    typealias OutboundOut = AddressedEnvelope<ByteBuffer>
+
+    private let clients: RADIUSClientTable
+    private let authenticator: any LoginAuthenticator
+    private let delimiter: Character
+    private var cache: DuplicateCache
+    private var unknownSources: RateLimitedDropLog
+    private let logger: Logger
+
+    init(
+        clients: RADIUSClientTable, authenticator: any LoginAuthenticator, delimiter: Character,
+        duplicateWindow: TimeAmount, logger: Logger
+    ) {
+        self.clients = clients
+        self.authenticator = authenticator
+        self.delimiter = delimiter
+        self.cache = DuplicateCache(lifetime: duplicateWindow)
+        self.unknownSources = RateLimitedDropLog(interval: .seconds(60))
+        self.logger = logger
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let envelope = unwrapInboundIn(data)
+        let source = envelope.remoteAddress
+        guard let sourceBytes = source.addressBytes, let client = clients.client(for: sourceBytes) else {
+            // RFC 2865 §3: requests from unknown clients are silently discarded.
+            if unknownSources.shouldLog(now: .now()) {
+                logger.warning(
+                    "dropped request from unknown client",
+                    metadata: ["source": "\(source.ipAddress ?? "?")", "dropped": "\(unknownSources.dropped)"])
+            }
+            return
+        }
+        let raw = Array(envelope.data.readableBytesView)
+        guard let request = try? RADIUSPacket(decoding: raw) else {
+            logger.debug("dropped malformed packet", metadata: ["client": "\(client.name)"])
+            return
+        }
+        guard request.code == .accessRequest || request.code == .statusServer else {
+            logger.debug("dropped packet of unserved code", metadata: ["client": "\(client.name)", "code": "\(request.code)"])
+            return
+        }
+        // RFC 3579 §3.2: a wrong Message-Authenticator is silently discarded; RFC 5997 §3 requires one on
+        // Status-Server; BlastRADIUS: a client marked as sending it must always send it.
+        switch RADIUSAuthenticators.checkMessageAuthenticator(raw: raw, secret: client.secret) {
+        case .valid:
+            break
+        case .absent where !client.requireMessageAuthenticator && request.code == .accessRequest:
+            break
+        case .absent, .invalid:
+            logger.debug("dropped request without a valid Message-Authenticator", metadata: ["client": "\(client.name)"])
+            return
+        }
+
+        if request.code == .statusServer {
+            // RFC 5997 §3: answered with Access-Accept, no side effects.
+            send(.accessAccept, [], to: request, client: client, destination: source, context: context)
+            return
+        }
+
+        let key = DuplicateCache.Key(sourceAddress: sourceBytes, sourcePort: source.port ?? 0, identifier: request.identifier)
+        switch cache.requestReceived(key, authenticator: request.authenticator, now: .now()) {
+        case .new:
+            break
+        case .dropInProgress:
+            logger.debug("dropped retransmit of a request being decided", metadata: ["client": "\(client.name)"])
+            return
+        case .dropOverloaded:
+            logger.warning("dropped request: too many in flight", metadata: ["client": "\(client.name)"])
+            return
+        case .resend(let reply):
+            context.writeAndFlush(wrapOutboundOut(AddressedEnvelope(remoteAddress: source, data: ByteBuffer(bytes: reply))), promise: nil)
+            return
+        }
+
+        let attempt: LoginAttempt
+        do {
+            attempt = try RADIUSAccessMapping.loginAttempt(
+                from: request, client: client, clientAddress: source.ipAddress ?? "", delimiter: delimiter)
+        } catch {
+            let (code, attributes) = RADIUSAccessMapping.reply(to: request, refusal: error)
+            let reply = send(code, attributes, to: request, client: client, destination: source, context: context)
+            cache.replySent(key, authenticator: request.authenticator, reply: reply, now: .now())
+            return
+        }
+
+        let authenticator = self.authenticator
+        let loop = context.eventLoop
+        let bound = NIOLoopBound((handler: self, context: context), eventLoop: loop)
+        Task {
+            let verdict = await authenticator.authenticate(attempt)
+            loop.execute {
+                let (handler, context) = bound.value
+                let (code, attributes) = RADIUSAccessMapping.reply(to: request, verdict: verdict)
+                let reply = handler.send(code, attributes, to: request, client: client, destination: source, context: context)
+                handler.cache.replySent(key, authenticator: request.authenticator, reply: reply, now: .now())
+            }
+        }
+    }
+
+    /// Encodes (Message-Authenticator first, RFC 3579 §3.2; Response Authenticator), writes, returns the bytes for the cache.
+    @discardableResult
+    private func send(
+        _ code: RADIUSCode, _ attributes: [RADIUSAttribute], to request: RADIUSPacket, client: RADIUSClient,
+        destination: SocketAddress, context: ChannelHandlerContext
+    ) -> [UInt8] {
+        let reply = RADIUSPacket.encodeReply(
+            code: code, identifier: request.identifier, attributes: attributes,
+            requestAuthenticator: request.authenticator, secret: client.secret)
+        context.writeAndFlush(wrapOutboundOut(AddressedEnvelope(remoteAddress: destination, data: ByteBuffer(bytes: reply))), promise: nil)
+        return reply
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        // A UDP socket reports ICMP errors of earlier sends here; the socket itself is fine.
+        logger.debug("socket error", metadata: ["error": "\(error)"])
+    }
+}
+
+/// Logs a kind of drop at most once per interval, with how many happened meanwhile.
+struct RateLimitedDropLog {
+    let interval: TimeAmount
+    private var lastLogged: NIODeadline?
+    private(set) var dropped = 0
+
+    init(interval: TimeAmount) {
+        self.interval = interval
+    }
+
+    mutating func shouldLog(now: NIODeadline) -> Bool {
+        dropped += 1
+        if let lastLogged, now < lastLogged + interval { return false }
+        lastLogged = now
+        return true
+    }
+}
+
+extension SocketAddress {
+    /// The raw address octets (4 or 16), the form client networks are matched against.
+    var addressBytes: [UInt8]? {
+        switch self {
+        case .v4(let address):
+            withUnsafeBytes(of: address.address.sin_addr) { Array($0) }
+        case .v6(let address):
+            withUnsafeBytes(of: address.address.sin6_addr) { Array($0) }
+        case .unixDomainSocket:
+            nil
+        }
+    }
+}

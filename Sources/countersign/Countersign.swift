@@ -1,0 +1,229 @@
+import ArgumentParser
+import CountersignApp
+import CountersignConfig
+import CountersignStore
+import Foundation
+import Logging
+import MFACore
+
+@main
+struct Countersign: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "countersign",
+        abstract: "An MFA gateway: RADIUS with a password and a second factor.",
+        subcommands: [Serve.self, User.self, TOTP.self, Events.self])
+}
+
+/// `--config PATH`, else `$COUNTERSIGN_CONFIG`, else `conf/countersign.toml`.
+struct ConfigOption: ParsableArguments {
+    @Option(name: .long, help: "Configuration file (default: $COUNTERSIGN_CONFIG, else conf/countersign.toml).")
+    var config: String?
+
+    var path: String {
+        config ?? ProcessInfo.processInfo.environment["COUNTERSIGN_CONFIG"] ?? "conf/countersign.toml"
+    }
+
+    func load() throws -> CountersignConfiguration {
+        do {
+            return try CountersignConfiguration.load(path: path)
+        } catch {
+            throw ValidationError("\(path): \(error)")
+        }
+    }
+
+    /// Admin commands log their audit lines at `warning` so that their own output stays readable.
+    func admin() throws -> CountersignAdmin {
+        var logger = Logger(label: "countersign.admin")
+        logger.logLevel = .warning
+        return try CountersignAdmin(configuration: load(), logger: logger)
+    }
+}
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Serve RADIUS until SIGTERM or SIGINT.")
+    @OptionGroup var options: ConfigOption
+
+    func run() async throws {
+        let configuration = try options.load()
+        LoggingSystem.bootstrap(configuration.log)
+        let logger = Logger(label: "countersign")
+        let gateway = try CountersignGateway(configuration: configuration, logger: logger)
+        try await gateway.bind()
+        try await gateway.run()
+    }
+}
+
+/// Reads one line from standard input: the password, without its line ending.
+func readPasswordFromStandardInput() throws -> String {
+    guard let line = readLine(strippingNewline: true) else { throw ValidationError("no password on standard input") }
+    let password = line.hasSuffix("\r") ? String(line.dropLast()) : line
+    guard !password.isEmpty else { throw ValidationError("the password is empty") }
+    return password
+}
+
+func printJSON(_ value: some Encodable) throws {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+    encoder.dateEncodingStrategy = .iso8601
+    print(String(decoding: try encoder.encode(value), as: UTF8.self))
+}
+
+struct User: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Manage local users.", subcommands: [Add.self, Passwd.self, List.self, Show.self, Delete.self])
+
+    struct Add: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Add a user, with a password read from stdin.")
+        @OptionGroup var options: ConfigOption
+        @Argument var name: String
+        @Flag(help: "Read the password from standard input (one line).") var passwordStdin = false
+
+        func run() async throws {
+            let password = passwordStdin ? try readPasswordFromStandardInput() : nil
+            try await options.admin().addUser(name, password: password)
+            print("added user \(name)")
+        }
+    }
+
+    struct Passwd: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Set a user's password, read from stdin.")
+        @OptionGroup var options: ConfigOption
+        @Argument var name: String
+        @Flag(help: "Read the password from standard input (one line).") var passwordStdin = false
+
+        func validate() throws {
+            guard passwordStdin else { throw ValidationError("--password-stdin is required") }
+        }
+
+        func run() async throws {
+            try await options.admin().setPassword(name, password: readPasswordFromStandardInput())
+            print("password changed for \(name)")
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List users and their enrollment.")
+        @OptionGroup var options: ConfigOption
+        @Flag(help: "One JSON array.") var json = false
+
+        func run() async throws {
+            let users = try await options.admin().users()
+            if json { return try printJSON(users) }
+            for user in users {
+                print("\(user.name)\tpassword=\(user.hasPassword ? "yes" : "no")\ttotp=\(user.totpEnrolled ? "enrolled" : "none")")
+            }
+        }
+    }
+
+    struct Show: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show one user and its enrollment.")
+        @OptionGroup var options: ConfigOption
+        @Argument var name: String
+        @Flag(help: "One JSON object.") var json = false
+
+        func run() async throws {
+            let user = try await options.admin().user(name)
+            if json { return try printJSON(user) }
+            print("name:        \(user.name)")
+            print("created:     \(user.createdAt.formatted(.iso8601))")
+            print("password:    \(user.hasPassword ? "set" : "none")")
+            print("totp:        \(user.totpEnrolledAt.map { "enrolled \($0.formatted(.iso8601))" } ?? "none")")
+        }
+    }
+
+    struct Delete: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Delete a user and its enrollments.")
+        @OptionGroup var options: ConfigOption
+        @Argument var name: String
+
+        func run() async throws {
+            try await options.admin().deleteUser(name)
+            print("deleted user \(name)")
+        }
+    }
+}
+
+struct TOTP: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "totp", abstract: "Manage TOTP enrollment.", subcommands: [Enroll.self, Delete.self])
+
+    struct Enroll: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Make a new TOTP secret for a user and print its otpauth:// URI (shown once).")
+        @OptionGroup var options: ConfigOption
+        @Argument var name: String
+        @Flag(help: "One JSON object with uri and secret.") var json = false
+
+        func run() async throws {
+            let (uri, secret) = try await options.admin().enrollTOTP(name)
+            if json { return try printJSON(["uri": uri, "secret": secret]) }
+            print(uri)
+        }
+    }
+
+    struct Delete: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Remove a user's TOTP enrollment.")
+        @OptionGroup var options: ConfigOption
+        @Argument var name: String
+
+        func run() async throws {
+            try await options.admin().deleteTOTP(name)
+            print("deleted TOTP of \(name)")
+        }
+    }
+}
+
+struct Events: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Show audit events, oldest first.")
+    @OptionGroup var options: ConfigOption
+    @Flag(help: "One JSON object per line.") var json = false
+    @Flag(help: "Keep printing new events as they arrive.") var follow = false
+    @Option(help: "Only this user's events.") var user: String?
+    @Option(help: "Only events of this type (radius_auth, totp_mfa_attempt, …).") var type: String?
+    @Option(help: "At most the last N events.") var limit: Int?
+
+    func run() async throws {
+        let store = try options.admin().store
+        var last: Int64?
+        var batch = try await store.events(user: user, type: type, limit: limit ?? (follow ? 20 : nil))
+        while true {
+            for stored in batch { try print(stored) }
+            last = batch.last?.id ?? last
+            guard follow else { return }
+            try await Task.sleep(for: .seconds(1))  // polling: another process (serve) writes the events
+            batch = try await store.events(user: user, type: type, after: last ?? 0)
+        }
+    }
+
+    private func print(_ stored: StoredEvent) throws {
+        let event = stored.event
+        if json { return try printJSON(EventLine(event)) }
+        Swift.print(
+            [
+                event.time.formatted(.iso8601), event.type.rawValue, event.user ?? "-", event.resource ?? "-",
+                event.clientAddress ?? "-", event.result.rawValue, event.error ?? "",
+            ].joined(separator: "\t"))
+    }
+
+    /// Every key present (null when empty), so that scripts can rely on them.
+    private struct EventLine: Encodable {
+        let event: AuditEvent
+        init(_ event: AuditEvent) { self.event = event }
+
+        enum CodingKeys: String, CodingKey {
+            case time, type, user, resource, client_address, result, error, details
+        }
+
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(event.time, forKey: .time)
+            try container.encode(event.type.rawValue, forKey: .type)
+            try container.encode(event.user, forKey: .user)
+            try container.encode(event.resource, forKey: .resource)
+            try container.encode(event.clientAddress, forKey: .client_address)
+            try container.encode(event.result.rawValue, forKey: .result)
+            try container.encode(event.error, forKey: .error)
+            try container.encode(event.details, forKey: .details)
+        }
+    }
+}

@@ -1,0 +1,46 @@
+import Foundation
+import Testing
+
+@testable import CountersignConfig
+
+/// The shipped conf/countersign.toml must load and serve out of the box on localhost.
+@Suite("Sample configuration")
+struct SampleConfigurationTests {
+    /// Tests/CountersignConfigTests/<file> → ../../conf/countersign.toml
+    static let repositoryRoot = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .standardizedFileURL
+    static let samplePath = repositoryRoot.appendingPathComponent("conf/countersign.toml").path
+
+    @Test func sampleLoads() throws {
+        let config = try CountersignConfiguration.load(path: Self.samplePath)
+        let root = Self.repositoryRoot.path
+
+        #expect(config.store.path == root + "/data/countersign.db")
+        #expect(config.store.keyPath == root + "/data/countersign.db.key")
+        #expect(config.radius.listen == [
+            ListenAddress(host: "127.0.0.1", port: 1812), ListenAddress(host: "::1", port: 1812),
+        ])
+        #expect(config.radius.delimiter == ",")
+        #expect(config.radius.duplicateWindowSeconds == 30)
+
+        #expect(config.radius.clients.count == 2)
+        let v4 = try #require(config.radius.clients.first)
+        #expect(v4.name == "localhost")
+        #expect(v4.network == IPNetwork("127.0.0.1/32"))
+        #expect(v4.secret == "testing123")
+        #expect(v4.requireMessageAuthenticator)
+        #expect(v4.mode == .auto)
+        let v6 = try #require(config.radius.clients.last)
+        #expect(v6.network == IPNetwork("::1/128"))
+        #expect(v6.secret == "testing123")
+        #expect(v6.requireMessageAuthenticator)
+        #expect(v6.mode == .auto)
+
+        #expect(config.mfa.unenrolled == .deny)
+        #expect(config.totp.driftSteps == 1)
+        #expect(config.totp.issuer == "Countersign")
+        #expect(config.log.level == .info)
+        #expect(config.log.format == .text)
+    }
+}

@@ -1,0 +1,97 @@
+import Crypto
+import Foundation
+import MFACore
+import Testing
+
+@testable import CountersignStore
+
+@Suite struct CountersignStoreTests {
+    let store: CountersignStore
+
+    init() throws {
+        store = try CountersignStore.inMemory()
+    }
+
+    @Test func usersAreAddedListedAndDeleted() async throws {
+        try await store.addUser("alice", passwordHash: "$scrypt$x")
+        try await store.addUser("jürgen", passwordHash: nil)
+        await #expect(throws: StoreError(.userExists, "")) { try await store.addUser("alice", passwordHash: nil) }
+        #expect(try await store.users().map(\.name) == ["alice", "jürgen"])
+        #expect(try await store.user("alice")?.hasPassword == true)
+        #expect(try await store.user("jürgen")?.hasPassword == false)
+        try await store.deleteUser("alice")
+        await #expect(throws: StoreError(.noSuchUser, "")) { try await store.deleteUser("alice") }
+        #expect(try await store.user("alice") == nil)
+    }
+
+    @Test func badNamesAreRefused() async throws {
+        for name in ["", String(repeating: "a", count: 254), "a\u{0}b", "line\nbreak"] {
+            await #expect(throws: StoreError(.invalidUsername, "")) { try await store.addUser(name, passwordHash: nil) }
+        }
+    }
+
+    @Test func totpSecretRoundTripsEncrypted() async throws {
+        try await store.addUser("alice", passwordHash: nil)
+        let enrollment = TOTPEnrollment.generate()
+        try await store.enrollTOTP(enrollment, for: "alice")
+        let credentials = try #require(try await store.credentials(for: "alice"))
+        #expect(credentials.totp?.secret == enrollment.secret)
+        #expect(try await store.user("alice")?.totpEnrolled == true)
+        await #expect(throws: StoreError(.alreadyEnrolled, "")) { try await store.enrollTOTP(.generate(), for: "alice") }
+        try await store.deleteTOTP(for: "alice")
+        #expect(try await store.credentials(for: "alice")?.totp == nil)
+        await #expect(throws: StoreError(.notEnrolled, "")) { try await store.deleteTOTP(for: "alice") }
+    }
+
+    @Test func acceptedStepsOnlyMoveForward() async throws {
+        try await store.addUser("alice", passwordHash: nil)
+        try await store.enrollTOTP(.generate(), for: "alice")
+        #expect(try await store.recordAcceptedTOTPStep(100, for: "alice"))
+        #expect(try await store.recordAcceptedTOTPStep(100, for: "alice") == false)
+        #expect(try await store.recordAcceptedTOTPStep(99, for: "alice") == false)
+        #expect(try await store.recordAcceptedTOTPStep(101, for: "alice"))
+        #expect(try await store.recordAcceptedTOTPStep(1, for: "nobody") == false)
+    }
+
+    @Test func secretsAreBoundToTheirUser() throws {
+        let box = SecretBox(key: SymmetricKey(size: .bits256))
+        let sealed = try box.seal([1, 2, 3], for: "alice")
+        #expect(try box.open(sealed, for: "alice") == [1, 2, 3])
+        #expect(throws: StoreError(.corruptSecret, "")) { try box.open(sealed, for: "bob") }
+        #expect(throws: StoreError(.corruptSecret, "")) {
+            try SecretBox(key: SymmetricKey(size: .bits256)).open(sealed, for: "alice")
+        }
+    }
+
+    @Test func eventsFilterAndLimit() async throws {
+        let base = Date(timeIntervalSince1970: 1_700_000_000)
+        try await store.append(
+            (0..<5).map { i in
+                AuditEvent(
+                    time: base.addingTimeInterval(Double(i)), type: i.isMultiple(of: 2) ? .radiusAuth : .totpAttempt,
+                    user: i < 3 ? "alice" : "bob", result: .success, details: ["n": "\(i)"])
+            })
+        #expect(try await store.events().map { $0.event.details["n"] } == ["0", "1", "2", "3", "4"])
+        #expect(try await store.events(limit: 2).map { $0.event.details["n"] } == ["3", "4"])
+        #expect(try await store.events(user: "alice", type: "radius_auth").map { $0.event.details["n"] } == ["0", "2"])
+        let all = try await store.events()
+        #expect(try await store.events(after: all[2].id).count == 2)
+        #expect(all[0].event.time == base)
+    }
+
+    @Test func filesAreCreatedPrivate() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("countersign-\(UUID())").path
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let path = directory + "/sub/countersign.db"
+        let store = try CountersignStore.open(path: path, keyPath: path + ".key")
+        try await store.addUser("alice", passwordHash: nil)
+        for file in [path, path + ".key"] {
+            let attributes = try FileManager.default.attributesOfItem(atPath: file)
+            #expect((attributes[.posixPermissions] as? NSNumber)?.intValue == 0o600, "\(file)")
+        }
+        // Reopening uses the same key: an enrolled secret still opens.
+        try await store.enrollTOTP(TOTPEnrollment(secret: [9, 9, 9]), for: "alice")
+        let reopened = try CountersignStore.open(path: path, keyPath: path + ".key")
+        #expect(try await reopened.credentials(for: "alice")?.totp?.secret == [9, 9, 9])
+    }
+}

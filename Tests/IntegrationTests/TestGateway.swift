@@ -1,0 +1,86 @@
+import CountersignApp
+import CountersignConfig
+import Foundation
+import Logging
+import MFACore
+
+/// A whole gateway on 127.0.0.1 and ::1 with port 0, its own store in a temporary folder, and the admin
+/// operations on the same store, as `countersign serve` builds it.
+struct TestGateway {
+    let gateway: CountersignGateway
+    let admin: CountersignAdmin
+    let ipv4Port: Int
+    let ipv6Port: Int
+
+    static let secret = "testing123"
+    static let hasher = PasswordHasher(cost: .testing)
+
+    static func defaultClients(mode: RADIUSClientMode = .auto, requireMessageAuthenticator: Bool = true) -> [RADIUSClientSettings] {
+        [
+            RADIUSClientSettings(
+                name: "local", network: IPNetwork("127.0.0.1/32")!, secret: secret,
+                requireMessageAuthenticator: requireMessageAuthenticator, mode: mode),
+            RADIUSClientSettings(
+                name: "local6", network: IPNetwork("::1/128")!, secret: secret,
+                requireMessageAuthenticator: requireMessageAuthenticator, mode: mode),
+        ]
+    }
+
+    /// Starts a gateway, runs `body`, then stops it (also when `body` throws).
+    static func with(
+        clients: [RADIUSClientSettings] = defaultClients(), unenrolled: UnenrolledPolicy = .deny,
+        _ body: (TestGateway) async throws -> Void
+    ) async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("countersign-test-\(UUID())").path
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let configuration = CountersignConfiguration(
+            store: StoreSettings(path: directory + "/countersign.db"),
+            radius: RADIUSSettings(
+                listen: [ListenAddress(host: "127.0.0.1", port: 0), ListenAddress(host: "::1", port: 0)], clients: clients),
+            mfa: MFASettings(unenrolled: unenrolled), totp: TOTPSettings(), log: LogSettings(level: .warning))
+        var logger = Logger(label: "countersign-test")
+        logger.logLevel = .warning
+        let gateway = try CountersignGateway(configuration: configuration, hasher: hasher, logger: logger)
+        let bound = try await gateway.bind()
+        let test = TestGateway(
+            gateway: gateway, admin: CountersignAdmin(store: gateway.store, issuer: "Countersign", hasher: hasher),
+            ipv4Port: bound[0].port, ipv6Port: bound[1].port)
+        let serving = Task { try await gateway.run(handlingSignals: false) }
+        do {
+            try await body(test)
+        } catch {
+            serving.cancel()
+            _ = await serving.result
+            throw error
+        }
+        serving.cancel()
+        try await serving.value
+    }
+
+    func radclient(secret: String = TestGateway.secret, ipv6: Bool = false) -> Radclient {
+        Radclient(server: ipv6 ? "[::1]:\(ipv6Port)" : "127.0.0.1:\(ipv4Port)", secret: secret)
+    }
+
+    /// Adds a user with a password and, unless `totp` is false, a TOTP enrollment; returns the secret.
+    @discardableResult
+    func addUser(_ name: String, password: String, totp: Bool = true) async throws -> [UInt8] {
+        try await admin.addUser(name, password: password)
+        guard totp else { return [] }
+        return Base32.decode(try await admin.enrollTOTP(name).secret)!
+    }
+
+    func code(_ secret: [UInt8], stepOffset: Int64 = 0) -> String {
+        let step = TOTPParameters.standard.step(at: Date()) + stepOffset
+        return OneTimeCode.hotp(secret: secret, counter: UInt64(step), digits: 6)
+    }
+
+    /// A six-digit code that is none of the codes valid around now.
+    func wrongCode(_ secret: [UInt8]) -> String {
+        let valid = Set((-2...2).map { code(secret, stepOffset: Int64($0)) })
+        return (0...9).lazy.map { String(repeating: "\($0)", count: 6) }.first { !valid.contains($0) }!
+    }
+
+    func events(_ type: AuditEventType? = nil) async throws -> [AuditEvent] {
+        try await gateway.store.events(type: type?.rawValue).map(\.event)
+    }
+}

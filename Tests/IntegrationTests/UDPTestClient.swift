@@ -1,0 +1,44 @@
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A bare UDP socket for the cases radclient cannot produce on demand: an exact retransmit (same Identifier and
+/// Request Authenticator) and hand-made malformed packets.
+final class UDPTestClient: @unchecked Sendable {
+    private let fd: Int32
+    private var destination = sockaddr_in()
+
+    init(port: Int, receiveTimeout: TimeInterval = 2) throws {
+        fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
+        guard fd >= 0 else { throw POSIXError(.EIO) }
+        var timeout = timeval(tv_sec: Int(receiveTimeout), tv_usec: Int((receiveTimeout.truncatingRemainder(dividingBy: 1)) * 1_000_000))
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        destination.sin_family = sa_family_t(AF_INET)
+        destination.sin_port = in_port_t(UInt16(port).bigEndian)
+        inet_pton(AF_INET, "127.0.0.1", &destination.sin_addr)
+    }
+
+    deinit { close(fd) }
+
+    func send(_ bytes: [UInt8]) {
+        var address = destination
+        _ = withUnsafePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                sendto(fd, bytes, bytes.count, 0, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+    }
+
+    /// The next datagram, or nil when none arrives within the receive timeout.
+    func receive() async throws -> [UInt8]? {
+        try await offCooperativePool { self.receiveBlocking() }
+    }
+
+    private func receiveBlocking() -> [UInt8]? {
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        let count = recv(fd, &buffer, buffer.count, 0)
+        return count > 0 ? Array(buffer[..<count]) : nil
+    }
+}

@@ -1,0 +1,133 @@
+import Foundation
+import Synchronization
+import Testing
+
+@testable import MFACore
+
+/// In-memory stand-ins for the store and the audit sink; the integration tests use the real store.
+final class FakeCredentialStore: CredentialStore {
+    let users = Mutex<[String: (credentials: UserCredentials, lastStep: Int64?)]>([:])
+
+    func add(_ credentials: UserCredentials) {
+        users.withLock { $0[credentials.username] = (credentials, nil) }
+    }
+
+    func credentials(for username: String) async throws -> UserCredentials? {
+        users.withLock { $0[username]?.credentials }
+    }
+
+    func recordAcceptedTOTPStep(_ step: Int64, for username: String) async throws -> Bool {
+        users.withLock { users in
+            guard let user = users[username], (user.lastStep ?? .min) < step else { return false }
+            users[username]?.lastStep = step
+            return true
+        }
+    }
+}
+
+final class RecordingAuditSink: AuditSink {
+    let events = Mutex<[AuditEvent]>([])
+    func record(_ event: AuditEvent) async { events.withLock { $0.append(event) } }
+    var recorded: [AuditEvent] { events.withLock { $0 } }
+}
+
+@Suite struct MFAAuthenticatorTests {
+    let clock = ManualWallClock(Date(timeIntervalSince1970: 1_700_000_000))
+    let store = FakeCredentialStore()
+    let audit = RecordingAuditSink()
+    let hasher = PasswordHasher(cost: .testing)
+    let secret = Array("12345678901234567890".utf8)
+    let vpn = Resource(kind: .radius, name: "vpn")
+
+    init() throws {
+        store.add(UserCredentials(username: "alice", passwordHash: try hasher.hash("pw"), totp: TOTPEnrollment(secret: secret)))
+        store.add(UserCredentials(username: "bob", passwordHash: try hasher.hash("pw"), totp: nil))
+    }
+
+    func authenticator(allowUnenrolled: Bool = false) -> MFAAuthenticator {
+        MFAAuthenticator(
+            store: store, audit: audit, hasher: hasher, policy: .init(allowUnenrolled: allowUnenrolled), clock: clock)
+    }
+
+    func attempt(_ user: String, _ secret: String, _ delivery: FactorDelivery = .appended(delimiter: ","), state: [UInt8]? = nil) -> LoginAttempt {
+        LoginAttempt(username: user, secret: secret, delivery: delivery, resource: vpn, clientAddress: "192.0.2.1", challengeState: state)
+    }
+
+    var code: String { OneTimeCode.totp(secret: secret, at: clock.now()) }
+
+    @Test func appendedCodeIsAcceptedOnceOnly() async {
+        let mfa = authenticator()
+        #expect(await mfa.authenticate(attempt("alice", "pw,\(code)")) == .accept)
+        #expect(await mfa.authenticate(attempt("alice", "pw,\(code)")) == .reject(.replayedCode))
+        let types = audit.recorded.map { "\($0.type):\($0.result.rawValue):\($0.error ?? "")" }
+        #expect(types == [
+            "totp_mfa_attempt:success:", "radius_auth:success:",
+            "totp_mfa_attempt:failure:replayed_code", "radius_auth:failure:replayed_code",
+        ])
+    }
+
+    @Test func wrongPasswordAndUnknownUserLookTheSame() async {
+        let mfa = authenticator()
+        #expect(await mfa.authenticate(attempt("alice", "nope,\(code)")) == .reject(.invalidCredentials))
+        #expect(await mfa.authenticate(attempt("mallory", "pw,\(code)")) == .reject(.invalidCredentials))
+        #expect(audit.recorded.allSatisfy { $0.type == .radiusAuth && $0.error == "invalid_credentials" })
+    }
+
+    @Test func wrongCodeIsRejected() async {
+        let mfa = authenticator()
+        let wrong = code == "000000" ? "111111" : "000000"
+        #expect(await mfa.authenticate(attempt("alice", "pw,\(wrong)")) == .reject(.invalidCode))
+    }
+
+    @Test func passwordAloneGetsAChallengeWhoseStateWorksOnce() async throws {
+        let mfa = authenticator()
+        guard case .challenge(let prompt, let state) = await mfa.authenticate(attempt("alice", "pw")) else {
+            Issue.record("expected a challenge")
+            return
+        }
+        #expect(prompt == "Enter your verification code")
+        #expect(await mfa.authenticate(attempt("alice", code, state: state)) == .accept)
+        clock.advance(by: 30)
+        #expect(await mfa.authenticate(attempt("alice", code, state: state)) == .reject(.invalidState))
+    }
+
+    @Test func challengeStateExpiresAfterFiveMinutes() async throws {
+        let mfa = authenticator()
+        guard case .challenge(_, let state) = await mfa.authenticate(attempt("alice", "pw", .challenge)) else {
+            Issue.record("expected a challenge")
+            return
+        }
+        clock.advance(by: 301)
+        #expect(await mfa.authenticate(attempt("alice", code, state: state)) == .reject(.invalidState))
+    }
+
+    @Test func challengeModeDoesNotSplitThePassword() async throws {
+        let mfa = authenticator()
+        // In challenge mode "pw,123456" is the whole password, which is wrong.
+        #expect(await mfa.authenticate(attempt("alice", "pw,\(code)", .challenge)) == .reject(.invalidCredentials))
+    }
+
+    @Test func secondFactorOnlyTakesTheCodeAlone() async {
+        let mfa = authenticator()
+        #expect(await mfa.authenticate(attempt("alice", code, .secondFactorOnly)) == .accept)
+        #expect(await mfa.authenticate(attempt("alice", code, .secondFactorOnly)) == .reject(.replayedCode))
+        #expect(await mfa.authenticate(attempt("mallory", code, .secondFactorOnly)) == .reject(.invalidCode))
+    }
+
+    @Test func unenrolledUsersAreRejectedUnlessAllowed() async {
+        #expect(await authenticator().authenticate(attempt("bob", "pw")) == .reject(.noSecondFactor))
+        #expect(await authenticator(allowUnenrolled: true).authenticate(attempt("bob", "pw")) == .accept)
+        #expect(await authenticator(allowUnenrolled: true).authenticate(attempt("bob", "nope")) == .reject(.invalidCredentials))
+    }
+
+    @Test func noEventHoldsAPasswordOrCode() async {
+        let mfa = authenticator()
+        let current = code
+        _ = await mfa.authenticate(attempt("alice", "pw,\(current)"))
+        _ = await mfa.authenticate(attempt("alice", "s3cr3t-pw,\(current)"))
+        for event in audit.recorded {
+            let text = "\(event)"
+            #expect(!text.contains(current) && !text.contains("s3cr3t"))
+        }
+    }
+}
