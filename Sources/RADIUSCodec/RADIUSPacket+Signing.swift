@@ -17,16 +17,11 @@ extension RADIUSPacket {
             !attributes.contains { $0.type == .messageAuthenticator },
             "encodeReply computes the Message-Authenticator; do not pass one"
         )
-        var out = encode(
-            code: code,
-            identifier: identifier,
-            authenticator: requestAuthenticator,
-            attributes: attributes,
-            messageAuthenticatorPlaceholder: messageAuthenticator
-        )
-        if messageAuthenticator {
-            signMessageAuthenticator(&out, secret: secret)
-        }
+        // Signed like a request that carries the Request Authenticator (RFC 3579 §3.2), then the Response
+        // Authenticator replaces it.
+        var out = encodeRequest(
+            code: code, identifier: identifier, authenticator: requestAuthenticator, attributes: attributes,
+            secret: secret, messageAuthenticator: messageAuthenticator)
         // The field still holds the Request Authenticator, as the MD5 wants.
         let response = out.withUnsafeBytes {
             RADIUSAuthenticators.authenticator($0, substitute: requestAuthenticator, secret: secret)

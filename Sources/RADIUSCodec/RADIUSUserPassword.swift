@@ -13,15 +13,8 @@ public enum RADIUSUserPassword {
         let paddedCount = max(16, (password.count + 15) / 16 * 16)
         var hidden = [UInt8](repeating: 0, count: paddedCount)
         for blockStart in stride(from: 0, to: paddedCount, by: 16) {
-            var md5 = Insecure.MD5()
-            md5.update(data: secret)
-            if blockStart == 0 {
-                md5.update(data: requestAuthenticator)
-            } else {
-                md5.update(data: hidden[(blockStart - 16)..<blockStart])
-            }
             var index = blockStart
-            for keyOctet in md5.finalize() {
+            for keyOctet in blockKey(blockStart, hidden: hidden, secret: secret, requestAuthenticator: requestAuthenticator) {
                 let plain: UInt8 = index < password.count ? password[index] : 0
                 hidden[index] = plain ^ keyOctet
                 index += 1
@@ -46,15 +39,8 @@ public enum RADIUSUserPassword {
         }
         var password = [UInt8](repeating: 0, count: hidden.count)
         for blockStart in stride(from: 0, to: hidden.count, by: 16) {
-            var md5 = Insecure.MD5()
-            md5.update(data: secret)
-            if blockStart == 0 {
-                md5.update(data: requestAuthenticator)
-            } else {
-                md5.update(data: hidden[(blockStart - 16)..<blockStart])
-            }
             var index = blockStart
-            for keyOctet in md5.finalize() {
+            for keyOctet in blockKey(blockStart, hidden: hidden, secret: secret, requestAuthenticator: requestAuthenticator) {
                 password[index] = hidden[index] ^ keyOctet
                 index += 1
             }
@@ -66,5 +52,20 @@ public enum RADIUSUserPassword {
             password.removeAll()
         }
         return password
+    }
+
+    /// b(1) = MD5(S + RA), b(i) = MD5(S + c(i-1)): the key for the block at `blockStart`, from the hidden octets
+    /// before it (written already when hiding, given when revealing).
+    private static func blockKey(
+        _ blockStart: Int, hidden: [UInt8], secret: [UInt8], requestAuthenticator: [UInt8]
+    ) -> Insecure.MD5Digest {
+        var md5 = Insecure.MD5()
+        md5.update(data: secret)
+        if blockStart == 0 {
+            md5.update(data: requestAuthenticator)
+        } else {
+            md5.update(data: hidden[(blockStart - 16)..<blockStart])
+        }
+        return md5.finalize()
     }
 }
