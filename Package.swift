@@ -6,6 +6,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "countersign", targets: ["countersign"]),
+        .executable(name: "countersign-device", targets: ["countersign-device"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -15,6 +16,8 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/LebJe/TOMLKit.git", from: "0.6.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
     ],
     targets: [
         // RADIUS wire codec: pure functions on bytes, no I/O.
@@ -22,10 +25,16 @@ let package = Package(
             name: "RADIUSCodec",
             dependencies: [.product(name: "Crypto", package: "swift-crypto")]
         ),
+        // The device API's wire format and signed messages, shared by the server and countersign-device.
+        .target(
+            name: "DeviceProtocol",
+            dependencies: [.product(name: "Crypto", package: "swift-crypto")]
+        ),
         // The protocol-agnostic decision: primary check, second factor, verdict, audit events.
         .target(
             name: "MFACore",
             dependencies: [
+                "DeviceProtocol",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
@@ -58,12 +67,27 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        // HTTP: the device API (enroll, receive pushes, answer) and the auth API for other resources.
+        .target(
+            name: "CountersignHTTP",
+            dependencies: [
+                "DeviceProtocol",
+                "MFACore",
+                "CountersignStore",
+                "CountersignConfig",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // Wiring: builds the running gateway and the admin operations from a configuration.
         .target(
             name: "CountersignApp",
             dependencies: [
                 "CountersignConfig",
                 "CountersignStore",
+                "CountersignHTTP",
+                "DeviceProtocol",
                 "MFACore",
                 "RADIUSServer",
                 .product(name: "Logging", package: "swift-log"),
@@ -80,9 +104,23 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // The device side of the push protocol: keystore, signed API calls, the listen loop.
+        .target(
+            name: "DeviceClient",
+            dependencies: ["DeviceProtocol", .product(name: "Crypto", package: "swift-crypto")]
+        ),
+        // The reference authenticator.
+        .executableTarget(
+            name: "countersign-device",
+            dependencies: ["DeviceClient", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+        .testTarget(
+            name: "DeviceClientTests",
+            dependencies: ["DeviceClient", "DeviceProtocol", .product(name: "Crypto", package: "swift-crypto")]
+        ),
         .testTarget(name: "RADIUSCodecTests", dependencies: ["RADIUSCodec"]),
-        .testTarget(name: "MFACoreTests", dependencies: ["MFACore"]),
-        .testTarget(name: "CountersignStoreTests", dependencies: ["CountersignStore"]),
+        .testTarget(name: "MFACoreTests", dependencies: ["MFACore", "DeviceProtocol"]),
+        .testTarget(name: "CountersignStoreTests", dependencies: ["CountersignStore", "DeviceProtocol"]),
         .testTarget(name: "CountersignConfigTests", dependencies: ["CountersignConfig"]),
         .testTarget(
             name: "IntegrationTests",

@@ -1,5 +1,6 @@
 import CountersignConfig
 import CountersignStore
+import DeviceProtocol
 import Foundation
 import Logging
 import MFACore
@@ -9,6 +10,7 @@ public struct CountersignAdmin: Sendable {
     public let store: CountersignStore
     private let hasher: PasswordHasher
     private let issuer: String
+    private let publicURL: String
     private let audit: AuditRecorder
     private let clock: any WallClock
 
@@ -17,16 +19,19 @@ public struct CountersignAdmin: Sendable {
         clock: any WallClock = SystemWallClock(), logger: Logger = Logger(label: "countersign.admin")
     ) throws {
         let store = try CountersignStore.open(path: configuration.store.path, keyPath: configuration.store.keyPath)
-        self.init(store: store, issuer: configuration.totp.issuer, hasher: hasher, clock: clock, logger: logger)
+        self.init(
+            store: store, issuer: configuration.totp.issuer, publicURL: configuration.http.publicURL, hasher: hasher,
+            clock: clock, logger: logger)
     }
 
     public init(
-        store: CountersignStore, issuer: String, hasher: PasswordHasher = PasswordHasher(),
+        store: CountersignStore, issuer: String, publicURL: String, hasher: PasswordHasher = PasswordHasher(),
         clock: any WallClock = SystemWallClock(), logger: Logger = Logger(label: "countersign.admin")
     ) {
         self.store = store
         self.hasher = hasher
         self.issuer = issuer
+        self.publicURL = publicURL
         self.clock = clock
         self.audit = AuditRecorder(store: store, logger: logger)
     }
@@ -67,6 +72,32 @@ public struct CountersignAdmin: Sendable {
     public func deleteTOTP(_ name: String) async throws {
         try await store.deleteTOTP(for: name)
         await recordAdmin(.totpDeleted, user: name)
+    }
+
+    /// How long an enrollment code works.
+    public static let enrollmentLifetime: TimeInterval = 600
+
+    /// A single-use enrollment URI (code valid 10 minutes) with the server URL and the server key's fingerprint.
+    public func enrollDevice(_ name: String) async throws -> EnrollmentURI {
+        let serverKey = DeviceCrypto.encode(try await store.serverSigningKey().publicKey)
+        let code = Base32.encode(SecureRandom.bytes(20))
+        try await store.createEnrollmentCode(code, for: name, expires: clock.now().addingTimeInterval(Self.enrollmentLifetime))
+        return EnrollmentURI(serverURL: publicURL, code: code, fingerprint: DeviceCrypto.fingerprint(of: serverKey) ?? "")
+    }
+
+    public func deleteDevice(_ name: String) async throws {
+        try await store.deleteDevice(forUser: name)
+        await recordAdmin(.deviceDeleted, user: name)
+    }
+
+    /// Turns push on or off for the whole gateway; returns the users whose only factor is push.
+    public func setPushProtection(enabled: Bool) async throws -> [String] {
+        try await store.setPushEnabled(enabled)
+        await audit.record(
+            AuditEvent(
+                time: clock.now(), type: .pushProtectionChanged, user: nil, resource: "admin:cli", result: .success,
+                details: ["enabled": "\(enabled)"]))
+        return try await store.pushOnlyUsers()
     }
 
     private func recordAdmin(_ type: AuditEventType, user: String) async {

@@ -1,47 +1,82 @@
 import CountersignConfig
+import CountersignHTTP
 import CountersignStore
 import Logging
 import MFACore
 import RADIUSServer
 import ServiceLifecycle
 
-/// The running gateway, built from a configuration: the store, the MFA core and the RADIUS service.
-/// `countersign serve` and the integration tests build it the same way.
+/// The running gateway, built from a configuration: the store, the MFA core with push, the RADIUS service and the
+/// HTTP service. `countersign serve` and the integration tests build it the same way.
 public final class CountersignGateway: Sendable {
     public let configuration: CountersignConfiguration
     public let store: CountersignStore
+    public let push: PushCoordinator
     public let authenticator: MFAAuthenticator
     public let radius: RADIUSServer
-    private let logger: Logger
+    public let http: CountersignHTTPServer
+    private let services: ServiceGroup
 
     public init(
         configuration: CountersignConfiguration, clock: any WallClock = SystemWallClock(),
-        hasher: PasswordHasher = PasswordHasher(), logger: Logger = Logger(label: "countersign")
-    ) throws {
+        hasher: PasswordHasher = PasswordHasher(), handlingSignals: Bool = true, logger: Logger = Logger(label: "countersign")
+    ) async throws {
         self.configuration = configuration
-        self.logger = logger
         store = try CountersignStore.open(path: configuration.store.path, keyPath: configuration.store.keyPath)
+        let limit = configuration.push.limit
+        push = PushCoordinator(
+            signingKey: try await store.serverSigningKey(), timeout: Double(configuration.push.timeoutSeconds),
+            limiter: PushLimiter.Settings(
+                enabled: limit.enabled, maxConcurrent: limit.maxConcurrent, window: Double(limit.windowSeconds),
+                exempt: Set(limit.exempt.compactMap(Resource.Kind.init(rawValue:)))),
+            clock: clock)
+        let audit = AuditRecorder(store: store, logger: logger)
         authenticator = MFAAuthenticator(
-            store: store, audit: AuditRecorder(store: store, logger: logger), hasher: hasher,
+            store: store, audit: audit, hasher: hasher,
             policy: MFAAuthenticator.Policy(
-                allowUnenrolled: configuration.mfa.unenrolled == .allow, driftSteps: configuration.totp.driftSteps),
-            clock: clock, logger: logger)
+                allowUnenrolled: configuration.mfa.unenrolled == .allow, driftSteps: configuration.totp.driftSteps,
+                challengeWhenDeviceOffline: configuration.push.fallback == .totpChallenge),
+            clock: clock, push: push, logger: logger)
         radius = RADIUSServer(settings: configuration.radius, authenticator: authenticator, logger: logger)
+        http = CountersignHTTPServer(
+            settings: configuration.http, store: store, push: push, authenticator: authenticator, audit: audit,
+            clock: clock, logger: logger)
+        services = ServiceGroup(
+            configuration: ServiceGroupConfiguration(
+                services: [.init(service: radius), .init(service: http), .init(service: PushExpiryService(push: push, clock: clock))],
+                gracefulShutdownSignals: handlingSignals ? [.sigterm, .sigint] : [], logger: logger))
     }
 
-    /// Binds every listener; nothing is served until `run`. Fails as a whole if one address cannot be bound.
+    /// Binds the RADIUS sockets; nothing is served until `run`. Fails as a whole if one address cannot be bound.
     @discardableResult
     public func bind() async throws -> [SocketAddressDescription] {
         try await radius.bind().map { SocketAddressDescription(host: $0.ipAddress ?? "?", port: $0.port ?? 0) }
     }
 
-    /// Serves until SIGTERM or SIGINT (tests: until the task is cancelled), then shuts down gracefully.
-    public func run(handlingSignals: Bool = true) async throws {
-        let group = ServiceGroup(
-            configuration: ServiceGroupConfiguration(
-                services: [.init(service: radius)], gracefulShutdownSignals: handlingSignals ? [.sigterm, .sigint] : [],
-                logger: logger))
-        try await group.run()
+    /// Serves until SIGTERM or SIGINT (or `shutdown()`), then shuts down gracefully: pending pushes are answered
+    /// with a reject first.
+    public func run() async throws {
+        try await services.run()
+    }
+
+    public func shutdown() async {
+        await services.triggerGracefulShutdown()
+    }
+}
+
+/// Times out unanswered pushes (once a second); at shutdown answers every waiting login.
+struct PushExpiryService: Service {
+    let push: PushCoordinator
+    let clock: any WallClock
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .seconds(1))
+                push.expire(now: clock.now())
+            }
+        }
+        push.cancelAll()
     }
 }
 

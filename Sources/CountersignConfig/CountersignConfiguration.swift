@@ -8,13 +8,20 @@ public struct CountersignConfiguration: Sendable, Equatable {
     public var mfa: MFASettings
     public var totp: TOTPSettings
     public var log: LogSettings
+    public var http: HTTPSettings
+    public var push: PushSettings
 
-    public init(store: StoreSettings, radius: RADIUSSettings, mfa: MFASettings, totp: TOTPSettings, log: LogSettings) {
+    public init(
+        store: StoreSettings, radius: RADIUSSettings, mfa: MFASettings, totp: TOTPSettings, log: LogSettings,
+        http: HTTPSettings = HTTPSettings(), push: PushSettings = PushSettings()
+    ) {
         self.store = store
         self.radius = radius
         self.mfa = mfa
         self.totp = totp
         self.log = log
+        self.http = http
+        self.push = push
     }
 
     /// Reads and validates a TOML file. A relative store path (and key path) is resolved against the config file's folder.
@@ -54,10 +61,10 @@ public struct CountersignConfiguration: Sendable, Equatable {
         return configuration
     }
 
-    /// Top-level tables accepted. A future section (push, http, ldap, lockout) goes here and in `init(reading:)`.
+    /// Top-level tables accepted. A future section (ldap, lockout) goes here and in `init(reading:)`.
     static let sectionNames = [
         StoreSettings.tableName, RADIUSSettings.tableName, MFASettings.tableName,
-        TOTPSettings.tableName, LogSettings.tableName,
+        TOTPSettings.tableName, LogSettings.tableName, HTTPSettings.tableName, PushSettings.tableName,
     ]
 
     init(reading root: TableReader) throws(ConfigurationError) {
@@ -66,7 +73,9 @@ public struct CountersignConfiguration: Sendable, Equatable {
             radius: try root.section(RADIUSSettings.self),
             mfa: try root.section(MFASettings.self),
             totp: try root.section(TOTPSettings.self),
-            log: try root.section(LogSettings.self))
+            log: try root.section(LogSettings.self),
+            http: try root.section(HTTPSettings.self),
+            push: try root.section(PushSettings.self))
     }
 
     /// Checks ranges and cross-field rules. `parse` and `load` call it; call it yourself for a configuration built in code.
@@ -76,13 +85,7 @@ public struct CountersignConfiguration: Sendable, Equatable {
 
         if radius.listen.isEmpty { throw .invalid("radius.listen", "at least one address is required") }
         for (index, address) in radius.listen.enumerated() {
-            let key = "radius.listen[\(index)]"
-            if !ListenAddress.portRange.contains(address.port) {
-                throw .outOfRange(key, address.port, ListenAddress.portRange)
-            }
-            if !address.hasValidHost {
-                throw .invalid(key, "host \"\(address.host)\" must be a literal IPv4/IPv6 address or \"localhost\"")
-            }
+            try Self.validate(address, key: "radius.listen[\(index)]")
         }
         if radius.delimiter.count != 1 {
             throw .invalid("radius.delimiter", "must be exactly one character, got \"\(radius.delimiter)\"")
@@ -98,6 +101,19 @@ public struct CountersignConfiguration: Sendable, Equatable {
         if totp.issuer.isEmpty { throw .invalid("totp.issuer", "must not be empty") }
         // The otpauth label is "issuer:account"; a colon in the issuer would split it in the wrong place.
         if totp.issuer.contains(":") { throw .invalid("totp.issuer", "must not contain \":\"") }
+
+        try http.validate()
+        try push.validate()
+    }
+
+    /// A listen address built in code skips `ListenAddress.parse`, so its port and host are checked again here.
+    static func validate(_ address: ListenAddress, key: String) throws(ConfigurationError) {
+        if !ListenAddress.portRange.contains(address.port) {
+            throw .outOfRange(key, address.port, ListenAddress.portRange)
+        }
+        if !address.hasValidHost {
+            throw .invalid(key, "host \"\(address.host)\" must be a literal IPv4/IPv6 address or \"localhost\"")
+        }
     }
 
     private func validateClients() throws(ConfigurationError) {

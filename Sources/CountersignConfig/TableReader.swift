@@ -106,7 +106,11 @@ struct TableReader {
 
     /// Reads a section; an absent section is read from an empty table so defaults and required keys behave the same.
     func section<S: ConfigurationSection>(_ type: S.Type) throws(ConfigurationError) -> S {
-        let name = S.tableName
+        try S(reading: table(S.tableName, allowedKeys: S.allowedKeys))
+    }
+
+    /// A nested table (`[push.limit]` read from the `push` reader); absent means empty, as for sections.
+    func table(_ name: String, allowedKeys: [String]) throws(ConfigurationError) -> TableReader {
         let table: TOMLTable
         if let value = self.table[name] {
             guard let found = value.table else {
@@ -116,7 +120,7 @@ struct TableReader {
         } else {
             table = TOMLTable()
         }
-        return try S(reading: TableReader(table, path: key(name), allowedKeys: S.allowedKeys))
+        return try TableReader(table, path: key(name), allowedKeys: allowedKeys)
     }
 
     // MARK: Helpers

@@ -5,8 +5,8 @@ import MFACore
 
 /// Users, password hashes, encrypted TOTP secrets and audit events in SQLite (WAL), through GRDB.
 public final class CountersignStore: Sendable {
-    private let database: any DatabaseWriter
-    private let secrets: SecretBox
+    let database: any DatabaseWriter
+    let secrets: SecretBox
 
     /// Opens (creating if needed, mode 0600) the database at `path` and the key file at `keyPath`, and migrates.
     public static func open(path: String, keyPath: String) throws -> CountersignStore {
@@ -67,6 +67,29 @@ public final class CountersignStore: Sendable {
                     CREATE INDEX events_by_type ON events(type, id);
                     """)
         }
+        migrator.registerMigration("v2-push") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE devices (
+                        id TEXT PRIMARY KEY NOT NULL,
+                        user TEXT NOT NULL UNIQUE REFERENCES users(name) ON DELETE CASCADE,
+                        public_key TEXT NOT NULL,
+                        name TEXT NOT NULL,
+                        platform TEXT NOT NULL,
+                        enrolled_at REAL NOT NULL,
+                        last_used REAL
+                    );
+                    CREATE TABLE enrollment_codes (
+                        code_hash BLOB PRIMARY KEY NOT NULL,
+                        user TEXT NOT NULL REFERENCES users(name) ON DELETE CASCADE,
+                        expires REAL NOT NULL
+                    ) WITHOUT ROWID;
+                    CREATE TABLE settings (
+                        key TEXT PRIMARY KEY NOT NULL,
+                        value BLOB NOT NULL
+                    ) WITHOUT ROWID;
+                    """)
+        }
         return migrator
     }
 
@@ -87,18 +110,23 @@ public final class CountersignStore: Sendable {
     }
 
     public func deleteUser(_ name: String) async throws {
-        try await updateExisting(name, sql: "DELETE FROM users WHERE name = ?", arguments: [name])
+        try await database.write { db in
+            try db.execute(sql: "DELETE FROM devices WHERE user = ?", arguments: [name])
+            try db.execute(sql: "DELETE FROM enrollment_codes WHERE user = ?", arguments: [name])
+            try db.execute(sql: "DELETE FROM users WHERE name = ?", arguments: [name])
+            if db.changesCount == 0 { throw StoreError(.noSuchUser, "no user \(name)") }
+        }
     }
 
     public func users() async throws -> [UserSummary] {
         try await database.read { db in
-            try Row.fetchAll(db, sql: "SELECT \(UserSummary.columns) FROM users ORDER BY name").map(UserSummary.init(row:))
+            try Row.fetchAll(db, sql: "SELECT \(UserSummary.columns) FROM \(UserSummary.tables) ORDER BY users.name").map(UserSummary.init(row:))
         }
     }
 
     public func user(_ name: String) async throws -> UserSummary? {
         try await database.read { db in
-            try Row.fetchOne(db, sql: "SELECT \(UserSummary.columns) FROM users WHERE name = ?", arguments: [name])
+            try Row.fetchOne(db, sql: "SELECT \(UserSummary.columns) FROM \(UserSummary.tables) WHERE users.name = ?", arguments: [name])
                 .map(UserSummary.init(row:))
         }
     }
@@ -211,13 +239,20 @@ public final class CountersignStore: Sendable {
 
 extension CountersignStore: CredentialStore {
     public func credentials(for username: String) async throws -> UserCredentials? {
-        typealias Columns = (passwordHash: String?, sealed: Data?, algorithm: String?, digits: Int?, period: Int?)
+        typealias Columns = (passwordHash: String?, sealed: Data?, algorithm: String?, digits: Int?, period: Int?, device: EnrolledDevice?)
         let found: Columns? = try await database.read { db in
-            try Row.fetchOne(
-                db,
-                sql: "SELECT password_hash, totp_secret, totp_algorithm, totp_digits, totp_period FROM users WHERE name = ?",
-                arguments: [username]
-            ).map { ($0["password_hash"], $0["totp_secret"], $0["totp_algorithm"], $0["totp_digits"], $0["totp_period"]) }
+            guard
+                let row = try Row.fetchOne(
+                    db,
+                    sql: """
+                        SELECT users.password_hash, users.totp_secret, users.totp_algorithm, users.totp_digits,
+                            users.totp_period, \(EnrolledDevice.columns("devices"))
+                        FROM users LEFT JOIN devices ON devices.user = users.name WHERE users.name = ?
+                        """,
+                    arguments: [username])
+            else { return nil }
+            let device = (row["device_id"] as String?) != nil ? EnrolledDevice(row: row) : nil
+            return (row["password_hash"], row["totp_secret"], row["totp_algorithm"], row["totp_digits"], row["totp_period"], device)
         }
         guard let found else { return nil }
         var totp: TOTPEnrollment?
@@ -227,7 +262,7 @@ extension CountersignStore: CredentialStore {
                 period: found.period ?? 30)
             totp = TOTPEnrollment(secret: try secrets.open(Array(sealed), for: username), parameters: parameters)
         }
-        return UserCredentials(username: username, passwordHash: found.passwordHash, totp: totp)
+        return UserCredentials(username: username, passwordHash: found.passwordHash, totp: totp, device: found.device)
     }
 
     public func recordAcceptedTOTPStep(_ step: Int64, for username: String) async throws -> Bool {
@@ -248,8 +283,13 @@ public struct UserSummary: Sendable, Equatable, Codable {
     public var createdAt: Date
     public var totpEnrolled: Bool
     public var totpEnrolledAt: Date?
+    /// The push device, if one is enrolled.
+    public var device: EnrolledDevice?
 
-    static let columns = "name, password_hash IS NOT NULL AS has_password, created_at, totp_secret IS NOT NULL AS totp, totp_enrolled_at"
+    static let columns =
+        "users.name, users.password_hash IS NOT NULL AS has_password, users.created_at, users.totp_secret IS NOT NULL AS totp, "
+        + "users.totp_enrolled_at, \(EnrolledDevice.columns("devices"))"
+    static let tables = "users LEFT JOIN devices ON devices.user = users.name"
 
     init(row: Row) {
         name = row["name"]
@@ -257,6 +297,7 @@ public struct UserSummary: Sendable, Equatable, Codable {
         createdAt = Date(timeIntervalSince1970: row["created_at"])
         totpEnrolled = row["totp"]
         totpEnrolledAt = (row["totp_enrolled_at"] as Double?).map(Date.init(timeIntervalSince1970:))
+        device = (row["device_id"] as String?) != nil ? EnrolledDevice(row: row) : nil
     }
 }
 

@@ -5,6 +5,8 @@ public protocol CredentialStore: Sendable {
     /// Records `step` as the user's last accepted TOTP step when it is later than the stored one, atomically.
     /// Returns false when it is not (the code was already used): no code is accepted twice.
     func recordAcceptedTOTPStep(_ step: Int64, for username: String) async throws -> Bool
+    /// `countersign protect disable` turns push off for the whole gateway.
+    func isPushEnabled() async throws -> Bool
 }
 
 public struct UserCredentials: Sendable {
@@ -12,10 +14,12 @@ public struct UserCredentials: Sendable {
     /// PHC string (PasswordHasher); nil when the user has no local password.
     public var passwordHash: String?
     public var totp: TOTPEnrollment?
+    public var device: EnrolledDevice?
 
-    public init(username: String, passwordHash: String?, totp: TOTPEnrollment?) {
+    public init(username: String, passwordHash: String?, totp: TOTPEnrollment?, device: EnrolledDevice? = nil) {
         self.username = username
         self.passwordHash = passwordHash
         self.totp = totp
+        self.device = device
     }
 }

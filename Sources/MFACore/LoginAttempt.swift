@@ -37,11 +37,15 @@ public struct LoginAttempt: Sendable {
     public var clientAddress: String
     /// The State a client sends back in answer to a challenge.
     public var challengeState: [UInt8]?
+    /// What tells one login session from another beyond user and password (RADIUS: Calling-Station-Id), so that
+    /// the same attempt arriving twice joins one push.
+    public var sessionHint: String?
 
     public init(
         username: String, secret: String, delivery: FactorDelivery, resource: Resource,
-        clientAddress: String, challengeState: [UInt8]? = nil
+        clientAddress: String, challengeState: [UInt8]? = nil, sessionHint: String? = nil
     ) {
+        self.sessionHint = sessionHint
         self.username = username
         self.secret = secret
         self.delivery = delivery
@@ -66,6 +70,9 @@ public enum RejectReason: String, Sendable, Equatable {
     case replayedCode = "replayed_code"
     case noSecondFactor = "no_second_factor"
     case pushUnavailable = "push_unavailable"
+    case pushDenied = "push_denied"
+    case pushTimeout = "push_timeout"
+    case pushLimited = "push_limited"
     case invalidState = "invalid_state"
     case unavailable = "unavailable"
 
@@ -76,6 +83,9 @@ public enum RejectReason: String, Sendable, Equatable {
         case .invalidCode, .replayedCode: "Invalid verification code"
         case .noSecondFactor: "No second factor enrolled"
         case .pushUnavailable: "Push is not available for this account"
+        case .pushDenied: "Push denied"
+        case .pushTimeout: "Push timed out"
+        case .pushLimited: PushLimiter.refusal
         case .invalidState: "Verification expired, log in again"
         case .unavailable: "Authentication service unavailable, try again later"
         }

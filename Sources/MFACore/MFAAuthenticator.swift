@@ -1,3 +1,5 @@
+import Crypto
+import DeviceProtocol
 import Foundation
 import Logging
 
@@ -13,10 +15,13 @@ public final class MFAAuthenticator: LoginAuthenticator {
         /// Let users with no second factor in after the password.
         public var allowUnenrolled: Bool
         public var driftSteps: Int
+        /// When the device holds no connection and the user has TOTP: ask for the code instead of waiting.
+        public var challengeWhenDeviceOffline: Bool
 
-        public init(allowUnenrolled: Bool = false, driftSteps: Int = 1) {
+        public init(allowUnenrolled: Bool = false, driftSteps: Int = 1, challengeWhenDeviceOffline: Bool = true) {
             self.allowUnenrolled = allowUnenrolled
             self.driftSteps = driftSteps
+            self.challengeWhenDeviceOffline = challengeWhenDeviceOffline
         }
     }
 
@@ -29,13 +34,17 @@ public final class MFAAuthenticator: LoginAuthenticator {
     private let verifier: TOTPVerifier
     private let clock: any WallClock
     private let challenges: ChallengeBook
+    private let push: PushCoordinator?
     private let logger: Logger
+    /// Keys the join key, so that no password can be recovered from it; new each start.
+    private let joinKeySalt = SymmetricKey(size: .bits256)
 
     public init(
         store: any CredentialStore, audit: any AuditSink, hasher: PasswordHasher = PasswordHasher(),
         policy: Policy = Policy(), clock: any WallClock = SystemWallClock(), challenges: ChallengeBook = ChallengeBook(),
-        logger: Logger = Logger(label: "countersign.mfa")
+        push: PushCoordinator? = nil, logger: Logger = Logger(label: "countersign.mfa")
     ) {
+        self.push = push
         self.store = store
         self.audit = audit
         self.hasher = hasher
@@ -72,8 +81,11 @@ public final class MFAAuthenticator: LoginAuthenticator {
         case .secondFactorOnly:
             details["step"] = "code-only"
             let credentials = try await store.credentials(for: attempt.username)
+            if attempt.secret == "push", let credentials {
+                return try await pushFactor(credentials, attempt, details: &details)
+            }
             if let credentials, credentials.totp == nil {
-                return policy.allowUnenrolled ? .accept : .reject(.noSecondFactor)
+                return credentials.device != nil ? try await pushFactor(credentials, attempt, details: &details) : unenrolled()
             }
             return try await checkCode(attempt.secret, credentials: credentials, attempt)
 
@@ -88,17 +100,24 @@ public final class MFAAuthenticator: LoginAuthenticator {
             guard hasher.verify(password, against: credentials?.passwordHash), let credentials else {
                 return .reject(.invalidCredentials)
             }
-            guard credentials.totp != nil else {
-                return policy.allowUnenrolled ? .accept : .reject(.noSecondFactor)
-            }
+            guard credentials.totp != nil || credentials.device != nil else { return unenrolled() }
             switch factor {
             case .code(let code):
                 details["step"] = "appended-code"
                 return try await checkCode(code, credentials: credentials, attempt)
             case .push:
-                return .reject(.pushUnavailable)
+                details["step"] = "appended-push"
+                return try await pushFactor(credentials, attempt, details: &details)
             case .none:
                 details["step"] = "password"
+                // Push by default; the code instead when the device is offline (and the policy says so), or when
+                // the client asked for the challenge round trip and the user has TOTP.
+                if let device = credentials.device, !(attempt.delivery == .challenge && credentials.totp != nil),
+                    !(credentials.totp != nil && policy.challengeWhenDeviceOffline && !(push?.isConnected(deviceID: device.id) ?? false))
+                {
+                    return try await pushFactor(credentials, attempt, details: &details)
+                }
+                guard credentials.totp != nil else { return try await pushFactor(credentials, attempt, details: &details) }
                 guard let state = challenges.issue(for: binding, now: clock.now()) else {
                     logger.warning("challenge book full; refusing new challenges")
                     return .reject(.unavailable)
@@ -106,6 +125,44 @@ public final class MFAAuthenticator: LoginAuthenticator {
                 return .challenge(prompt: Self.codePrompt, state: state)
             }
         }
+    }
+
+    private func unenrolled() -> Verdict {
+        policy.allowUnenrolled ? .accept : .reject(.noSecondFactor)
+    }
+
+    /// Pushes to the user's device and waits; push events are written by the login that created the push.
+    private func pushFactor(_ credentials: UserCredentials, _ attempt: LoginAttempt, details: inout [String: String]) async throws -> Verdict {
+        guard let device = credentials.device, let push, try await store.isPushEnabled() else { return .reject(.pushUnavailable) }
+        let result = await push.push(
+            username: credentials.username, device: device, resource: attempt.resource, clientAddress: attempt.clientAddress,
+            joinKey: joinKey(attempt))
+        if let id = result.pushID { details["push_id"] = id }
+        if !result.created, result.outcome != .limited { details["joined_push"] = "true" }
+        let verdict: Verdict
+        let event: (AuditEventType, AuditResult, String?)
+        switch result.outcome {
+        case .approved: (verdict, event) = (.accept, (.pushApproved, .success, nil))
+        case .denied: (verdict, event) = (.reject(.pushDenied), (.pushDenied, .failure, "denied"))
+        case .timedOut: (verdict, event) = (.reject(.pushTimeout), (.pushTimeout, .failure, "timeout"))
+        case .cancelled: (verdict, event) = (.reject(.unavailable), (.pushTimeout, .failure, "shutdown"))
+        case .limited: (verdict, event) = (.reject(.pushLimited), (.pushAttemptFailed, .failure, PushLimiter.refusal))
+        }
+        if result.created {
+            await record(.pushAttempt, attempt, result: .success, error: nil, details: ["push_id": result.pushID ?? "", "device_id": device.id])
+        }
+        if result.created || result.outcome == .limited {
+            await record(event.0, attempt, result: event.1, error: event.2, details: result.pushID.map { ["push_id": $0] } ?? [:])
+        }
+        return verdict
+    }
+
+    /// Same client, user, session and password → the same attempt (design.md, RADIUS step 3).
+    private func joinKey(_ attempt: LoginAttempt) -> String {
+        let material = SignedMessage.bytes(
+            domain: "countersign/join-key/v1",
+            fields: [attempt.resource.description, attempt.username, attempt.sessionHint ?? "", attempt.secret])
+        return Data(HMAC<SHA256>.authenticationCode(for: material, using: joinKeySalt)).base64EncodedString()
     }
 
     private func checkCode(_ code: String, credentials: UserCredentials?, _ attempt: LoginAttempt) async throws -> Verdict {
@@ -125,13 +182,14 @@ public final class MFAAuthenticator: LoginAuthenticator {
     }
 
     private func record(_ type: AuditEventType, _ attempt: LoginAttempt, verdict: Verdict, details: [String: String]) async {
-        let result: AuditResult
-        let error: String?
         switch verdict {
-        case .accept: (result, error) = (.success, nil)
-        case .reject(let reason): (result, error) = (.failure, reason.rawValue)
-        case .challenge: (result, error) = (.challenge, nil)
+        case .accept: await record(type, attempt, result: .success, error: nil, details: details)
+        case .reject(let reason): await record(type, attempt, result: .failure, error: reason.rawValue, details: details)
+        case .challenge: await record(type, attempt, result: .challenge, error: nil, details: details)
         }
+    }
+
+    private func record(_ type: AuditEventType, _ attempt: LoginAttempt, result: AuditResult, error: String?, details: [String: String]) async {
         await audit.record(
             AuditEvent(
                 time: clock.now(), type: type, user: attempt.username, resource: attempt.resource.description,

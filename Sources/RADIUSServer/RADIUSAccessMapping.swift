@@ -34,7 +34,8 @@ enum RADIUSAccessMapping {
             delivery: delivery,
             resource: Resource(kind: .radius, name: client.name),
             clientAddress: clientAddress,
-            challengeState: request.attribute(.state)?.value)
+            challengeState: request.attribute(.state)?.value,
+            sessionHint: request.attribute(.callingStationId).map { String(decoding: $0.value, as: UTF8.self) })
     }
 
     /// The reply's code and attributes (before Message-Authenticator, which the encoder puts first).

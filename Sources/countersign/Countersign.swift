@@ -11,7 +11,7 @@ struct Countersign: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "countersign",
         abstract: "An MFA gateway: RADIUS with a password and a second factor.",
-        subcommands: [Serve.self, User.self, TOTP.self, Events.self])
+        subcommands: [Serve.self, User.self, TOTP.self, Device.self, Protect.self, Events.self])
 }
 
 /// `--config PATH`, else `$COUNTERSIGN_CONFIG`, else `conf/countersign.toml`.
@@ -47,7 +47,7 @@ struct Serve: AsyncParsableCommand {
         let configuration = try options.load()
         LoggingSystem.bootstrap(configuration.log)
         let logger = Logger(label: "countersign")
-        let gateway = try CountersignGateway(configuration: configuration, logger: logger)
+        let gateway = try await CountersignGateway(configuration: configuration, logger: logger)
         try await gateway.bind()
         try await gateway.run()
     }
@@ -128,6 +128,13 @@ struct User: AsyncParsableCommand {
             print("created:     \(user.createdAt.formatted(.iso8601))")
             print("password:    \(user.hasPassword ? "set" : "none")")
             print("totp:        \(user.totpEnrolledAt.map { "enrolled \($0.formatted(.iso8601))" } ?? "none")")
+            if let device = user.device {
+                print("device:      \(device.name) (\(device.platform)), id \(device.id)")
+                print("  enrolled:  \(device.enrolledAt.formatted(.iso8601))")
+                print("  last used: \(device.lastUsed.map { $0.formatted(.iso8601) } ?? "never")")
+            } else {
+                print("device:      none")
+            }
         }
     }
 
@@ -169,6 +176,72 @@ struct TOTP: AsyncParsableCommand {
         func run() async throws {
             try await options.admin().deleteTOTP(name)
             print("deleted TOTP of \(name)")
+        }
+    }
+}
+
+struct Device: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Manage push devices (one per user).", subcommands: [Enroll.self, Delete.self])
+
+    struct Enroll: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Print a single-use enrollment URI (valid 10 minutes) for `countersign-device enroll`.")
+        @OptionGroup var options: ConfigOption
+        @Argument var name: String
+        @Flag(help: "One JSON object with uri, code, url and fingerprint.") var json = false
+
+        func run() async throws {
+            let enrollment = try await options.admin().enrollDevice(name)
+            if json {
+                return try printJSON([
+                    "uri": enrollment.uri, "code": enrollment.code, "url": enrollment.serverURL,
+                    "fingerprint": enrollment.fingerprint,
+                ])
+            }
+            print(enrollment.uri)
+        }
+    }
+
+    struct Delete: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Remove a user's push device.")
+        @OptionGroup var options: ConfigOption
+        @Argument var name: String
+
+        func run() async throws {
+            try await options.admin().deleteDevice(name)
+            print("deleted device of \(name)")
+        }
+    }
+}
+
+struct Protect: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Turn push on or off for the whole gateway.", subcommands: [Enable.self, Disable.self])
+
+    struct Enable: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Turn push on.")
+        @OptionGroup var options: ConfigOption
+
+        func run() async throws {
+            _ = try await options.admin().setPushProtection(enabled: true)
+            print("push enabled")
+        }
+    }
+
+    struct Disable: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Turn push off; users whose only factor is push lose access.")
+        @OptionGroup var options: ConfigOption
+
+        func run() async throws {
+            let pushOnly = try await options.admin().setPushProtection(enabled: false)
+            print("push disabled")
+            if !pushOnly.isEmpty {
+                FileHandle.standardError.write(
+                    Data(
+                        ("warning: these users have push as their only second factor and lose access to resources that "
+                            + "require MFA: \(pushOnly.joined(separator: ", "))\n").utf8))
+            }
         }
     }
 }

@@ -156,10 +156,10 @@ struct StorePathTests {
 @Suite("Errors name their key")
 struct ErrorTests {
     @Test func unknownTopLevelKey() throws {
-        let error = try #require(parseError("[push]\nenabled = true\n" + minimalClient))
+        let error = try #require(parseError("[ldap]\nenabled = true\n" + minimalClient))
         #expect(error.code == .unknownKey)
-        #expect(error.key == "push")
-        #expect(error.message.contains("unknown key `push`"))
+        #expect(error.key == "ldap")
+        #expect(error.message.contains("unknown key `ldap`"))
     }
 
     @Test func unknownKeyInSection() throws {

@@ -42,5 +42,32 @@ struct SampleConfigurationTests {
         #expect(config.totp.issuer == "Countersign")
         #expect(config.log.level == .info)
         #expect(config.log.format == .text)
+
+        #expect(config.http.listen == ListenAddress(host: "127.0.0.1", port: 8080))
+        #expect(config.http.publicURL == "http://127.0.0.1:8080")
+        // The sample only shows a commented-out resource: no API key ships active.
+        #expect(config.http.resources.isEmpty)
+        #expect(config.push.timeoutSeconds == 45)
+        #expect(config.push.fallback == .totpChallenge)
+        #expect(config.push.limit.enabled)
+        #expect(config.push.limit.maxConcurrent == 1)
+        #expect(config.push.limit.windowSeconds == 60)
+        #expect(config.push.limit.exempt == ["radius", "ldap"])
+        // Every value written out in the sample is the default.
+        #expect(config.http == HTTPSettings())
+        #expect(config.push == PushSettings())
+    }
+
+    /// The commented-out `[[http.resources]]` example must be valid once uncommented.
+    @Test func commentedResourceExampleIsValid() throws {
+        let text = try String(contentsOfFile: Self.samplePath, encoding: .utf8)
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        let start = try #require(lines.firstIndex { $0 == "# [[http.resources]]" })
+        let block = lines[start...].prefix { $0.hasPrefix("# ") }
+            .map { $0.dropFirst(2) }
+            .filter { !$0.hasPrefix("# ") }
+            .joined(separator: "\n")
+        let config = try CountersignConfiguration.parse(toml: text + "\n" + block, baseDirectory: "/")
+        #expect(config.http.resources.map(\.name) == ["portal"])
     }
 }

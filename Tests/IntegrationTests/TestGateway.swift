@@ -37,23 +37,26 @@ struct TestGateway {
             store: StoreSettings(path: directory + "/countersign.db"),
             radius: RADIUSSettings(
                 listen: [ListenAddress(host: "127.0.0.1", port: 0), ListenAddress(host: "::1", port: 0)], clients: clients),
-            mfa: MFASettings(unenrolled: unenrolled), totp: TOTPSettings(), log: LogSettings(level: .warning))
+            mfa: MFASettings(unenrolled: unenrolled), totp: TOTPSettings(), log: LogSettings(level: .warning),
+            http: HTTPSettings(listen: ListenAddress(host: "127.0.0.1", port: 0)))
         var logger = Logger(label: "countersign-test")
         logger.logLevel = .warning
-        let gateway = try CountersignGateway(configuration: configuration, hasher: hasher, logger: logger)
+        let gateway = try await CountersignGateway(
+            configuration: configuration, hasher: hasher, handlingSignals: false, logger: logger)
         let bound = try await gateway.bind()
         let test = TestGateway(
-            gateway: gateway, admin: CountersignAdmin(store: gateway.store, issuer: "Countersign", hasher: hasher),
+            gateway: gateway,
+            admin: CountersignAdmin(store: gateway.store, issuer: "Countersign", publicURL: "http://127.0.0.1", hasher: hasher),
             ipv4Port: bound[0].port, ipv6Port: bound[1].port)
-        let serving = Task { try await gateway.run(handlingSignals: false) }
+        let serving = Task { try await gateway.run() }
         do {
             try await body(test)
         } catch {
-            serving.cancel()
+            await gateway.shutdown()
             _ = await serving.result
             throw error
         }
-        serving.cancel()
+        await gateway.shutdown()
         try await serving.value
     }
 

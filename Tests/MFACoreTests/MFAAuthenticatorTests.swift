@@ -16,6 +16,8 @@ final class FakeCredentialStore: CredentialStore {
         users.withLock { $0[username]?.credentials }
     }
 
+    func isPushEnabled() async throws -> Bool { true }
+
     func recordAcceptedTOTPStep(_ step: Int64, for username: String) async throws -> Bool {
         users.withLock { users in
             guard let user = users[username], (user.lastStep ?? .min) < step else { return false }

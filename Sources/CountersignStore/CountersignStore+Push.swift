@@ -1,0 +1,144 @@
+import Crypto
+import Foundation
+import GRDB
+import MFACore
+
+/// Push devices, their single-use enrollment codes, the server's signing key and the gateway-wide push switch.
+extension CountersignStore {
+    // MARK: Enrollment codes
+
+    /// Stores a code (only its SHA-256) that enrolls one device for `user` until `expires`.
+    /// Refused while the user has a device: one device per user.
+    public func createEnrollmentCode(_ code: String, for user: String, expires: Date) async throws {
+        try await database.write { db in
+            guard try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM users WHERE name = ?)", arguments: [user]) == true else {
+                throw StoreError(.noSuchUser, "no user \(user)")
+            }
+            if try Self.hasDevice(user, db) {
+                throw StoreError(.alreadyEnrolled, "user \(user) already has a device; delete it first")
+            }
+            try db.execute(
+                sql: "INSERT INTO enrollment_codes (code_hash, user, expires) VALUES (?, ?, ?)",
+                arguments: [Self.codeHash(code), user, expires.timeIntervalSince1970])
+        }
+    }
+
+    /// Uses up a code: the user it was made for, or nil when it is unknown, already used or expired.
+    /// Deleting and reading happen in one transaction, so a code works once even under a race.
+    public func redeemEnrollmentCode(_ code: String, now: Date) async throws -> String? {
+        try await database.write { db in
+            let hash = Self.codeHash(code)
+            guard let row = try Row.fetchOne(db, sql: "SELECT user, expires FROM enrollment_codes WHERE code_hash = ?", arguments: [hash])
+            else { return nil }
+            try db.execute(sql: "DELETE FROM enrollment_codes WHERE code_hash = ?", arguments: [hash])
+            return now.timeIntervalSince1970 < row["expires"] ? row["user"] : nil
+        }
+    }
+
+    // MARK: Devices
+
+    /// Records an enrolled device; refused when the user already has one.
+    public func addDevice(_ device: EnrolledDevice) async throws {
+        try await database.write { db in
+            if try Self.hasDevice(device.username, db) {
+                throw StoreError(.alreadyEnrolled, "user \(device.username) already has a device; delete it first")
+            }
+            try db.execute(
+                sql: """
+                    INSERT INTO devices (id, user, public_key, name, platform, enrolled_at, last_used)
+                    VALUES (?, ?, ?, ?, ?, ?, NULL)
+                    """,
+                arguments: [
+                    device.id, device.username, device.publicKey, device.name, device.platform,
+                    device.enrolledAt.timeIntervalSince1970,
+                ])
+        }
+    }
+
+    public func device(id: String) async throws -> EnrolledDevice? {
+        try await database.read { db in
+            try Row.fetchOne(db, sql: "SELECT \(EnrolledDevice.columns("devices")) FROM devices WHERE id = ?", arguments: [id])
+                .map(EnrolledDevice.init(row:))
+        }
+    }
+
+    public func device(forUser user: String) async throws -> EnrolledDevice? {
+        try await database.read { db in
+            try Row.fetchOne(db, sql: "SELECT \(EnrolledDevice.columns("devices")) FROM devices WHERE user = ?", arguments: [user])
+                .map(EnrolledDevice.init(row:))
+        }
+    }
+
+    public func deleteDevice(forUser user: String) async throws {
+        try await database.write { db in
+            try db.execute(sql: "DELETE FROM devices WHERE user = ?", arguments: [user])
+            if db.changesCount == 0 { throw StoreError(.notEnrolled, "user \(user) has no device") }
+        }
+    }
+
+    public func touchDevice(id: String, at time: Date) async throws {
+        try await database.write { db in
+            try db.execute(sql: "UPDATE devices SET last_used = ? WHERE id = ?", arguments: [time.timeIntervalSince1970, id])
+        }
+    }
+
+    // MARK: Server key and the push switch
+
+    /// The server's P-256 signing key: made on first use, kept sealed under the key file like TOTP secrets.
+    public func serverSigningKey() async throws -> P256.Signing.PrivateKey {
+        let label = "server-signing-key"
+        let secrets = self.secrets
+        let sealed: Data = try await database.write { db in
+            if let existing = try Data.fetchOne(db, sql: "SELECT value FROM settings WHERE key = ?", arguments: [label]) {
+                return existing
+            }
+            let sealed = Data(try secrets.seal(Array(P256.Signing.PrivateKey().rawRepresentation), for: label))
+            try db.execute(sql: "INSERT INTO settings (key, value) VALUES (?, ?)", arguments: [label, sealed])
+            return sealed
+        }
+        return try P256.Signing.PrivateKey(rawRepresentation: secrets.open(Array(sealed), for: label))
+    }
+
+    public func isPushEnabled() async throws -> Bool {
+        try await database.read { db in
+            try Data.fetchOne(db, sql: "SELECT value FROM settings WHERE key = 'push-enabled'", arguments: []) != Data([0])
+        }
+    }
+
+    public func setPushEnabled(_ enabled: Bool) async throws {
+        try await database.write { db in
+            try db.execute(
+                sql: "INSERT OR REPLACE INTO settings (key, value) VALUES ('push-enabled', ?)", arguments: [Data([enabled ? 1 : 0])])
+        }
+    }
+
+    /// Users whose only second factor is push (what `protect disable` takes away).
+    public func pushOnlyUsers() async throws -> [String] {
+        try await database.read { db in
+            try String.fetchAll(
+                db, sql: "SELECT users.name FROM users JOIN devices ON devices.user = users.name WHERE users.totp_secret IS NULL ORDER BY 1")
+        }
+    }
+
+    private static func hasDevice(_ user: String, _ db: Database) throws -> Bool {
+        try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM devices WHERE user = ?)", arguments: [user]) ?? false
+    }
+
+    private static func codeHash(_ code: String) -> Data {
+        Data(SHA256.hash(data: Array(code.utf8)))
+    }
+}
+
+extension EnrolledDevice {
+    static func columns(_ table: String) -> String {
+        ["id AS device_id", "user AS device_user", "public_key", "name AS device_name", "platform", "enrolled_at", "last_used"]
+            .map { "\(table).\($0)" }.joined(separator: ", ")
+    }
+
+    init(row: Row) {
+        self.init(
+            id: row["device_id"], username: row["device_user"], publicKey: row["public_key"], name: row["device_name"],
+            platform: row["platform"], enrolledAt: Date(timeIntervalSince1970: row["enrolled_at"]),
+            lastUsed: (row["last_used"] as Double?).map(Date.init(timeIntervalSince1970:)))
+    }
+}

@@ -1,0 +1,192 @@
+import Foundation
+
+/// The device API (HTTP + JSON) shared by the server and `countersign-device`.
+///
+/// Every call except enrollment carries the headers below: the device id, a Unix timestamp (accepted within
+/// ±60 s) and the device's signature over `SignedMessage.deviceAuth(…)` for the method and path (without query).
+public enum DeviceAPI {
+    public static let enrollPath = "/v1/device/enroll"
+    public static let pushesPath = "/v1/device/pushes"
+    public static func answerPath(pushID: String) -> String { "/v1/device/pushes/\(pushID)/answer" }
+    public static let authPath = "/v1/auth"
+
+    public static let deviceHeader = "Countersign-Device"
+    public static let timestampHeader = "Countersign-Timestamp"
+    public static let signatureHeader = "Countersign-Signature"
+
+    /// Seconds a device may be off the server's clock.
+    public static let timestampTolerance: Int64 = 60
+    /// How long the server holds a `GET pushes` open when nothing is pending (query `wait`, capped by this).
+    public static let maximumWaitSeconds = 30
+}
+
+public enum PushDecision: String, Codable, Sendable, Equatable {
+    case approve, deny
+}
+
+/// `POST /v1/device/enroll`
+public struct EnrollmentRequest: Codable, Sendable, Equatable {
+    public var code: String
+    public var publicKey: String
+    public var name: String
+    public var platform: String
+
+    public init(code: String, publicKey: String, name: String, platform: String) {
+        self.code = code
+        self.publicKey = publicKey
+        self.name = name
+        self.platform = platform
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case code, name, platform
+        case publicKey = "public_key"
+    }
+}
+
+public struct EnrollmentResponse: Codable, Sendable, Equatable {
+    public var deviceID: String
+    public var user: String
+    public var serverPublicKey: String
+
+    public init(deviceID: String, user: String, serverPublicKey: String) {
+        self.deviceID = deviceID
+        self.user = user
+        self.serverPublicKey = serverPublicKey
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case user
+        case deviceID = "device_id"
+        case serverPublicKey = "server_public_key"
+    }
+}
+
+/// One push as the device receives it, signed by the server over `SignedMessage.pushRequest`.
+public struct PushMessage: Codable, Sendable, Equatable {
+    public var id: String
+    public var deviceID: String
+    public var user: String
+    public var resourceKind: String
+    public var resourceName: String
+    public var clientAddress: String
+    /// Unix seconds.
+    public var created: Int64
+    public var expires: Int64
+    /// Base64 of 16 random octets.
+    public var nonce: String
+    public var signature: String
+
+    public init(
+        id: String, deviceID: String, user: String, resourceKind: String, resourceName: String, clientAddress: String,
+        created: Int64, expires: Int64, nonce: String, signature: String = ""
+    ) {
+        self.id = id
+        self.deviceID = deviceID
+        self.user = user
+        self.resourceKind = resourceKind
+        self.resourceName = resourceName
+        self.clientAddress = clientAddress
+        self.created = created
+        self.expires = expires
+        self.nonce = nonce
+        self.signature = signature
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case id, user, created, expires, nonce, signature
+        case deviceID = "device_id"
+        case resourceKind = "resource_kind"
+        case resourceName = "resource_name"
+        case clientAddress = "client_address"
+    }
+}
+
+/// `GET /v1/device/pushes?wait=N`
+public struct PushList: Codable, Sendable, Equatable {
+    public var pushes: [PushMessage]
+    public init(pushes: [PushMessage]) { self.pushes = pushes }
+}
+
+/// `POST /v1/device/pushes/{id}/answer`
+public struct PushAnswer: Codable, Sendable, Equatable {
+    public var decision: PushDecision
+    /// Over `SignedMessage.pushAnswer`.
+    public var signature: String
+
+    public init(decision: PushDecision, signature: String) {
+        self.decision = decision
+        self.signature = signature
+    }
+}
+
+/// Every refusal of the device API has this one body, so nothing leaks about why.
+public struct DeviceAPIError: Codable, Sendable, Equatable {
+    public var error: String
+    public init(error: String) { self.error = error }
+    public static let refused = DeviceAPIError(error: "refused")
+}
+
+/// `countersign://enroll?url=…&code=…&fp=…`: where to enroll, the single-use code, the server key's fingerprint.
+public struct EnrollmentURI: Sendable, Equatable {
+    public var serverURL: String
+    public var code: String
+    public var fingerprint: String
+
+    public init(serverURL: String, code: String, fingerprint: String) {
+        self.serverURL = serverURL
+        self.code = code
+        self.fingerprint = fingerprint
+    }
+
+    public var uri: String {
+        var components = URLComponents()
+        components.scheme = "countersign"
+        components.host = "enroll"
+        components.queryItems = [
+            URLQueryItem(name: "url", value: serverURL), URLQueryItem(name: "code", value: code),
+            URLQueryItem(name: "fp", value: fingerprint),
+        ]
+        return components.string ?? ""
+    }
+
+    public init?(_ text: String) {
+        guard let components = URLComponents(string: text), components.scheme == "countersign", components.host == "enroll",
+            let items = components.queryItems,
+            let url = items.first(where: { $0.name == "url" })?.value,
+            let code = items.first(where: { $0.name == "code" })?.value,
+            let fingerprint = items.first(where: { $0.name == "fp" })?.value
+        else { return nil }
+        self.init(serverURL: url, code: code, fingerprint: fingerprint)
+    }
+}
+
+/// `POST /v1/auth` (Authorization: Bearer <the resource's API key>): push to the user, wait, answer.
+public struct AuthRequest: Codable, Sendable, Equatable {
+    public var user: String
+    public var clientAddress: String?
+    /// A TOTP code instead of a push.
+    public var code: String?
+
+    public init(user: String, clientAddress: String? = nil, code: String? = nil) {
+        self.user = user
+        self.clientAddress = clientAddress
+        self.code = code
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case user, code
+        case clientAddress = "client_address"
+    }
+}
+
+public struct AuthResponse: Codable, Sendable, Equatable {
+    /// "allow" or "deny".
+    public var result: String
+    public var reason: String?
+
+    public init(result: String, reason: String? = nil) {
+        self.result = result
+        self.reason = reason
+    }
+}

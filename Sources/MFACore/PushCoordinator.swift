@@ -1,0 +1,226 @@
+import Crypto
+import DeviceProtocol
+import Foundation
+import Synchronization
+
+/// Push orchestration: create and sign a push, deliver it to the device's open poll, take the first valid signed
+/// answer, expire what nobody answered. In memory: a push lives only as long as the login that waits for it.
+public final class PushCoordinator: Sendable {
+    public enum Outcome: Sendable, Equatable {
+        case approved
+        case denied
+        case timedOut
+        /// The push limiter refused it; nothing was sent.
+        case limited
+        /// The gateway is shutting down.
+        case cancelled
+    }
+
+    /// What `push` returns: the outcome, the push it waited for, and whether this call created it (a login that
+    /// joined a pending push writes no push events of its own).
+    public struct Result: Sendable, Equatable {
+        public var outcome: Outcome
+        public var pushID: String?
+        public var created: Bool
+    }
+
+    public enum AnswerRefusal: String, Error, Sendable {
+        case unknownPush = "unknown_push"
+        case wrongDevice = "wrong_device"
+        case expired = "expired"
+        case badSignature = "bad_signature"
+    }
+
+    private struct Pending {
+        var message: PushMessage
+        var devicePublicKey: String
+        var limiterKey: PushLimiter.Key
+        var joinKey: String?
+        var waiters: [CheckedContinuation<Result, Never>]
+    }
+
+    private struct DeviceWaiter {
+        var token: UInt64
+        var continuation: CheckedContinuation<[PushMessage], Never>
+    }
+
+    private struct State {
+        var pending: [String: Pending] = [:]
+        var byJoinKey: [String: String] = [:]
+        var deviceWaiters: [String: [DeviceWaiter]] = [:]
+        var deviceLastSeen: [String: Date] = [:]
+        var limiter: PushLimiter
+        var nextToken: UInt64 = 0
+    }
+
+    public let timeout: TimeInterval
+    /// A device whose last poll ended this recently still counts as connected (it is between two polls).
+    public static let reconnectGrace: TimeInterval = 10
+    private let signingKey: P256.Signing.PrivateKey
+    private let clock: any WallClock
+    private let state: Mutex<State>
+
+    public init(signingKey: P256.Signing.PrivateKey, timeout: TimeInterval = 45, limiter: PushLimiter.Settings = .init(), clock: any WallClock = SystemWallClock()) {
+        self.signingKey = signingKey
+        self.timeout = timeout
+        self.clock = clock
+        self.state = Mutex(State(limiter: PushLimiter(settings: limiter)))
+    }
+
+    public var serverPublicKey: String { DeviceCrypto.encode(signingKey.publicKey) }
+
+    // MARK: Logins
+
+    /// Pushes to `device` and waits for the answer, the timeout or shutdown. A login with the same `joinKey` as a
+    /// pending push (the same attempt through another Identifier or server address) waits for that push instead.
+    public func push(
+        username: String, device: EnrolledDevice, resource: Resource, clientAddress: String, joinKey: String? = nil
+    ) async -> Result {
+        let now = clock.now()
+        let id = SecureRandom.bytes(16).map { String(format: "%02x", $0) }.joined()
+        var message = PushMessage(
+            id: id, deviceID: device.id, user: username, resourceKind: resource.kind.rawValue, resourceName: resource.name,
+            clientAddress: clientAddress, created: Int64(now.timeIntervalSince1970),
+            expires: Int64(now.addingTimeInterval(timeout).timeIntervalSince1970), nonce: Data(SecureRandom.bytes(16)).base64EncodedString())
+        message.signature = (try? DeviceCrypto.sign(SignedMessage.pushRequest(message), with: signingKey)) ?? ""
+        let signed = message
+        let limiterKey = PushLimiter.Key(username: username, resource: resource)
+
+        return await withCheckedContinuation { continuation in
+            let polls: [DeviceWaiter] = state.withLock { state in
+                if let joinKey, let existing = state.byJoinKey[joinKey], state.pending[existing] != nil {
+                    state.pending[existing]!.waiters.append(continuation)
+                    return []
+                }
+                guard state.limiter.admit(limiterKey, pushID: id, now: now) else {
+                    continuation.resume(returning: Result(outcome: .limited, pushID: nil, created: false))
+                    return []
+                }
+                state.pending[id] = Pending(
+                    message: signed, devicePublicKey: device.publicKey, limiterKey: limiterKey, joinKey: joinKey,
+                    waiters: [continuation])
+                if let joinKey { state.byJoinKey[joinKey] = id }
+                return state.deviceWaiters.removeValue(forKey: device.id) ?? []
+            }
+            for poll in polls { poll.continuation.resume(returning: [signed]) }
+        }
+    }
+
+    // MARK: Devices
+
+    /// The pushes waiting for this device; when there are none, waits up to `wait` for one.
+    public func pushes(forDevice deviceID: String, wait: Duration) async -> [PushMessage] {
+        let token: UInt64 = state.withLock { state in
+            state.nextToken += 1
+            return state.nextToken
+        }
+        let immediate = state.withLock { state in
+            state.deviceLastSeen[deviceID] = clock.now()
+            return state.pending.values.filter { $0.message.deviceID == deviceID }.map(\.message).sorted { $0.created < $1.created }
+        }
+        guard immediate.isEmpty, wait > .zero else { return immediate }
+
+        let delivered = await withTaskGroup(of: [PushMessage]?.self) { group in
+            group.addTask {
+                await withTaskCancellationHandler {
+                    await withCheckedContinuation { continuation in
+                        // A push created since the first look is returned at once rather than missed.
+                        let arrived: [PushMessage]? = self.state.withLock { state in
+                            guard !Task.isCancelled else { return [] }
+                            let arrived = state.pending.values.filter { $0.message.deviceID == deviceID }.map(\.message)
+                            guard arrived.isEmpty else { return arrived }
+                            state.deviceWaiters[deviceID, default: []].append(DeviceWaiter(token: token, continuation: continuation))
+                            return nil
+                        }
+                        if let arrived { continuation.resume(returning: arrived) }
+                    }
+                } onCancel: {
+                    self.removeWaiter(deviceID: deviceID, token: token)?.continuation.resume(returning: [])
+                }
+            }
+            group.addTask {
+                try? await Task.sleep(for: wait)
+                return nil
+            }
+            let first = await group.next() ?? nil
+            group.cancelAll()
+            return first ?? []
+        }
+        state.withLock { $0.deviceLastSeen[deviceID] = clock.now() }
+        return delivered
+    }
+
+    private func removeWaiter(deviceID: String, token: UInt64) -> DeviceWaiter? {
+        state.withLock { state in
+            guard var waiters = state.deviceWaiters[deviceID], let index = waiters.firstIndex(where: { $0.token == token }) else {
+                return nil
+            }
+            let waiter = waiters.remove(at: index)
+            state.deviceWaiters[deviceID] = waiters.isEmpty ? nil : waiters
+            return waiter
+        }
+    }
+
+    /// A device is connected while it holds a poll open, or has just ended one.
+    public func isConnected(deviceID: String) -> Bool {
+        let now = clock.now()
+        return state.withLock { state in
+            if state.deviceWaiters[deviceID] != nil { return true }
+            guard let seen = state.deviceLastSeen[deviceID] else { return false }
+            return now.timeIntervalSince(seen) < Self.reconnectGrace
+        }
+    }
+
+    /// Takes a device's signed answer. The first valid answer wins; an answer for an unknown, already answered or
+    /// expired push, from another device, or with a signature that does not verify is refused.
+    @discardableResult
+    public func answer(pushID: String, decision: PushDecision, signature: String, deviceID: String) throws(AnswerRefusal) -> PushMessage {
+        let now = clock.now()
+        guard let snapshot = state.withLock({ $0.pending[pushID] }) else { throw .unknownPush }
+        guard snapshot.message.deviceID == deviceID else { throw .wrongDevice }
+        guard Double(snapshot.message.expires) > now.timeIntervalSince1970 else { throw .expired }
+        let signed = SignedMessage.pushAnswer(pushID: pushID, nonce: snapshot.message.nonce, decision: decision, deviceID: deviceID)
+        guard DeviceCrypto.verify(signature, of: signed, publicKey: snapshot.devicePublicKey) else { throw .badSignature }
+        // Only one of two racing valid answers finds it still pending.
+        guard let resolved = resolve(pushID, with: decision == .approve ? .approved : .denied) else { throw .unknownPush }
+        return resolved
+    }
+
+    // MARK: Expiry and shutdown
+
+    /// Resolves every push whose time is up as timed out. Run about once a second (`PushExpiryService`), or by tests.
+    public func expire(now: Date) {
+        let due = state.withLock { state in
+            state.pending.values.filter { Double($0.message.expires) <= now.timeIntervalSince1970 }.map(\.message.id)
+        }
+        for id in due { resolve(id, with: .timedOut) }
+    }
+
+    /// Answers every waiting login (shutdown: they get their reject now rather than never).
+    public func cancelAll() {
+        for id in state.withLock({ Array($0.pending.keys) }) { resolve(id, with: .cancelled) }
+    }
+
+    public var pendingCount: Int { state.withLock { $0.pending.count } }
+
+    /// How many logins wait on this push (more than one when attempts joined it).
+    public func waitingLogins(forPush pushID: String) -> Int {
+        state.withLock { $0.pending[pushID]?.waiters.count ?? 0 }
+    }
+
+    @discardableResult
+    private func resolve(_ pushID: String, with outcome: Outcome) -> PushMessage? {
+        guard
+            let pending = state.withLock({ state -> Pending? in
+                guard let pending = state.pending.removeValue(forKey: pushID) else { return nil }
+                if let joinKey = pending.joinKey, state.byJoinKey[joinKey] == pushID { state.byJoinKey[joinKey] = nil }
+                state.limiter.release(pending.limiterKey, pushID: pushID)
+                return pending
+            })
+        else { return nil }
+        for (index, waiter) in pending.waiters.enumerated() {
+            waiter.resume(returning: Result(outcome: outcome, pushID: pushID, created: index == 0))
+        }
+        return pending.message
+    }
+}

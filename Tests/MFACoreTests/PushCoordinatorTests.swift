@@ -1,0 +1,140 @@
+import Crypto
+import DeviceProtocol
+import Foundation
+import Testing
+
+@testable import MFACore
+
+@Suite struct PushCoordinatorTests {
+    let clock = ManualWallClock(Date(timeIntervalSince1970: 1_700_000_000))
+    let serverKey = P256.Signing.PrivateKey()
+    let deviceKey = P256.Signing.PrivateKey()
+    let vpn = Resource(kind: .radius, name: "vpn")
+    var device: EnrolledDevice {
+        EnrolledDevice(
+            id: "dev-1", username: "alice", publicKey: DeviceCrypto.encode(deviceKey.publicKey), name: "phone",
+            platform: "linux", enrolledAt: clock.now())
+    }
+
+    func coordinator(limit: PushLimiter.Settings = .init()) -> PushCoordinator {
+        PushCoordinator(signingKey: serverKey, timeout: 45, limiter: limit, clock: clock)
+    }
+
+    func answerSignature(_ push: PushMessage, _ decision: PushDecision, key: P256.Signing.PrivateKey? = nil, deviceID: String = "dev-1") throws -> String {
+        try DeviceCrypto.sign(
+            SignedMessage.pushAnswer(pushID: push.id, nonce: push.nonce, decision: decision, deviceID: deviceID), with: key ?? deviceKey)
+    }
+
+    /// Starts a login that pushes, and returns it with the push as the device receives it (the device's long poll
+    /// returns when the push is created: no sleeping).
+    func startPush(_ push: PushCoordinator, joinKey: String? = nil) async throws -> (Task<PushCoordinator.Result, Never>, PushMessage) {
+        let device = self.device
+        let vpn = self.vpn
+        let login = Task { await push.push(username: "alice", device: device, resource: vpn, clientAddress: "192.0.2.1", joinKey: joinKey) }
+        let delivered = await push.pushes(forDevice: "dev-1", wait: .seconds(30))
+        return (login, try #require(delivered.first))
+    }
+
+    @Test func approvedPushIsSignedByTheServerAndResolvesTheLogin() async throws {
+        let push = coordinator()
+        let (login, message) = try await startPush(push)
+        #expect(DeviceCrypto.verify(message.signature, of: SignedMessage.pushRequest(message), publicKey: push.serverPublicKey))
+        #expect(message.user == "alice" && message.resourceKind == "radius" && message.resourceName == "vpn")
+        #expect(message.expires - message.created == 45)
+        try push.answer(pushID: message.id, decision: .approve, signature: answerSignature(message, .approve), deviceID: "dev-1")
+        #expect(await login.value == .init(outcome: .approved, pushID: message.id, created: true))
+        #expect(push.pendingCount == 0)
+    }
+
+    @Test func denyIsFinalAndASecondAnswerIsRefused() async throws {
+        let push = coordinator()
+        let (login, message) = try await startPush(push)
+        try push.answer(pushID: message.id, decision: .deny, signature: answerSignature(message, .deny), deviceID: "dev-1")
+        #expect(await login.value.outcome == .denied)
+        #expect(throws: PushCoordinator.AnswerRefusal.unknownPush) {
+            try push.answer(pushID: message.id, decision: .approve, signature: answerSignature(message, .approve), deviceID: "dev-1")
+        }
+    }
+
+    @Test func forgedReplayedAndMisdirectedAnswersAreRefused() async throws {
+        let push = coordinator(limit: .init(enabled: false))
+        let (first, a) = try await startPush(push)
+        let device = self.device
+        let vpn = self.vpn
+        let second = Task { await push.push(username: "alice", device: device, resource: vpn, clientAddress: "192.0.2.1") }
+        while push.pendingCount < 2 { await Task.yield() }
+        let b = try #require(await push.pushes(forDevice: "dev-1", wait: .zero).first { $0.id != a.id })
+        // Signed by another key.
+        #expect(throws: PushCoordinator.AnswerRefusal.badSignature) {
+            try push.answer(pushID: a.id, decision: .approve, signature: answerSignature(a, .approve, key: P256.Signing.PrivateKey()), deviceID: "dev-1")
+        }
+        // A valid answer for push a, replayed onto push b.
+        #expect(throws: PushCoordinator.AnswerRefusal.badSignature) {
+            try push.answer(pushID: b.id, decision: .approve, signature: answerSignature(a, .approve), deviceID: "dev-1")
+        }
+        // An approve signature presented as a deny, and garbage.
+        #expect(throws: PushCoordinator.AnswerRefusal.badSignature) {
+            try push.answer(pushID: a.id, decision: .deny, signature: answerSignature(a, .approve), deviceID: "dev-1")
+        }
+        #expect(throws: PushCoordinator.AnswerRefusal.badSignature) {
+            try push.answer(pushID: a.id, decision: .approve, signature: "not base64", deviceID: "dev-1")
+        }
+        #expect(throws: PushCoordinator.AnswerRefusal.wrongDevice) {
+            try push.answer(pushID: a.id, decision: .approve, signature: answerSignature(a, .approve, deviceID: "dev-2"), deviceID: "dev-2")
+        }
+        #expect(push.pendingCount == 2)
+        push.cancelAll()
+        #expect(await first.value.outcome == .cancelled)
+        #expect(await second.value.outcome == .cancelled)
+    }
+
+    @Test func anAnswerAfterExpiryIsRefusedAndTheLoginTimesOut() async throws {
+        let push = coordinator()
+        let (login, message) = try await startPush(push)
+        clock.advance(by: 45)
+        #expect(throws: PushCoordinator.AnswerRefusal.expired) {
+            try push.answer(pushID: message.id, decision: .approve, signature: answerSignature(message, .approve), deviceID: "dev-1")
+        }
+        push.expire(now: clock.now())
+        #expect(await login.value.outcome == .timedOut)
+    }
+
+    @Test func theSameAttemptJoinsThePendingPush() async throws {
+        let push = coordinator()
+        let (first, message) = try await startPush(push, joinKey: "attempt-1")
+        let device = self.device
+        let vpn = self.vpn
+        let second = Task { await push.push(username: "alice", device: device, resource: vpn, clientAddress: "192.0.2.1", joinKey: "attempt-1") }
+        // Wait (by yielding, no clock involved) until the second login has joined.
+        while push.waitingLogins(forPush: message.id) < 2 { await Task.yield() }
+        #expect(await push.pushes(forDevice: "dev-1", wait: .zero).map(\.id) == [message.id])
+        try push.answer(pushID: message.id, decision: .approve, signature: answerSignature(message, .approve), deviceID: "dev-1")
+        #expect(await first.value == .init(outcome: .approved, pushID: message.id, created: true))
+        #expect(await second.value == .init(outcome: .approved, pushID: message.id, created: false))
+    }
+
+    @Test func theLimiterRefusesASecondAPIPushUntilTheFirstIsAnswered() async throws {
+        let push = coordinator()
+        let portal = Resource(kind: .api, name: "portal")
+        let device = self.device
+        let first = Task { await push.push(username: "alice", device: device, resource: portal, clientAddress: "") }
+        let message = try #require(await push.pushes(forDevice: "dev-1", wait: .seconds(30)).first)
+        #expect(await push.push(username: "alice", device: device, resource: portal, clientAddress: "").outcome == .limited)
+        #expect(push.pendingCount == 1)
+        try push.answer(pushID: message.id, decision: .approve, signature: answerSignature(message, .approve), deviceID: "dev-1")
+        #expect(await first.value.outcome == .approved)
+        let third = Task { await push.push(username: "alice", device: device, resource: portal, clientAddress: "") }
+        #expect(try #require(await push.pushes(forDevice: "dev-1", wait: .seconds(30)).first).id != message.id)
+        push.cancelAll()
+        #expect(await third.value.outcome == .cancelled)
+    }
+
+    @Test func aDeviceIsConnectedWhilePollingAndShortlyAfter() async throws {
+        let push = coordinator()
+        #expect(!push.isConnected(deviceID: "dev-1"))
+        _ = await push.pushes(forDevice: "dev-1", wait: .zero)
+        #expect(push.isConnected(deviceID: "dev-1"))
+        clock.advance(by: PushCoordinator.reconnectGrace)
+        #expect(!push.isConnected(deviceID: "dev-1"))
+    }
+}
