@@ -124,7 +124,10 @@ let package = Package(
         .testTarget(name: "CountersignConfigTests", dependencies: ["CountersignConfig"]),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["CountersignApp", "RADIUSCodec", "MFACore"]
+            dependencies: [
+                "CountersignApp", "CountersignStore", "RADIUSCodec", "MFACore", "DeviceProtocol",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
         ),
     ]
 )

@@ -157,8 +157,10 @@ public final class MFAAuthenticator: LoginAuthenticator {
         return verdict
     }
 
-    /// Same client, user, session and password → the same attempt (design.md, RADIUS step 3).
-    private func joinKey(_ attempt: LoginAttempt) -> String {
+    /// Same client, user, session and password → the same attempt (design.md, RADIUS step 3). Only for RADIUS and
+    /// LDAP, whose clients resend; a second auth-API call is a second attempt, for the push limiter to judge.
+    private func joinKey(_ attempt: LoginAttempt) -> String? {
+        guard attempt.resource.kind != .api else { return nil }
         let material = SignedMessage.bytes(
             domain: "countersign/join-key/v1",
             fields: [attempt.resource.description, attempt.username, attempt.sessionHint ?? "", attempt.secret])

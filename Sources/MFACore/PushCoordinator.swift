@@ -51,6 +51,8 @@ public final class PushCoordinator: Sendable {
         var deviceLastSeen: [String: Date] = [:]
         var limiter: PushLimiter
         var nextToken: UInt64 = 0
+        /// Set by `cancelAll` at shutdown: no new push, no waiting poll.
+        var closed = false
     }
 
     public let timeout: TimeInterval
@@ -88,6 +90,10 @@ public final class PushCoordinator: Sendable {
 
         return await withCheckedContinuation { continuation in
             let polls: [DeviceWaiter] = state.withLock { state in
+                if state.closed {
+                    continuation.resume(returning: Result(outcome: .cancelled, pushID: nil, created: false))
+                    return []
+                }
                 if let joinKey, let existing = state.byJoinKey[joinKey], state.pending[existing] != nil {
                     state.pending[existing]!.waiters.append(continuation)
                     return []
@@ -126,7 +132,7 @@ public final class PushCoordinator: Sendable {
                     await withCheckedContinuation { continuation in
                         // A push created since the first look is returned at once rather than missed.
                         let arrived: [PushMessage]? = self.state.withLock { state in
-                            guard !Task.isCancelled else { return [] }
+                            guard !Task.isCancelled, !state.closed else { return [] }
                             let arrived = state.pending.values.filter { $0.message.deviceID == deviceID }.map(\.message)
                             guard arrived.isEmpty else { return arrived }
                             state.deviceWaiters[deviceID, default: []].append(DeviceWaiter(token: token, continuation: continuation))
@@ -196,9 +202,16 @@ public final class PushCoordinator: Sendable {
         for id in due { resolve(id, with: .timedOut) }
     }
 
-    /// Answers every waiting login (shutdown: they get their reject now rather than never).
+    /// Shutdown: answers every waiting login (they get their reject now rather than never), ends every open
+    /// device poll, and refuses new pushes.
     public func cancelAll() {
-        for id in state.withLock({ Array($0.pending.keys) }) { resolve(id, with: .cancelled) }
+        let (ids, polls) = state.withLock { state in
+            state.closed = true
+            defer { state.deviceWaiters = [:] }
+            return (Array(state.pending.keys), state.deviceWaiters.values.flatMap { $0 })
+        }
+        for id in ids { resolve(id, with: .cancelled) }
+        for poll in polls { poll.continuation.resume(returning: []) }
     }
 
     public var pendingCount: Int { state.withLock { $0.pending.count } }

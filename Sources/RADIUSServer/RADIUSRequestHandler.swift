@@ -14,12 +14,14 @@ final class RADIUSRequestHandler: ChannelInboundHandler {
     private let delimiter: Character
     private var cache: DuplicateCache
     private var unknownSources: RateLimitedDropLog
+    private let inFlight: InFlightRequests
     private let logger: Logger
 
     init(
         clients: RADIUSClientTable, authenticator: any LoginAuthenticator, delimiter: Character,
-        duplicateWindow: TimeAmount, logger: Logger
+        duplicateWindow: TimeAmount, inFlight: InFlightRequests, logger: Logger
     ) {
+        self.inFlight = inFlight
         self.clients = clients
         self.authenticator = authenticator
         self.delimiter = delimiter
@@ -93,7 +95,13 @@ final class RADIUSRequestHandler: ChannelInboundHandler {
             return
         }
 
+        guard inFlight.begin() else {
+            // Shutting down: no new decisions.
+            cache.requestAbandoned(key, authenticator: request.authenticator)
+            return
+        }
         let authenticator = self.authenticator
+        let inFlight = self.inFlight
         let loop = context.eventLoop
         let bound = NIOLoopBound((handler: self, context: context), eventLoop: loop)
         Task {
@@ -103,6 +111,7 @@ final class RADIUSRequestHandler: ChannelInboundHandler {
                 let (code, attributes) = RADIUSAccessMapping.reply(to: request, verdict: verdict)
                 let reply = handler.send(code, attributes, to: request, client: client, destination: source, context: context)
                 handler.cache.replySent(key, authenticator: request.authenticator, reply: reply, now: .now())
+                inFlight.end()
             }
         }
     }

@@ -13,6 +13,9 @@ public final class RADIUSServer: Service {
     private let group: any EventLoopGroup
     private let logger: Logger
     private let channels = Mutex<[any Channel]?>(nil)
+    private let inFlight = InFlightRequests()
+    /// How long a graceful shutdown waits for logins under way before closing the sockets.
+    public static let drainTimeout: Duration = .seconds(8)
 
     public init(
         settings: RADIUSSettings, authenticator: any LoginAuthenticator,
@@ -50,7 +53,17 @@ public final class RADIUSServer: Service {
         try await withTaskCancellationOrGracefulShutdownHandler {
             for channel in open { try await channel.closeFuture.get() }
         } onCancelOrGracefulShutdown: {
-            for channel in open { channel.close(promise: nil) }
+            // Answer what is under way (pushes are rejected by then), bounded, then close.
+            let inFlight = self.inFlight
+            Task {
+                await withTaskGroup(of: Void.self) { group in
+                    group.addTask { await inFlight.drain() }
+                    group.addTask { try? await Task.sleep(for: Self.drainTimeout) }
+                    await group.next()
+                    group.cancelAll()
+                }
+                for channel in open { channel.close(promise: nil) }
+            }
         }
     }
 
@@ -60,6 +73,7 @@ public final class RADIUSServer: Service {
         let window = TimeAmount.seconds(Int64(settings.duplicateWindowSeconds))
         let authenticator = self.authenticator
         let logger = self.logger
+        let inFlight = self.inFlight
         return try await DatagramBootstrap(group: group)
             .channelOption(.socketOption(.so_reuseaddr), value: 1)
             // RFC 2865 §3: packets are at most 4096 octets.
@@ -69,7 +83,7 @@ public final class RADIUSServer: Service {
                     try channel.pipeline.syncOperations.addHandler(
                         RADIUSRequestHandler(
                             clients: clients, authenticator: authenticator, delimiter: delimiter,
-                            duplicateWindow: window, logger: logger))
+                            duplicateWindow: window, inFlight: inFlight, logger: logger))
                 }
             }
             .bind(host: address.host, port: address.port)

@@ -11,6 +11,9 @@ struct TestGateway {
     let admin: CountersignAdmin
     let ipv4Port: Int
     let ipv6Port: Int
+    let httpPort: Int
+    /// A folder for the test's own files (device keystores), removed afterwards.
+    let directory: String
 
     static let secret = "testing123"
     static let hasher = PasswordHasher(cost: .testing)
@@ -29,6 +32,7 @@ struct TestGateway {
     /// Starts a gateway, runs `body`, then stops it (also when `body` throws).
     static func with(
         clients: [RADIUSClientSettings] = defaultClients(), unenrolled: UnenrolledPolicy = .deny,
+        push: PushSettings = PushSettings(), resources: [AuthAPIResource] = [],
         _ body: (TestGateway) async throws -> Void
     ) async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("countersign-test-\(UUID())").path
@@ -38,17 +42,19 @@ struct TestGateway {
             radius: RADIUSSettings(
                 listen: [ListenAddress(host: "127.0.0.1", port: 0), ListenAddress(host: "::1", port: 0)], clients: clients),
             mfa: MFASettings(unenrolled: unenrolled), totp: TOTPSettings(), log: LogSettings(level: .warning),
-            http: HTTPSettings(listen: ListenAddress(host: "127.0.0.1", port: 0)))
+            http: HTTPSettings(listen: ListenAddress(host: "127.0.0.1", port: 0), resources: resources), push: push)
         var logger = Logger(label: "countersign-test")
-        logger.logLevel = .warning
+        logger.logLevel = ProcessInfo.processInfo.environment["COUNTERSIGN_TEST_LOG"].flatMap(Logger.Level.init(rawValue:)) ?? .warning
         let gateway = try await CountersignGateway(
             configuration: configuration, hasher: hasher, handlingSignals: false, logger: logger)
         let bound = try await gateway.bind()
+        let serving = Task { try await gateway.run() }
+        let httpPort = await gateway.http.port()
         let test = TestGateway(
             gateway: gateway,
-            admin: CountersignAdmin(store: gateway.store, issuer: "Countersign", publicURL: "http://127.0.0.1", hasher: hasher),
-            ipv4Port: bound[0].port, ipv6Port: bound[1].port)
-        let serving = Task { try await gateway.run() }
+            admin: CountersignAdmin(
+                store: gateway.store, issuer: "Countersign", publicURL: "http://127.0.0.1:\(httpPort)", hasher: hasher),
+            ipv4Port: bound[0].port, ipv6Port: bound[1].port, httpPort: httpPort, directory: directory)
         do {
             try await body(test)
         } catch {
@@ -60,8 +66,8 @@ struct TestGateway {
         try await serving.value
     }
 
-    func radclient(secret: String = TestGateway.secret, ipv6: Bool = false) -> Radclient {
-        Radclient(server: ipv6 ? "[::1]:\(ipv6Port)" : "127.0.0.1:\(ipv4Port)", secret: secret)
+    func radclient(secret: String = TestGateway.secret, ipv6: Bool = false, timeout: Double = 2) -> Radclient {
+        Radclient(server: ipv6 ? "[::1]:\(ipv6Port)" : "127.0.0.1:\(ipv4Port)", secret: secret, timeout: timeout)
     }
 
     /// Adds a user with a password and, unless `totp` is false, a TOTP enrollment; returns the secret.
@@ -81,6 +87,25 @@ struct TestGateway {
     func wrongCode(_ secret: [UInt8]) -> String {
         let valid = Set((-2...2).map { code(secret, stepOffset: Int64($0)) })
         return (0...9).lazy.map { String(repeating: "\($0)", count: 6) }.first { !valid.contains($0) }!
+    }
+
+    /// Enrolls a push device for `user` with the real `countersign-device`; returns its keystore path.
+    func enrollDevice(_ user: String) async throws -> String {
+        let uri = try await admin.enrollDevice(user).uri
+        let keystore = directory + "/\(user)-keystore.json"
+        let enroll = try ChildProcess(ChildProcess.builtProduct("countersign-device"), ["enroll", uri, "--keystore", keystore, "--name", "test-phone"])
+        let status = try await enroll.exitStatus()
+        guard status == 0 else { throw EnrollmentFailed(output: enroll.output) }
+        return keystore
+    }
+
+    struct EnrollmentFailed: Error { var output: [String] }
+
+    /// `countersign-device listen` with `mode` (`--approve`, `--deny` or `--ask`).
+    func listen(_ keystore: String, _ mode: String, count: Int? = nil) throws -> ChildProcess {
+        try ChildProcess(
+            ChildProcess.builtProduct("countersign-device"),
+            ["listen", "--keystore", keystore, mode] + (count.map { ["--count", "\($0)"] } ?? []))
     }
 
     func events(_ type: AuditEventType? = nil) async throws -> [AuditEvent] {

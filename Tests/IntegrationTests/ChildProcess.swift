@@ -1,0 +1,108 @@
+import Foundation
+import Synchronization
+
+/// A program run by a test, its output read line by line as it comes, so a test can wait for what the program
+/// says (a push shown, a packet sent) instead of sleeping.
+final class ChildProcess: Sendable {
+    private struct State {
+        var lines: [String] = []
+        var finished = false
+        var waiters: [(id: Int, condition: @Sendable ([String]) -> Bool, continuation: CheckedContinuation<[String]?, Never>)] = []
+        var nextID = 0
+    }
+
+    private let process: Process
+    private let input: Pipe
+    private let state = Mutex(State())
+
+    init(_ executable: String, _ arguments: [String], environment: [String: String]? = nil) throws {
+        process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        if let environment { process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
+        input = Pipe()
+        let output = Pipe()
+        process.standardInput = input
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+        let handle = output.fileHandleForReading
+        // A thread of its own: blocking reads must stay off the cooperative pool the gateway needs.
+        Thread { [self] in
+            var pending = Data()
+            while true {
+                let chunk = handle.availableData
+                if chunk.isEmpty { break }
+                pending.append(chunk)
+                while let newline = pending.firstIndex(of: UInt8(ascii: "\n")) {
+                    let line = String(decoding: pending[pending.startIndex..<newline], as: UTF8.self)
+                    pending.removeSubrange(pending.startIndex...newline)
+                    self.append(line)
+                }
+            }
+            if !pending.isEmpty { self.append(String(decoding: pending, as: UTF8.self)) }
+            let waiters = state.withLock { state in
+                state.finished = true
+                defer { state.waiters = [] }
+                return state.waiters
+            }
+            for waiter in waiters { waiter.continuation.resume(returning: nil) }
+        }.start()
+    }
+
+    private func append(_ line: String) {
+        let ready = state.withLock { state in
+            state.lines.append(line)
+            let ready = state.waiters.filter { $0.condition(state.lines) }
+            state.waiters.removeAll { waiter in ready.contains { $0.id == waiter.id } }
+            return (ready, state.lines)
+        }
+        for waiter in ready.0 { waiter.continuation.resume(returning: ready.1) }
+    }
+
+    /// Waits until `count` output lines (counted from the start) match; those lines, or nil when the program
+    /// ends first.
+    func lines(where predicate: @escaping @Sendable (String) -> Bool, count: Int = 1) async -> [String]? {
+        let condition: @Sendable ([String]) -> Bool = { $0.filter(predicate).count >= count }
+        let all: [String]? = await withCheckedContinuation { continuation in
+            let found: [String]?? = state.withLock { state in
+                if condition(state.lines) { return .some(state.lines) }
+                if state.finished { return .some(nil) }
+                state.nextID += 1
+                state.waiters.append((state.nextID, condition, continuation))
+                return nil
+            }
+            if let found { continuation.resume(returning: found) }
+        }
+        return all?.filter(predicate)
+    }
+
+    var output: [String] { state.withLock { $0.lines } }
+
+    func write(_ text: String) {
+        // A program that has exited closed its end: the write fails, which the test's own checks then show.
+        try? input.fileHandleForWriting.write(contentsOf: Data(text.utf8))
+    }
+
+    func closeInput() throws {
+        try input.fileHandleForWriting.close()
+    }
+
+    func terminate() {
+        if process.isRunning { process.terminate() }
+    }
+
+    /// Waits for the program to end; its exit status.
+    func exitStatus() async throws -> Int32 {
+        let process = self.process
+        return try await offCooperativePool {
+            process.waitUntilExit()
+            return process.terminationStatus
+        }
+    }
+
+    /// Where `swift build` put the package's executables: beside the test bundle.
+    static func builtProduct(_ name: String) -> String {
+        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent(name).path
+    }
+}
