@@ -53,6 +53,17 @@ public final class PushCoordinator: Sendable {
         var nextToken: UInt64 = 0
         /// Set by `cancelAll` at shutdown: no new push, no waiting poll.
         var closed = false
+        var watchers: [(condition: @Sendable (Snapshot) -> Bool, continuation: CheckedContinuation<Void, Never>)] = []
+
+        var snapshot: Snapshot {
+            Snapshot(waitingLogins: pending.mapValues(\.waiters.count))
+        }
+    }
+
+    /// What `waitUntil` conditions see: the pending pushes and how many logins wait on each.
+    public struct Snapshot: Sendable {
+        public var waitingLogins: [String: Int]
+        public var pendingCount: Int { waitingLogins.count }
     }
 
     public let timeout: TimeInterval
@@ -109,6 +120,7 @@ public final class PushCoordinator: Sendable {
                 return state.deviceWaiters.removeValue(forKey: device.id) ?? []
             }
             for poll in polls { poll.continuation.resume(returning: [signed]) }
+            notifyWatchers()
         }
     }
 
@@ -216,11 +228,6 @@ public final class PushCoordinator: Sendable {
 
     public var pendingCount: Int { state.withLock { $0.pending.count } }
 
-    /// How many logins wait on this push (more than one when attempts joined it).
-    public func waitingLogins(forPush pushID: String) -> Int {
-        state.withLock { $0.pending[pushID]?.waiters.count ?? 0 }
-    }
-
     @discardableResult
     private func resolve(_ pushID: String, with outcome: Outcome) -> PushMessage? {
         guard
@@ -234,6 +241,34 @@ public final class PushCoordinator: Sendable {
         for (index, waiter) in pending.waiters.enumerated() {
             waiter.resume(returning: Result(outcome: outcome, pushID: pushID, created: index == 0))
         }
+        notifyWatchers()
         return pending.message
+    }
+
+    /// Returns once `condition` holds for the pending pushes: lets tests and metrics follow the coordinator
+    /// without polling.
+    public func waitUntil(_ condition: @escaping @Sendable (Snapshot) -> Bool) async {
+        await withCheckedContinuation { continuation in
+            let holds = state.withLock { state in
+                if condition(state.snapshot) { return true }
+                state.watchers.append((condition, continuation))
+                return false
+            }
+            if holds { continuation.resume() }
+        }
+    }
+
+    private func notifyWatchers() {
+        let ready = state.withLock { state in
+            let snapshot = state.snapshot
+            var ready: [CheckedContinuation<Void, Never>] = []
+            state.watchers.removeAll { watcher in
+                guard watcher.condition(snapshot) else { return false }
+                ready.append(watcher.continuation)
+                return true
+            }
+            return ready
+        }
+        for continuation in ready { continuation.resume() }
     }
 }

@@ -86,6 +86,62 @@ import FoundationNetworking
         }
     }
 
+    /// A NAS that gives up on one Identifier and asks again with a new one: the same attempt (same client, user,
+    /// Calling-Station-Id and password) waits on the same push rather than sending a second.
+    @Test func theSameAttemptWithANewIdentifierJoinsThePendingPush() async throws {
+        try await TestGateway.with { gateway in
+            try await gateway.addUser("bob", password: "pw", totp: false)
+            let device = try gateway.listen(try await gateway.enrollDevice("bob"), "--ask", count: 1)
+            defer { device.terminate() }
+            let secret = Array(TestGateway.secret.utf8)
+            func request(_ identifier: UInt8) -> (bytes: [UInt8], authenticator: [UInt8]) {
+                let authenticator = SecureRandom.bytes(16)
+                let bytes = RADIUSPacket.encodeRequest(
+                    code: .accessRequest, identifier: identifier, authenticator: authenticator,
+                    attributes: [
+                        RADIUSAttribute(type: .userName, string: "bob"),
+                        RADIUSAttribute(
+                            type: .userPassword,
+                            value: RADIUSUserPassword.hide(Array("pw".utf8), secret: secret, requestAuthenticator: authenticator)),
+                        RADIUSAttribute(type: .callingStationId, string: "02-00-00-00-00-01"),
+                    ],
+                    secret: secret)
+                return (bytes, authenticator)
+            }
+            let client = try UDPTestClient(port: gateway.ipv4Port, receiveTimeout: 20)
+            let first = request(1)
+            client.send(first.bytes)
+            #expect(await device.lines(where: Self.isPushLine) != nil)
+            let second = request(2)
+            client.send(second.bytes)
+            await gateway.gateway.push.waitUntil { $0.waitingLogins.values.contains(2) }
+            device.write("y\n")
+            var identifiers: [UInt8] = []
+            for _ in 0..<2 {
+                let reply = try RADIUSPacket(decoding: try #require(await client.receive()))
+                #expect(reply.code == .accessAccept)
+                identifiers.append(reply.identifier)
+            }
+            #expect(identifiers.sorted() == [1, 2])
+            #expect(device.output.filter(Self.isPushLine).count == 1)
+            #expect(try await gateway.events(.pushAttempt).count == 1)
+            #expect(try await gateway.events(.radiusAuth).count == 2)
+        }
+    }
+
+    @Test func turningPushOffRefusesPushOnlyUsers() async throws {
+        try await TestGateway.with { gateway in
+            try await gateway.addUser("bob", password: "pw", totp: false)
+            _ = try await gateway.enrollDevice("bob")
+            #expect(try await gateway.admin.setPushProtection(enabled: false) == ["bob"])
+            let reply = try await gateway.radclient().send(Self.login("bob", "pw"))
+            #expect(reply.code == "Access-Reject")
+            #expect(reply.value("Reply-Message") == "Push is not available for this account")
+            #expect(try await gateway.events(.pushAttempt).isEmpty)
+            _ = try await gateway.admin.setPushProtection(enabled: true)
+        }
+    }
+
     @Test func deviceOfflineWithTOTPGetsAChallengeInstead() async throws {
         try await TestGateway.with { gateway in
             let secret = try await gateway.addUser("alice", password: "pw")
@@ -137,9 +193,7 @@ import FoundationNetworking
                         ],
                         secret: secret))
             }
-            let deadline = ContinuousClock.now + .seconds(30)
-            while gateway.gateway.push.pendingCount < 100, ContinuousClock.now < deadline { await Task.yield() }
-            #expect(gateway.gateway.push.pendingCount == 100)
+            await gateway.gateway.push.waitUntil { $0.pendingCount == 100 }
             let status = try await gateway.radclient().send(["Message-Authenticator = 0x00"], command: "status")
             #expect(status.code == "Access-Accept", "\(status.output)")
             // Shutting down answers every waiting login with a reject.

@@ -62,7 +62,7 @@ import Testing
         let device = self.device
         let vpn = self.vpn
         let second = Task { await push.push(username: "alice", device: device, resource: vpn, clientAddress: "192.0.2.1") }
-        while push.pendingCount < 2 { await Task.yield() }
+        await push.waitUntil { $0.pendingCount == 2 }
         let b = try #require(await push.pushes(forDevice: "dev-1", wait: .zero).first { $0.id != a.id })
         // Signed by another key.
         #expect(throws: PushCoordinator.AnswerRefusal.badSignature) {
@@ -105,8 +105,8 @@ import Testing
         let device = self.device
         let vpn = self.vpn
         let second = Task { await push.push(username: "alice", device: device, resource: vpn, clientAddress: "192.0.2.1", joinKey: "attempt-1") }
-        // Wait (by yielding, no clock involved) until the second login has joined.
-        while push.waitingLogins(forPush: message.id) < 2 { await Task.yield() }
+        // Until the second login has joined.
+        await push.waitUntil { $0.waitingLogins[message.id] == 2 }
         #expect(await push.pushes(forDevice: "dev-1", wait: .zero).map(\.id) == [message.id])
         try push.answer(pushID: message.id, decision: .approve, signature: answerSignature(message, .approve), deviceID: "dev-1")
         #expect(await first.value == .init(outcome: .approved, pushID: message.id, created: true))
