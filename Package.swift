@@ -18,6 +18,8 @@ let package = Package(
         .package(url: "https://github.com/LebJe/TOMLKit.git", from: "0.6.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
+        .package(url: "https://github.com/apple/swift-asn1.git", from: "1.7.4"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
     ],
     targets: [
         // RADIUS wire codec: pure functions on bytes, no I/O.
@@ -30,6 +32,8 @@ let package = Package(
             name: "DeviceProtocol",
             dependencies: [.product(name: "Crypto", package: "swift-crypto")]
         ),
+        // LDAP wire codec (RFC 4511 subset) on swift-asn1's BER: pure functions on bytes, no I/O.
+        .target(name: "LDAPCodec", dependencies: [.product(name: "SwiftASN1", package: "swift-asn1")]),
         // The protocol-agnostic decision: primary check, second factor, verdict, audit events.
         .target(
             name: "MFACore",
@@ -80,6 +84,21 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // The LDAP bind proxy: TCP/TLS listener, bind interception, the upstream directory connection, and the
+        // directory as primary password check for RADIUS.
+        .target(
+            name: "LDAPProxy",
+            dependencies: [
+                "LDAPCodec",
+                "MFACore",
+                "CountersignConfig",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         // Wiring: builds the running gateway and the admin operations from a configuration.
         .target(
             name: "CountersignApp",
@@ -88,6 +107,7 @@ let package = Package(
                 "CountersignStore",
                 "CountersignHTTP",
                 "DeviceProtocol",
+                "LDAPProxy",
                 "MFACore",
                 "RADIUSServer",
                 .product(name: "Logging", package: "swift-log"),
@@ -118,6 +138,7 @@ let package = Package(
             name: "DeviceClientTests",
             dependencies: ["DeviceClient", "DeviceProtocol", .product(name: "Crypto", package: "swift-crypto")]
         ),
+        .testTarget(name: "LDAPCodecTests", dependencies: ["LDAPCodec"]),
         .testTarget(name: "RADIUSCodecTests", dependencies: ["RADIUSCodec"]),
         .testTarget(name: "MFACoreTests", dependencies: ["MFACore", "DeviceProtocol"]),
         .testTarget(name: "CountersignStoreTests", dependencies: ["CountersignStore", "DeviceProtocol"]),

@@ -1,6 +1,7 @@
 import CountersignConfig
 import CountersignHTTP
 import CountersignStore
+import LDAPProxy
 import Logging
 import MFACore
 import RADIUSServer
@@ -15,6 +16,8 @@ public final class CountersignGateway: Sendable {
     public let authenticator: MFAAuthenticator
     public let radius: RADIUSServer
     public let http: CountersignHTTPServer
+    /// The LDAP bind proxy, when `[ldap]` has a listener.
+    public let ldap: LDAPProxyServer?
     private let services: ServiceGroup
 
     public init(
@@ -31,8 +34,13 @@ public final class CountersignGateway: Sendable {
                 exempt: Set(limit.exempt.compactMap(Resource.Kind.init(rawValue:)))),
             clock: clock)
         let audit = AuditRecorder(store: store, logger: logger)
+        let primary: any PrimaryVerifier =
+            switch configuration.primary.source {
+            case .local: LocalPasswordVerifier(hasher: hasher)
+            case .ldap: try LDAPPrimaryVerifier(ldap: configuration.ldap, primary: configuration.primary, logger: logger)
+            }
         authenticator = MFAAuthenticator(
-            store: store, audit: audit, hasher: hasher,
+            store: store, audit: audit, primary: primary,
             policy: MFAAuthenticator.Policy(
                 allowUnenrolled: configuration.mfa.unenrolled == .allow, driftSteps: configuration.totp.driftSteps,
                 challengeWhenDeviceOffline: configuration.push.fallback == .totpChallenge),
@@ -41,16 +49,29 @@ public final class CountersignGateway: Sendable {
         http = CountersignHTTPServer(
             settings: configuration.http, store: store, push: push, authenticator: authenticator, audit: audit,
             clock: clock, logger: logger)
-        services = ServiceGroup(
+        ldap =
+            configuration.ldap.isEnabled
+            ? try LDAPProxyServer(
+                settings: configuration.ldap, delimiter: configuration.radius.delimiter.first ?? ",", authenticator: authenticator,
+                audit: audit, logger: logger)
+            : nil
+        // Shut down in reverse: pushes are answered first, then the listeners drain.
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: radius)]
+        if let ldap { services.append(.init(service: ldap)) }
+        services += [.init(service: http), .init(service: PushExpiryService(push: push, clock: clock))]
+        self.services = ServiceGroup(
             configuration: ServiceGroupConfiguration(
-                services: [.init(service: radius), .init(service: http), .init(service: PushExpiryService(push: push, clock: clock))],
+                services: services,
                 gracefulShutdownSignals: handlingSignals ? [.sigterm, .sigint] : [], logger: logger))
     }
 
-    /// Binds the RADIUS sockets; nothing is served until `run`. Fails as a whole if one address cannot be bound.
+    /// Binds the RADIUS sockets and the LDAP listeners; nothing is served until `run`. Fails as a whole if one
+    /// address cannot be bound. Returns the RADIUS addresses.
     @discardableResult
     public func bind() async throws -> [SocketAddressDescription] {
-        try await radius.bind().map { SocketAddressDescription(host: $0.ipAddress ?? "?", port: $0.port ?? 0) }
+        let radiusAddresses = try await radius.bind().map { SocketAddressDescription(host: $0.ipAddress ?? "?", port: $0.port ?? 0) }
+        try await ldap?.bind()
+        return radiusAddresses
     }
 
     /// Serves until SIGTERM or SIGINT (or `shutdown()`), then shuts down gracefully: pending pushes are answered

@@ -10,10 +10,13 @@ public struct CountersignConfiguration: Sendable, Equatable {
     public var log: LogSettings
     public var http: HTTPSettings
     public var push: PushSettings
+    public var ldap: LDAPSettings
+    public var primary: PrimarySettings
 
     public init(
         store: StoreSettings, radius: RADIUSSettings, mfa: MFASettings, totp: TOTPSettings, log: LogSettings,
-        http: HTTPSettings = HTTPSettings(), push: PushSettings = PushSettings()
+        http: HTTPSettings = HTTPSettings(), push: PushSettings = PushSettings(),
+        ldap: LDAPSettings = LDAPSettings(), primary: PrimarySettings = PrimarySettings()
     ) {
         self.store = store
         self.radius = radius
@@ -22,9 +25,12 @@ public struct CountersignConfiguration: Sendable, Equatable {
         self.log = log
         self.http = http
         self.push = push
+        self.ldap = ldap
+        self.primary = primary
     }
 
-    /// Reads and validates a TOML file. A relative store path (and key path) is resolved against the config file's folder.
+    /// Reads and validates a TOML file. Relative paths (store, key, LDAP certificate, key and CA) are resolved against
+    /// the config file's folder.
     public static func load(path: String) throws(ConfigurationError) -> CountersignConfiguration {
         let text: String
         do {
@@ -57,14 +63,16 @@ public struct CountersignConfiguration: Sendable, Equatable {
         }
         var configuration = try CountersignConfiguration(reading: TableReader(document, path: "", allowedKeys: sectionNames))
         configuration.store = configuration.store.resolved(against: baseDirectory)
+        configuration.ldap = configuration.ldap.resolved(against: baseDirectory)
         try configuration.validate()
         return configuration
     }
 
-    /// Top-level tables accepted. A future section (ldap, lockout) goes here and in `init(reading:)`.
+    /// Top-level tables accepted. A future section (lockout) goes here and in `init(reading:)`.
     static let sectionNames = [
         StoreSettings.tableName, RADIUSSettings.tableName, MFASettings.tableName,
         TOTPSettings.tableName, LogSettings.tableName, HTTPSettings.tableName, PushSettings.tableName,
+        LDAPSettings.tableName, PrimarySettings.tableName,
     ]
 
     init(reading root: TableReader) throws(ConfigurationError) {
@@ -75,7 +83,9 @@ public struct CountersignConfiguration: Sendable, Equatable {
             totp: try root.section(TOTPSettings.self),
             log: try root.section(LogSettings.self),
             http: try root.section(HTTPSettings.self),
-            push: try root.section(PushSettings.self))
+            push: try root.section(PushSettings.self),
+            ldap: try root.section(LDAPSettings.self),
+            primary: try root.section(PrimarySettings.self))
     }
 
     /// Checks ranges and cross-field rules. `parse` and `load` call it; call it yourself for a configuration built in code.
@@ -104,6 +114,8 @@ public struct CountersignConfiguration: Sendable, Equatable {
 
         try http.validate()
         try push.validate()
+        try ldap.validate()
+        try primary.validate(ldap: ldap)
     }
 
     /// A listen address built in code skips `ListenAddress.parse`, so its port and host are checked again here.

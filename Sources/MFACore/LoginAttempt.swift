@@ -24,6 +24,8 @@ public enum FactorDelivery: Sendable, Hashable {
     case challenge
     /// The client checks the password elsewhere; what it sends is the code alone.
     case secondFactorOnly
+    /// The password was checked already (the directory accepted the LDAP bind); the factor that was appended to it.
+    case afterPrimary(AppendedFactor)
 }
 
 /// One login as the protocol front end hands it to the MFA core.
@@ -73,6 +75,7 @@ public enum RejectReason: String, Sendable, Equatable {
     case pushDenied = "push_denied"
     case pushTimeout = "push_timeout"
     case pushLimited = "push_limited"
+    case codeRequired = "code_required"
     case invalidState = "invalid_state"
     case unavailable = "unavailable"
 
@@ -86,6 +89,7 @@ public enum RejectReason: String, Sendable, Equatable {
         case .pushDenied: "Push denied"
         case .pushTimeout: "Push timed out"
         case .pushLimited: PushLimiter.refusal
+        case .codeRequired: "Append your verification code to the password"
         case .invalidState: "Verification expired, log in again"
         case .unavailable: "Authentication service unavailable, try again later"
         }
@@ -93,7 +97,7 @@ public enum RejectReason: String, Sendable, Equatable {
 }
 
 /// The factor a user appended to the password.
-public enum AppendedFactor: Sendable, Equatable {
+public enum AppendedFactor: Sendable, Hashable {
     case none
     case code(String)
     case push

@@ -29,7 +29,7 @@ public final class MFAAuthenticator: LoginAuthenticator {
 
     private let store: any CredentialStore
     private let audit: any AuditSink
-    private let hasher: PasswordHasher
+    private let primary: any PrimaryVerifier
     private let policy: Policy
     private let verifier: TOTPVerifier
     private let clock: any WallClock
@@ -40,14 +40,14 @@ public final class MFAAuthenticator: LoginAuthenticator {
     private let joinKeySalt = SymmetricKey(size: .bits256)
 
     public init(
-        store: any CredentialStore, audit: any AuditSink, hasher: PasswordHasher = PasswordHasher(),
+        store: any CredentialStore, audit: any AuditSink, primary: any PrimaryVerifier = LocalPasswordVerifier(),
         policy: Policy = Policy(), clock: any WallClock = SystemWallClock(), challenges: ChallengeBook = ChallengeBook(),
         push: PushCoordinator? = nil, logger: Logger = Logger(label: "countersign.mfa")
     ) {
         self.push = push
         self.store = store
         self.audit = audit
-        self.hasher = hasher
+        self.primary = primary
         self.policy = policy
         self.verifier = TOTPVerifier(driftSteps: policy.driftSteps)
         self.clock = clock
@@ -78,6 +78,21 @@ public final class MFAAuthenticator: LoginAuthenticator {
         }
 
         switch attempt.delivery {
+        case .afterPrimary(let factor):
+            // The directory has checked the password (LDAP bind); only the second factor is left. No challenge
+            // round trip exists here, so the code comes appended or the user gets a push.
+            details["step"] = "after-primary"
+            guard let credentials = try await store.credentials(for: attempt.username),
+                credentials.totp != nil || credentials.device != nil
+            else { return unenrolled() }
+            switch factor {
+            case .code(let code): return try await checkCode(code, credentials: credentials, attempt)
+            case .push: return try await pushFactor(credentials, attempt, details: &details)
+            case .none:
+                if credentials.device != nil { return try await pushFactor(credentials, attempt, details: &details) }
+                return .reject(.codeRequired)
+            }
+
         case .secondFactorOnly:
             details["step"] = "code-only"
             let credentials = try await store.credentials(for: attempt.username)
@@ -97,10 +112,13 @@ public final class MFAAuthenticator: LoginAuthenticator {
                 (password, factor) = (attempt.secret, .none)
             }
             let credentials = try await store.credentials(for: attempt.username)
-            guard hasher.verify(password, against: credentials?.passwordHash), let credentials else {
-                return .reject(.invalidCredentials)
+            switch await primary.verify(username: attempt.username, password: password, credentials: credentials) {
+            case .valid: break
+            case .invalid: return .reject(.invalidCredentials)
+            case .unavailable: return .reject(.unavailable)
             }
-            guard credentials.totp != nil || credentials.device != nil else { return unenrolled() }
+            // A directory user unknown to the store has no second factor here.
+            guard let credentials, credentials.totp != nil || credentials.device != nil else { return unenrolled() }
             switch factor {
             case .code(let code):
                 details["step"] = "appended-code"

@@ -156,10 +156,10 @@ struct StorePathTests {
 @Suite("Errors name their key")
 struct ErrorTests {
     @Test func unknownTopLevelKey() throws {
-        let error = try #require(parseError("[ldap]\nenabled = true\n" + minimalClient))
+        let error = try #require(parseError("[lockout]\nenabled = true\n" + minimalClient))
         #expect(error.code == .unknownKey)
-        #expect(error.key == "ldap")
-        #expect(error.message.contains("unknown key `ldap`"))
+        #expect(error.key == "lockout")
+        #expect(error.message.contains("unknown key `lockout`"))
     }
 
     @Test func unknownKeyInSection() throws {

@@ -56,6 +56,16 @@ struct SampleConfigurationTests {
         // Every value written out in the sample is the default.
         #expect(config.http == HTTPSettings())
         #expect(config.push == PushSettings())
+
+        // The LDAP proxy and LDAP passwords are only shown commented out: off, local passwords.
+        #expect(config.ldap.isEnabled == false)
+        #expect(config.ldap.listen == nil)
+        #expect(config.ldap.ldapsListen == nil)
+        #expect(config.ldap.upstream.url == nil)
+        #expect(config.ldap.allowAnonymous == false)
+        #expect(config.primary.source == .local)
+        #expect(config.ldap == LDAPSettings())
+        #expect(config.primary == PrimarySettings())
     }
 
     /// The commented-out `[[http.resources]]` example must be valid once uncommented.
@@ -69,5 +79,70 @@ struct SampleConfigurationTests {
             .joined(separator: "\n")
         let config = try CountersignConfiguration.parse(toml: text + "\n" + block, baseDirectory: "/")
         #expect(config.http.resources.map(\.name) == ["portal"])
+    }
+
+    /// The lines of a commented-out block: from `# <header>` to the first line that is not `# …`.
+    static func commentedBlock(_ header: String, in text: String) throws -> [Substring] {
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        let start = try #require(lines.firstIndex { $0 == "# \(header)" })
+        return Array(lines[start...].prefix { $0.hasPrefix("# ") })
+    }
+
+    /// Uncomments `# key = value` lines; explanations (`# # …`) stay comments.
+    static func uncommented(_ block: [Substring]) -> String {
+        block.map { $0.hasPrefix("# # ") ? String($0) : String($0.dropFirst(2)) }.joined(separator: "\n")
+    }
+
+    /// The commented-out `[ldap]`, `[ldap.upstream]` and `[primary]` examples (a slapd on 127.0.0.1 in bind mode)
+    /// must be valid once uncommented.
+    @Test func commentedLDAPExampleIsValid() throws {
+        let text = try String(contentsOfFile: Self.samplePath, encoding: .utf8)
+        let blocks = try ["[ldap]", "[ldap.upstream]", "[primary]"].map { header throws in
+            Self.uncommented(try Self.commentedBlock(header, in: text))
+        }
+        let config = try CountersignConfiguration.parse(
+            toml: text + "\n" + blocks.joined(separator: "\n"), baseDirectory: "/etc/countersign")
+        #expect(config.ldap.isEnabled)
+        #expect(config.ldap.listen == ListenAddress(host: "127.0.0.1", port: 389))
+        #expect(config.ldap.ldapsListen == ListenAddress(host: "127.0.0.1", port: 636))
+        #expect(config.ldap.certificatePath == "/etc/countersign/tls/ldap.crt")
+        #expect(config.ldap.privateKeyPath == "/etc/countersign/tls/ldap.key")
+        #expect(config.ldap.exempt == ["cn=app,ou=services,dc=example,dc=org"])
+        #expect(config.ldap.allowAnonymous == false)
+        #expect(config.ldap.upstream.url == "ldap://127.0.0.1:389")
+        #expect(config.ldap.upstream.host == "127.0.0.1")
+        #expect(config.ldap.upstream.port == 389)
+        #expect(config.ldap.upstream.caPath == "/etc/countersign/tls/directory-ca.pem")
+        #expect(config.primary.source == .ldap)
+        #expect(config.primary.bindDNTemplate == "uid={user},ou=people,dc=example,dc=org")
+        #expect(config.primary.searchBase == nil)
+        // Every other value written in the examples is the default.
+        var defaults = config.ldap
+        defaults.listen = nil
+        defaults.ldapsListen = nil
+        defaults.certificatePath = nil
+        defaults.privateKeyPath = nil
+        defaults.exempt = []
+        defaults.upstream.url = nil
+        defaults.upstream.caPath = nil
+        #expect(defaults == LDAPSettings())
+    }
+
+    /// The search-mode alternative in `[primary]`, used instead of the template, must be valid too.
+    @Test func commentedSearchModeExampleIsValid() throws {
+        let text = try String(contentsOfFile: Self.samplePath, encoding: .utf8)
+        let upstream = Self.uncommented(try Self.commentedBlock("[ldap.upstream]", in: text))
+        let primary = try Self.commentedBlock("[primary]", in: text)
+            .filter { !$0.hasPrefix("# bind_dn_template") }
+            .map { line in
+                let searchKeys = ["search_base", "search_attribute", "service_dn", "service_password"]
+                return searchKeys.contains { line.hasPrefix("# # \($0) = ") } ? line.dropFirst(2) : line
+            }
+        let config = try CountersignConfiguration.parse(
+            toml: text + "\n" + upstream + "\n" + Self.uncommented(primary), baseDirectory: "/etc/countersign")
+        #expect(config.ldap.isEnabled == false)
+        #expect(config.primary == PrimarySettings(
+            source: .ldap, searchBase: "ou=people,dc=example,dc=org", searchAttribute: "uid",
+            serviceDN: "cn=countersign,ou=services,dc=example,dc=org", servicePassword: "change-me"))
     }
 }

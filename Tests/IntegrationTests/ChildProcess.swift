@@ -92,13 +92,15 @@ final class ChildProcess: Sendable {
         if process.isRunning { process.terminate() }
     }
 
-    /// Waits for the program to end; its exit status.
+    /// Waits for the program to end and its output to be read to the end; its exit status.
     func exitStatus() async throws -> Int32 {
         let process = self.process
-        return try await offCooperativePool {
+        let status = try await offCooperativePool {
             process.waitUntilExit()
             return process.terminationStatus
         }
+        _ = await lines(where: { _ in false })
+        return status
     }
 
     /// Where `swift build` put the package's executables: beside the test bundle.

@@ -32,8 +32,8 @@ struct TestGateway {
     /// Starts a gateway, runs `body`, then stops it (also when `body` throws).
     static func with(
         clients: [RADIUSClientSettings] = defaultClients(), unenrolled: UnenrolledPolicy = .deny,
-        push: PushSettings = PushSettings(), resources: [AuthAPIResource] = [],
-        _ body: (TestGateway) async throws -> Void
+        push: PushSettings = PushSettings(), resources: [AuthAPIResource] = [], ldap: LDAPSettings = LDAPSettings(),
+        primary: PrimarySettings = PrimarySettings(), _ body: (TestGateway) async throws -> Void
     ) async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("countersign-test-\(UUID())").path
         defer { try? FileManager.default.removeItem(atPath: directory) }
@@ -42,7 +42,8 @@ struct TestGateway {
             radius: RADIUSSettings(
                 listen: [ListenAddress(host: "127.0.0.1", port: 0), ListenAddress(host: "::1", port: 0)], clients: clients),
             mfa: MFASettings(unenrolled: unenrolled), totp: TOTPSettings(), log: LogSettings(level: .warning),
-            http: HTTPSettings(listen: ListenAddress(host: "127.0.0.1", port: 0), resources: resources), push: push)
+            http: HTTPSettings(listen: ListenAddress(host: "127.0.0.1", port: 0), resources: resources), push: push,
+            ldap: ldap, primary: primary)
         var logger = Logger(label: "countersign-test")
         logger.logLevel = ProcessInfo.processInfo.environment["COUNTERSIGN_TEST_LOG"].flatMap(Logger.Level.init(rawValue:)) ?? .warning
         let gateway = try await CountersignGateway(
@@ -53,7 +54,8 @@ struct TestGateway {
         let test = TestGateway(
             gateway: gateway,
             admin: CountersignAdmin(
-                store: gateway.store, issuer: "Countersign", publicURL: "http://127.0.0.1:\(httpPort)", hasher: hasher),
+                store: gateway.store, issuer: "Countersign", publicURL: "http://127.0.0.1:\(httpPort)", hasher: hasher,
+                logger: logger),
             ipv4Port: bound[0].port, ipv6Port: bound[1].port, httpPort: httpPort, directory: directory)
         do {
             try await body(test)

@@ -48,7 +48,7 @@ final class RecordingAuditSink: AuditSink {
 
     func authenticator(allowUnenrolled: Bool = false) -> MFAAuthenticator {
         MFAAuthenticator(
-            store: store, audit: audit, hasher: hasher, policy: .init(allowUnenrolled: allowUnenrolled), clock: clock)
+            store: store, audit: audit, primary: LocalPasswordVerifier(hasher: hasher), policy: .init(allowUnenrolled: allowUnenrolled), clock: clock)
     }
 
     func attempt(_ user: String, _ secret: String, _ delivery: FactorDelivery = .appended(delimiter: ","), state: [UInt8]? = nil) -> LoginAttempt {
@@ -131,5 +131,21 @@ final class RecordingAuditSink: AuditSink {
             let text = "\(event)"
             #expect(!text.contains(current) && !text.contains("s3cr3t"))
         }
+    }
+
+    @Test func afterADirectoryBindOnlyTheSecondFactorIsChecked() async {
+        let mfa = authenticator()
+        let ldap = Resource(kind: .ldap, name: "directory")
+        func bind(_ user: String, _ factor: AppendedFactor) -> LoginAttempt {
+            LoginAttempt(username: user, secret: "", delivery: .afterPrimary(factor), resource: ldap, clientAddress: "192.0.2.9")
+        }
+        #expect(await mfa.authenticate(bind("alice", .code(code))) == .accept)
+        #expect(await mfa.authenticate(bind("alice", .code(code))) == .reject(.replayedCode))
+        // No challenge round trip over LDAP: a TOTP-only user must append the code.
+        #expect(await mfa.authenticate(bind("alice", .none)) == .reject(.codeRequired))
+        // A directory user the store does not know has no second factor.
+        #expect(await mfa.authenticate(bind("zoe", .none)) == .reject(.noSecondFactor))
+        #expect(await authenticator(allowUnenrolled: true).authenticate(bind("zoe", .none)) == .accept)
+        #expect(audit.recorded.last?.type == .ldapBind)
     }
 }

@@ -1,0 +1,115 @@
+/// Where RADIUS passwords are checked: `[primary]`.
+///
+/// With `source = "ldap"` the password is checked by binding to `[ldap.upstream]`, in one of two modes:
+/// bind mode (`bind_dn_template`) builds the user's DN directly; search mode (`search_base`, `service_dn`,
+/// `service_password`) binds as a service account, looks the user's entry up, then binds as that entry.
+public struct PrimarySettings: Sendable, Equatable {
+    /// `primary.source`, default `.local`.
+    public var source: PrimarySource
+    /// `primary.bind_dn_template`, default none, e.g. `uid={user},ou=people,dc=example,dc=org`:
+    /// bind mode. Must contain `{user}`, which stands for the user name.
+    public var bindDNTemplate: String?
+    /// `primary.search_base`, default none: search mode, the subtree searched for the user's entry.
+    public var searchBase: String?
+    /// `primary.search_attribute`, default `uid`: search mode, the attribute compared with the user name.
+    /// Letters, digits and `-`, starting with a letter.
+    public var searchAttribute: String
+    /// `primary.service_dn`, default none: search mode, the account the search binds as.
+    public var serviceDN: String?
+    /// `primary.service_password`, default none: search mode, `service_dn`'s password. A secret: errors never
+    /// contain it. Must not be empty (an empty password makes an unauthenticated bind).
+    public var servicePassword: String?
+
+    /// Replaced by the user name in `bindDNTemplate`.
+    public static let userPlaceholder = "{user}"
+    public static let defaultSearchAttribute = "uid"
+
+    public init(
+        source: PrimarySource = .local,
+        bindDNTemplate: String? = nil,
+        searchBase: String? = nil,
+        searchAttribute: String = PrimarySettings.defaultSearchAttribute,
+        serviceDN: String? = nil,
+        servicePassword: String? = nil
+    ) {
+        self.source = source
+        self.bindDNTemplate = bindDNTemplate
+        self.searchBase = searchBase
+        self.searchAttribute = searchAttribute
+        self.serviceDN = serviceDN
+        self.servicePassword = servicePassword
+    }
+}
+
+/// `primary.source`: what checks the password.
+public enum PrimarySource: String, Sendable, Equatable, CaseIterable {
+    /// The password hashes in the store; the default.
+    case local
+    /// A bind to the directory in `[ldap.upstream]`.
+    case ldap
+}
+
+extension PrimarySettings: ConfigurationSection {
+    static let tableName = "primary"
+    static let allowedKeys = [
+        "source", "bind_dn_template", "search_base", "search_attribute", "service_dn", "service_password",
+    ]
+
+    init(reading reader: TableReader) throws(ConfigurationError) {
+        self.init(
+            source: try reader.choice("source") ?? .local,
+            bindDNTemplate: try reader.string("bind_dn_template"),
+            searchBase: try reader.string("search_base"),
+            searchAttribute: try reader.string("search_attribute") ?? Self.defaultSearchAttribute,
+            serviceDN: try reader.string("service_dn"),
+            servicePassword: try reader.string("service_password"))
+    }
+
+    /// Called by `CountersignConfiguration.validate()`. What is set is always checked; what is required only
+    /// with `source = "ldap"`.
+    func validate(ldap: LDAPSettings) throws(ConfigurationError) {
+        if let bindDNTemplate, !bindDNTemplate.contains(Self.userPlaceholder) {
+            throw .invalid(
+                "primary.bind_dn_template", "must contain \"\(Self.userPlaceholder)\", got \"\(bindDNTemplate)\"")
+        }
+        if searchBase?.allSatisfy(\.isWhitespace) == true { throw .invalid("primary.search_base", "must not be empty") }
+        if !LDAPSettings.isAttributeName(searchAttribute) {
+            throw .invalid(
+                "primary.search_attribute",
+                "must be an attribute name (letters, digits and \"-\", starting with a letter), got \"\(searchAttribute)\"")
+        }
+        if serviceDN?.allSatisfy(\.isWhitespace) == true { throw .invalid("primary.service_dn", "must not be empty") }
+        // The value itself is never repeated: errors end up in logs.
+        if servicePassword?.isEmpty == true {
+            throw .invalid("primary.service_password", "must not be empty (an empty password makes an unauthenticated bind)")
+        }
+
+        let searchKeys = [("search_base", searchBase), ("service_dn", serviceDN), ("service_password", servicePassword)]
+        let searchKeysSet = searchKeys.filter { $0.1 != nil }.map(\.0)
+        if bindDNTemplate != nil, let first = searchKeysSet.first {
+            throw .invalid(
+                "primary.bind_dn_template",
+                "cannot be combined with primary.\(first): use either bind_dn_template, "
+                    + "or search_base with service_dn and service_password")
+        }
+
+        guard source == .ldap else { return }
+        if ldap.upstream.url == nil {
+            throw ConfigurationError(
+                code: .missingKey, key: "ldap.upstream.url",
+                message: "required when primary.source = \"ldap\" (the directory passwords are checked against)")
+        }
+        if bindDNTemplate != nil { return }
+        guard let first = searchKeysSet.first else {
+            throw ConfigurationError(
+                code: .missingKey, key: "primary.bind_dn_template",
+                message: "primary.source = \"ldap\" requires either bind_dn_template, "
+                    + "or search_base with service_dn and service_password")
+        }
+        for (name, value) in searchKeys where value == nil {
+            throw ConfigurationError(
+                code: .missingKey, key: "primary.\(name)",
+                message: "required with primary.\(first) (search mode needs search_base, service_dn and service_password)")
+        }
+    }
+}

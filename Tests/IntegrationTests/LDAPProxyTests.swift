@@ -1,0 +1,165 @@
+import CountersignConfig
+import Foundation
+import MFACore
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The LDAP bind proxy between OpenLDAP's clients (ldapwhoami, ldapsearch) and a real slapd.
+@Suite struct LDAPProxyTests {
+    static func ldapSettings(_ directory: TestDirectory) -> LDAPSettings {
+        LDAPSettings(
+            listen: ListenAddress(host: "127.0.0.1", port: 0), ldapsListen: ListenAddress(host: "127.0.0.1", port: 0),
+            certificatePath: directory.certificatePath, privateKeyPath: directory.privateKeyPath,
+            upstream: LDAPUpstreamSettings(url: directory.url),
+            exempt: ["ou=services,dc=example,dc=org"])
+    }
+
+    /// A slapd, and a gateway whose LDAP proxy points at it.
+    static func withProxy(
+        push: PushSettings = PushSettings(), _ body: (TestGateway, TestDirectory, _ plain: String, _ tls: String) async throws -> Void
+    ) async throws {
+        try await TestDirectory.with { directory in
+            try await TestGateway.with(push: push, ldap: ldapSettings(directory)) { gateway in
+                let (plain, tls) = try await #require(gateway.gateway.ldap).bind()
+                try await body(gateway, directory, "ldap://127.0.0.1:\(plain?.port ?? 0)", "ldaps://localhost:\(tls?.port ?? 0)")
+            }
+        }
+    }
+
+    @Test func passwordAndCodeBindThenSearchPassesThrough() async throws {
+        try await Self.withProxy { gateway, directory, proxy, _ in
+            let secret = try await gateway.addLocalUser("alice")
+            let result = try await LDAPTool.run(
+                "ldapsearch",
+                ["-x", "-H", proxy, "-D", TestDirectory.userDN("alice"), "-w", "alice-pw,\(gateway.code(secret))",
+                 "-b", TestDirectory.base, "-LLL", "(uid=bob)", "dn"])
+            #expect(result.status == 0, "\(result.output)")
+            #expect(result.output.contains("dn: uid=bob,ou=people,dc=example,dc=org"))
+            let events = try await gateway.events(.ldapBind)
+            #expect(events.count == 1 && events[0].result == .success && events[0].user == "alice")
+        }
+    }
+
+    @Test func wrongPasswordWrongCodeReplayedCodeAndEmptyPassword() async throws {
+        try await Self.withProxy { gateway, directory, proxy, _ in
+            let secret = try await gateway.addLocalUser("alice")
+            let dn = TestDirectory.userDN("alice")
+            let code = gateway.code(secret)
+            #expect(try await LDAPTool.whoami(proxy, dn: dn, password: "nope,\(code)").status == 49)
+            #expect(try await LDAPTool.whoami(proxy, dn: dn, password: "alice-pw,\(gateway.wrongCode(secret))").status == 49)
+            #expect(try await LDAPTool.whoami(proxy, dn: dn, password: "alice-pw,\(code)").status == 0)
+            let replayed = try await LDAPTool.whoami(proxy, dn: dn, password: "alice-pw,\(code)")
+            #expect(replayed.status == 49)
+            #expect(replayed.output.joined().contains("Invalid verification code"))
+            // RFC 4513 §5.1.2: a DN with an empty password is never a success.
+            #expect(try await LDAPTool.whoami(proxy, dn: dn, password: "").status == 53)
+            // An empty DN with a password.
+            #expect(try await LDAPTool.run("ldapwhoami", ["-x", "-H", proxy, "-D", "", "-w", "x"]).status == 49)
+        }
+    }
+
+    @Test func pushApprovedAndDenied() async throws {
+        try await Self.withProxy { gateway, directory, proxy, _ in
+            try await gateway.admin.addUser("bob", password: nil)
+            let keystore = try await gateway.enrollDevice("bob")
+            let approve = try gateway.listen(keystore, "--approve", count: 1)
+            defer { approve.terminate() }
+            #expect(try await LDAPTool.whoami(proxy, dn: TestDirectory.userDN("bob"), password: "bob-pw").status == 0)
+            #expect(try await approve.exitStatus() == 0)
+
+            let deny = try gateway.listen(keystore, "--deny", count: 1)
+            defer { deny.terminate() }
+            let denied = try await LDAPTool.whoami(proxy, dn: TestDirectory.userDN("bob"), password: "bob-pw,push")
+            #expect(denied.status == 49)
+            #expect(denied.output.joined().contains("Push denied"))
+        }
+    }
+
+    @Test func exemptServiceAccountsBindWithoutMFA() async throws {
+        try await Self.withProxy { gateway, directory, proxy, _ in
+            let result = try await LDAPTool.whoami(proxy, dn: TestDirectory.serviceDN, password: "app-pw")
+            #expect(result.status == 0, "\(result.output)")
+            #expect(result.output.contains("dn:cn=app,ou=services,dc=example,dc=org"))
+        }
+    }
+
+    @Test func startTLSAndLDAPS() async throws {
+        try await Self.withProxy { gateway, directory, proxy, ldaps in
+            let secret = try await gateway.addLocalUser("alice")
+            let dn = TestDirectory.userDN("alice")
+            let startTLS = try await LDAPTool.whoami(
+                proxy.replacingOccurrences(of: "127.0.0.1", with: "localhost"), dn: dn, password: "alice-pw,\(gateway.code(secret))",
+                extra: ["-ZZ"], caPath: directory.caPath)
+            #expect(startTLS.status == 0, "\(startTLS.output)")
+            let overTLS = try await LDAPTool.whoami(
+                ldaps, dn: dn, password: "alice-pw,\(gateway.code(secret, stepOffset: 1))", caPath: directory.caPath)
+            #expect(overTLS.status == 0, "\(overTLS.output)")
+        }
+    }
+
+    @Test func garbageAndHugeLengthsCloseOnlyThatConnection() async throws {
+        try await Self.withProxy { gateway, directory, proxy, _ in
+            let port = Int(proxy.split(separator: ":").last ?? "0") ?? 0
+            for garbage: [UInt8] in [Array("GET / HTTP/1.1\r\n\r\n".utf8), [0x30, 0x84, 0x80, 0x00, 0x00, 0x00, 0x02, 0x01]] {
+                let reply = try await offCooperativePool { try TCPTestClient.exchange(port: port, send: garbage) }
+                // A Notice of Disconnection (RFC 4511 §4.4.1) carries its OID; then the connection closes.
+                #expect(reply.count > 0 && String(decoding: reply, as: UTF8.self).contains("1.3.6.1.4.1.1466.20036"))
+            }
+            #expect(try await LDAPTool.whoami(proxy, dn: TestDirectory.serviceDN, password: "app-pw").status == 0)
+        }
+    }
+
+    @Test func radiusWithTheDirectoryAsPrimary() async throws {
+        try await TestDirectory.with { directory in
+            var ldap = LDAPSettings(upstream: LDAPUpstreamSettings(url: directory.url))
+            ldap.listen = nil
+            let primary = PrimarySettings(source: .ldap, bindDNTemplate: "uid={user},ou=people,dc=example,dc=org")
+            try await TestGateway.with(ldap: ldap, primary: primary) { gateway in
+                let secret = try await gateway.addLocalUser("alice")
+                let client = gateway.radclient()
+                #expect(try await client.send(RADIUSGatewayTests.login("alice", "alice-pw,\(gateway.code(secret))")).code == "Access-Accept")
+                #expect(try await client.send(RADIUSGatewayTests.login("alice", "wrong,\(gateway.code(secret, stepOffset: 1))")).code == "Access-Reject")
+            }
+        }
+    }
+}
+
+extension TestGateway {
+    /// A user known to the gateway only for the second factor (the directory holds the password); TOTP enrolled.
+    func addLocalUser(_ name: String) async throws -> [UInt8] {
+        try await admin.addUser(name, password: nil)
+        return Base32.decode(try await admin.enrollTOTP(name).secret)!
+    }
+}
+
+/// Raw bytes over TCP, for input no LDAP client would send.
+enum TCPTestClient {
+    /// Sends `bytes`, then reads until the server closes (or 5 s pass).
+    static func exchange(port: Int, send bytes: [UInt8]) throws -> [UInt8] {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw POSIXError(.EIO) }
+        defer { close(fd) }
+        var timeout = timeval(tv_sec: 5, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        inet_pton(AF_INET, "127.0.0.1", &address.sin_addr)
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard connected == 0 else { throw POSIXError(.ECONNREFUSED) }
+        _ = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, 0) }
+        var received: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let count = recv(fd, &buffer, buffer.count, 0)
+            if count <= 0 { break }
+            received += buffer[..<count]
+        }
+        return received
+    }
+}
