@@ -9,6 +9,14 @@ import UserImport
 extension CountersignAdmin {
     /// How far an import has got, for a progress line.
     public struct ImportProgress: Sendable {
+        public enum Phase: Sendable {
+            /// The first pass: every line checked, passwords hashed; nothing locked.
+            case checking
+            /// The second pass: the rows written, in the transaction.
+            case writing
+        }
+
+        public var phase: Phase
         public var users: Int
         public var passwordsHashed: Int
         public var bytesRead: Int
@@ -20,49 +28,89 @@ extension CountersignAdmin {
         public var warnings: [ImportWarning]
     }
 
-    /// Users read from the file a batch at a time, hashed and written in one transaction.
+    /// Users read from the file a batch at a time.
     public static let importBatchSize = 4096
 
-    /// Imports `path` (see `importUsers(from:source:…)`).
+    /// Imports `path` (see `importUsers(reading:source:…)`).
     public func importUsers(
         fromFile path: String, format: ImportFormat, updatingExisting: Bool = false,
         progress: (@Sendable (ImportProgress) -> Void)? = nil
     ) throws -> ImportResult {
-        let reader = try format.reader(ByteSource(path: path))
-        return try importUsers(from: reader, source: path, format: format, updatingExisting: updatingExisting, progress: progress)
+        try importUsers(
+            reading: { try format.reader(ByteSource(path: path)) }, source: path, format: format,
+            updatingExisting: updatingExisting, progress: progress)
     }
 
     /// All or nothing, in one transaction with one `user_import` audit event (count and source, never a secret).
-    /// The file streams through: a batch is read, its passwords hashed on every core, its rows inserted, then the
-    /// next batch. Synchronous, as the store's import is: call it where blocking a thread for the duration is fine.
+    ///
+    /// Two passes over the file, each a stream (`open` is called once for each): the first checks every line and
+    /// hashes the passwords on every core, outside any transaction, into a temporary file; the second writes the
+    /// rows in one transaction. So the database's write lock is held only for the inserts, not for the minutes
+    /// thousands of scrypt hashes take, and a running `serve` keeps recording logins meanwhile.
+    /// Synchronous, as the store's import is: call it where blocking a thread for the duration is fine.
     public func importUsers(
-        from reader: any UserRecordReader, source: String, format: ImportFormat, updatingExisting: Bool = false,
-        progress: (@Sendable (ImportProgress) -> Void)? = nil
+        reading open: () throws -> any UserRecordReader, source: String, format: ImportFormat,
+        updatingExisting: Bool = false, progress: (@Sendable (ImportProgress) -> Void)? = nil
     ) throws -> ImportResult {
-        let hasher = self.hasher
+        let spool = try PasswordHashSpool()
+        let checked = try open()
         var users = 0
         var hashed = 0
-        let report = { (users: Int, hashed: Int) in
-            progress?(ImportProgress(users: users, passwordsHashed: hashed, bytesRead: reader.bytesRead, totalBytes: reader.totalBytes))
+        while true {
+            var records: [ImportRecord] = []
+            records.reserveCapacity(Self.importBatchSize)
+            while records.count < Self.importBatchSize, let record = try checked.next() { records.append(record) }
+            guard !records.isEmpty else { break }
+            let hashes = try Self.hashPasswords(records.map(\.password), with: hasher) { done in
+                progress?(
+                    ImportProgress(
+                        phase: .checking, users: users + done.users, passwordsHashed: hashed + done.hashed,
+                        bytesRead: checked.bytesRead, totalBytes: checked.totalBytes))
+            }
+            for (record, hash) in zip(records, hashes) {
+                if let hash { try spool.append(username: record.username, hash: hash) }
+            }
+            users += records.count
+            hashed += hashes.count(where: { $0 != nil })
+            progress?(
+                ImportProgress(
+                    phase: .checking, users: users, passwordsHashed: hashed, bytesRead: checked.bytesRead,
+                    totalBytes: checked.totalBytes))
         }
+        try spool.rewind()
+
+        let reader = try open()
         let time = clock.now()
+        var written = 0
         var event: AuditEvent?
         let summary = try store.importUsers(
             updatingExisting: updatingExisting, at: time,
             nextBatch: {
-                var records: [ImportRecord] = []
-                records.reserveCapacity(Self.importBatchSize)
-                while records.count < Self.importBatchSize, let record = try reader.next() { records.append(record) }
-                guard !records.isEmpty else { return nil }
-                let hashes = try Self.hashPasswords(records.map(\.password), with: hasher) { done in
-                    report(users + done.users, hashed + done.hashed)
+                var batch: [ImportedUser] = []
+                batch.reserveCapacity(Self.importBatchSize)
+                while batch.count < Self.importBatchSize, let record = try reader.next() {
+                    var hash: String?
+                    if record.password != nil {
+                        guard let spooled = try spool.next(), spooled.username == record.username else {
+                            throw ImportError(.io, line: record.line, "\(source) changed during the import; run it again")
+                        }
+                        hash = spooled.hash
+                    }
+                    batch.append(ImportedUser(line: record.line, name: record.username, passwordHash: hash, totpSecret: record.totpSecret))
                 }
-                users += records.count
-                hashed += records.count(where: { $0.password != nil })
-                report(users, hashed)
-                return zip(records, hashes).map { record, hash in
-                    ImportedUser(line: record.line, name: record.username, passwordHash: hash, totpSecret: record.totpSecret)
+                guard !batch.isEmpty else {
+                    // Still inside the transaction: a file that grew or shrank since the first pass rolls it back.
+                    guard written == users, try spool.next() == nil else {
+                        throw ImportError(.io, line: nil, "\(source) changed during the import; run it again")
+                    }
+                    return nil
                 }
+                written += batch.count
+                progress?(
+                    ImportProgress(
+                        phase: .writing, users: written, passwordsHashed: hashed, bytesRead: reader.bytesRead,
+                        totalBytes: reader.totalBytes))
+                return batch
             },
             auditEvent: { summary in
                 let made = AuditEvent(
@@ -75,7 +123,7 @@ extension CountersignAdmin {
                 return made
             })
         if let event { audit.log(event) }
-        return ImportResult(summary: summary, warnings: reader.warnings)
+        return ImportResult(summary: summary, warnings: checked.warnings)
     }
 
     /// scrypt on every core, a few hashes per core at a time so that `progress` (users and hashes done so far in

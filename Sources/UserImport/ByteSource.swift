@@ -30,6 +30,14 @@ public final class ByteSource {
         self.buffer = .allocate(capacity: Self.chunkSize)
     }
 
+    /// Reads an open file from its current offset, and closes it when done.
+    public init(descriptor: Int32) {
+        var status = stat()
+        self.totalBytes = fstat(descriptor, &status) == 0 ? Int(status.st_size) : nil
+        self.descriptor = descriptor
+        self.buffer = .allocate(capacity: Self.chunkSize)
+    }
+
     /// Bytes already in memory (tests, standard input read elsewhere).
     public init(bytes: [UInt8]) {
         descriptor = -1

@@ -109,7 +109,7 @@ final class ProgressLine: Sendable {
             return true
         }
         guard due else { return }
-        var text = "\r\u{1B}[K\(file): \(progress.users) users"
+        var text = "\r\u{1B}[K\(file): \(progress.phase == .checking ? "checking" : "writing") \(progress.users) users"
         if let total = progress.totalBytes, total > 0 { text += ", \(progress.bytesRead * 100 / total)% read" }
         if progress.passwordsHashed > 0 { text += ", \(progress.passwordsHashed) passwords hashed" }
         FileHandle.standardError.write(Data(text.utf8))

@@ -19,7 +19,8 @@ import UserImport
     @discardableResult
     func importText(_ text: String, _ format: ImportFormat, update: Bool = false) throws -> CountersignAdmin.ImportResult {
         try admin.importUsers(
-            from: format.reader(ByteSource(text)), source: "users.\(format.rawValue)", format: format, updatingExisting: update)
+            reading: { try format.reader(ByteSource(text)) }, source: "users.\(format.rawValue)", format: format,
+            updatingExisting: update)
     }
 
     func expectAliceAndBob() async throws {
@@ -91,6 +92,22 @@ import UserImport
         #expect(try await admin.users().count == count)
     }
 
+    /// Hashes are computed in a first pass; a file that changed before the second must not swap passwords.
+    @Test func aFileChangedBetweenThePassesChangesNothing() async throws {
+        let versions = ["username,password\nalice,one\nbob,two\n", "username,password\nbob,two\nalice,one\n"]
+        var opened = 0
+        #expect {
+            try admin.importUsers(
+                reading: {
+                    opened += 1
+                    return try ImportFormat.csv.reader(ByteSource(versions[opened - 1]))
+                }, source: "users.csv", format: .csv)
+        } throws: { error in
+            (error as? ImportError)?.code == .io && (error as? ImportError)?.line == 2
+        }
+        #expect(try await admin.users().isEmpty)
+    }
+
     @Test func existingUsersAreRefusedWithoutUpdate() async throws {
         try await admin.addUser("bob", password: "old password")
         _ = try await admin.enrollTOTP("bob")
@@ -146,7 +163,7 @@ import UserImport
         let copy = CountersignAdmin(
             store: try CountersignStore.inMemory(), issuer: "Countersign", publicURL: "http://127.0.0.1", hasher: Self.hasher)
         let imported = try copy.importUsers(
-            from: (format == .csv ? ImportFormat.csv : .json).reader(ByteSource(text)), source: "export", format: .csv)
+            reading: { try (format == .csv ? ImportFormat.csv : .json).reader(ByteSource(text)) }, source: "export", format: .csv)
         #expect(imported.summary.added == 3)
         #expect(try await copy.users().map(\.name) == (try await admin.users().map(\.name)))
         #expect(try await copy.users().map(\.totpEnrolled) == [true, true, false])
