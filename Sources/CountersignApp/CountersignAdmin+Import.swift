@@ -53,30 +53,8 @@ extension CountersignAdmin {
         updatingExisting: Bool = false, progress: (@Sendable (ImportProgress) -> Void)? = nil
     ) throws -> ImportResult {
         let spool = try PasswordHashSpool()
-        let checked = try open()
-        var users = 0
-        var hashed = 0
-        while true {
-            var records: [ImportRecord] = []
-            records.reserveCapacity(Self.importBatchSize)
-            while records.count < Self.importBatchSize, let record = try checked.next() { records.append(record) }
-            guard !records.isEmpty else { break }
-            let hashes = try Self.hashPasswords(records.map(\.password), with: hasher) { done in
-                progress?(
-                    ImportProgress(
-                        phase: .checking, users: users + done.users, passwordsHashed: hashed + done.hashed,
-                        bytesRead: checked.bytesRead, totalBytes: checked.totalBytes))
-            }
-            for (record, hash) in zip(records, hashes) {
-                if let hash { try spool.append(username: record.username, hash: hash) }
-            }
-            users += records.count
-            hashed += hashes.count(where: { $0 != nil })
-            progress?(
-                ImportProgress(
-                    phase: .checking, users: users, passwordsHashed: hashed, bytesRead: checked.bytesRead,
-                    totalBytes: checked.totalBytes))
-        }
+        // The first pass's reader (and the names it holds) is gone before the second gathers its own.
+        let (users, hashed, warnings) = try checkAndHash(open(), into: spool, progress: progress)
         try spool.rewind()
 
         let reader = try open()
@@ -123,11 +101,42 @@ extension CountersignAdmin {
                 return made
             })
         if let event { audit.log(event) }
-        return ImportResult(summary: summary, warnings: checked.warnings)
+        return ImportResult(summary: summary, warnings: warnings)
+    }
+
+    /// The first pass: every line read and checked, the passwords hashed, in batches, into `spool`.
+    private func checkAndHash(
+        _ reader: any UserRecordReader, into spool: PasswordHashSpool, progress: (@Sendable (ImportProgress) -> Void)?
+    ) throws -> (users: Int, hashed: Int, warnings: [ImportWarning]) {
+        var users = 0
+        var hashed = 0
+        let report = { (users: Int, hashed: Int) in
+            progress?(
+                ImportProgress(
+                    phase: .checking, users: users, passwordsHashed: hashed, bytesRead: reader.bytesRead,
+                    totalBytes: reader.totalBytes))
+        }
+        while true {
+            var records: [ImportRecord] = []
+            records.reserveCapacity(Self.importBatchSize)
+            while records.count < Self.importBatchSize, let record = try reader.next() { records.append(record) }
+            guard !records.isEmpty else { break }
+            let hashes = try Self.hashPasswords(records.map(\.password), with: hasher) { done in
+                report(users + done.users, hashed + done.hashed)
+            }
+            for (record, hash) in zip(records, hashes) {
+                if let hash { try spool.append(username: record.username, hash: hash) }
+            }
+            users += records.count
+            hashed += hashes.count(where: { $0 != nil })
+            report(users, hashed)
+        }
+        return (users, hashed, reader.warnings)
     }
 
     /// scrypt on every core, a few hashes per core at a time so that `progress` (users and hashes done so far in
-    /// this batch) moves. Dispatch's pool, not a task group: this runs inside the store's synchronous transaction.
+    /// this batch) moves. `concurrentPerform` rather than a task group: the import is synchronous throughout (the
+    /// store's transaction has to be), and it gives scrypt one thread a core.
     static func hashPasswords(
         _ passwords: [String?], with hasher: PasswordHasher, progress: ((users: Int, hashed: Int)) -> Void
     ) throws -> [String?] {

@@ -40,11 +40,10 @@ public final class CSVUserReader: UserRecordReader {
             throw ImportError(
                 .syntax, line: record.line, "\(record.fields.count) fields where the header has \(columns.count)")
         }
-        var values: [ImportField: String] = [:]
-        for (column, value) in zip(columns, record.fields) { values[column] = value }
+        func value(_ field: ImportField) -> String? { columns.firstIndex(of: field).map { record.fields[$0] } }
         return try checker.record(
-            line: record.line, username: values[.username] ?? "", password: values[.password],
-            totpSecret: values[.totpSecret], mfa: values[.mfa])
+            line: record.line, username: value(.username) ?? "", password: value(.password),
+            totpSecret: value(.totpSecret), mfa: value(.mfa))
     }
 
     private func skipByteOrderMark() throws {

@@ -35,7 +35,9 @@ extension User {
             let result = try admin.importUsers(fromFile: file, format: format, updatingExisting: update, progress: progress)
             for warning in result.warnings { standardError("warning: \(warning)") }
             let summary = result.summary
-            print("imported \(summary.count) users from \(file) (\(summary.added) added, \(summary.updated) updated)")
+            print(
+                "imported \(summary.count) user\(summary.count == 1 ? "" : "s") from \(file) "
+                    + "(\(summary.added) added, \(summary.updated) updated)")
         }
     }
 
