@@ -53,6 +53,8 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
+        // Bulk import files (CSV, JSON, FreeRADIUS users) read as streams and checked line by line; export rows.
+        .target(name: "UserImport", dependencies: ["MFACore"]),
         // The configuration file: model, TOML loading, validation.
         .target(
             name: "CountersignConfig",
@@ -110,6 +112,7 @@ let package = Package(
                 "LDAPProxy",
                 "MFACore",
                 "RADIUSServer",
+                "UserImport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
@@ -121,6 +124,7 @@ let package = Package(
                 "CountersignConfig",
                 "CountersignStore",
                 "MFACore",
+                "UserImport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -143,10 +147,11 @@ let package = Package(
         .testTarget(name: "MFACoreTests", dependencies: ["MFACore", "DeviceProtocol"]),
         .testTarget(name: "CountersignStoreTests", dependencies: ["CountersignStore", "DeviceProtocol"]),
         .testTarget(name: "CountersignConfigTests", dependencies: ["CountersignConfig"]),
+        .testTarget(name: "UserImportTests", dependencies: ["UserImport", "CountersignApp", "CountersignStore", "MFACore"]),
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
-                "CountersignApp", "CountersignStore", "RADIUSCodec", "MFACore", "DeviceProtocol",
+                "CountersignApp", "CountersignStore", "RADIUSCodec", "MFACore", "DeviceProtocol", "UserImport",
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),

@@ -14,12 +14,17 @@ public struct AuditRecorder: AuditSink {
     }
 
     public func record(_ event: AuditEvent) async {
-        logger.info("audit", metadata: Self.metadata(event))
+        log(event)
         do {
             try await store.append([event])
         } catch {
             logger.error("could not store audit event", metadata: ["type": "\(event.type)", "error": "\(error)"])
         }
+    }
+
+    /// The log line alone, for an event the store wrote in the transaction it describes (an import).
+    func log(_ event: AuditEvent) {
+        logger.info("audit", metadata: Self.metadata(event))
     }
 
     static func metadata(_ event: AuditEvent) -> Logger.Metadata {

@@ -8,11 +8,11 @@ import MFACore
 /// The admin operations behind `countersign user …`, `totp …` and `events`, each leaving an audit event.
 public struct CountersignAdmin: Sendable {
     public let store: CountersignStore
-    private let hasher: PasswordHasher
+    let hasher: PasswordHasher
     private let issuer: String
     private let publicURL: String
-    private let audit: AuditRecorder
-    private let clock: any WallClock
+    let audit: AuditRecorder
+    let clock: any WallClock
 
     public init(
         configuration: CountersignConfiguration, hasher: PasswordHasher = PasswordHasher(),

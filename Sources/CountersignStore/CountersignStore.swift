@@ -175,18 +175,20 @@ public final class CountersignStore: Sendable {
 
     public func append(_ events: [AuditEvent]) async throws {
         try await database.write { db in
-            for event in events {
-                try db.execute(
-                    sql: """
-                        INSERT INTO events (time, type, user, resource, client_address, result, error, details)
-                        VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-                        """,
-                    arguments: [
-                        event.time.timeIntervalSince1970, event.type.rawValue, event.user, event.resource,
-                        event.clientAddress, event.result.rawValue, event.error, Self.encodeDetails(event.details),
-                    ])
-            }
+            for event in events { try Self.insert(event, db) }
         }
+    }
+
+    static func insert(_ event: AuditEvent, _ db: Database) throws {
+        try db.execute(
+            sql: """
+                INSERT INTO events (time, type, user, resource, client_address, result, error, details)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                """,
+            arguments: [
+                event.time.timeIntervalSince1970, event.type.rawValue, event.user, event.resource,
+                event.clientAddress, event.result.rawValue, event.error, Self.encodeDetails(event.details),
+            ])
     }
 
     /// Events in time order: the last `limit` that match, or with `after`, those newer than that id (for --follow).
@@ -222,12 +224,8 @@ public final class CountersignStore: Sendable {
         try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM users WHERE name = ?)", arguments: [name]) ?? false
     }
 
-    /// RFC 2865 §5.1: User-Name is at most 253 octets; control characters have no place in a name.
     static func validate(username: String) throws {
-        let octets = username.utf8.count
-        guard (1...253).contains(octets), !username.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
-            throw StoreError(.invalidUsername, "a user name is 1 to 253 UTF-8 octets without control characters")
-        }
+        guard UserName.isValid(username) else { throw StoreError(.invalidUsername, UserName.rule) }
     }
 
     private static func encodeDetails(_ details: [String: String]) -> String {

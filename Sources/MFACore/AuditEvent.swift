@@ -49,6 +49,8 @@ public struct AuditEventType: RawRepresentable, Hashable, Sendable, Codable, Cus
     public static let userAdded = Self(rawValue: "user_added")
     public static let userDeleted = Self(rawValue: "user_deleted")
     public static let passwordChanged = Self(rawValue: "password_changed")
+    public static let userImport = Self(rawValue: "user_import")
+    public static let userExport = Self(rawValue: "user_export")
 
     /// The event that closes a login on this kind of resource.
     public static func login(_ kind: Resource.Kind) -> Self {

@@ -70,7 +70,7 @@ func printJSON(_ value: some Encodable) throws {
 
 struct User: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Manage local users.", subcommands: [Add.self, Passwd.self, List.self, Show.self, Delete.self])
+        abstract: "Manage local users.", subcommands: [Add.self, Passwd.self, List.self, Show.self, Delete.self, Import.self, Export.self])
 
     struct Add: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Add a user, with a password read from stdin.")

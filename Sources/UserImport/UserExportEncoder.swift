@@ -1,0 +1,84 @@
+import MFACore
+
+/// One user as export writes it.
+public struct ExportRow: Sendable, Equatable {
+    public var username: String
+    public var mfa: MFAStatus
+    /// Only when the export includes secrets.
+    public var totpSecret: [UInt8]?
+
+    public init(username: String, mfa: MFAStatus, totpSecret: [UInt8]? = nil) {
+        self.username = username
+        self.mfa = mfa
+        self.totpSecret = totpSecret
+    }
+}
+
+/// Writes export rows as CSV (the import's header) or as a JSON array with one object a line; import reads both.
+public struct UserExportEncoder: Sendable {
+    public enum Format: Sendable { case csv, json }
+
+    public var format: Format
+    public var includeSecrets: Bool
+
+    public init(format: Format, includeSecrets: Bool) {
+        self.format = format
+        self.includeSecrets = includeSecrets
+    }
+
+    public var header: String {
+        switch format {
+        case .csv: includeSecrets ? "username,totp_secret,mfa\n" : "username,mfa\n"
+        case .json: "["
+        }
+    }
+
+    /// `first` is whether no row came before (JSON needs the commas between).
+    public func encode(_ row: ExportRow, first: Bool) -> String {
+        let secret = row.totpSecret.map(Base32.encode) ?? ""
+        switch format {
+        case .csv:
+            let fields = includeSecrets ? [row.username, secret, row.mfa.rawValue] : [row.username, row.mfa.rawValue]
+            return fields.map(Self.csvField).joined(separator: ",") + "\n"
+        case .json:
+            var object = "{\"username\":\(Self.jsonString(row.username))"
+            if includeSecrets { object += ",\"totp_secret\":\(row.totpSecret == nil ? "null" : Self.jsonString(secret))" }
+            object += ",\"mfa\":\(Self.jsonString(row.mfa.rawValue))}"
+            return (first ? "\n" : ",\n") + object
+        }
+    }
+
+    public func footer(empty: Bool) -> String {
+        switch format {
+        case .csv: ""
+        case .json: empty ? "]\n" : "\n]\n"
+        }
+    }
+
+    /// RFC 4180: quoted when it holds a comma, a quote or a line break; quotes doubled.
+    static func csvField(_ text: String) -> String {
+        guard text.utf8.contains(where: { $0 == UInt8(ascii: ",") || $0 == UInt8(ascii: "\"") || $0 == 0x0A || $0 == 0x0D })
+        else { return text }
+        var out = "\""
+        for character in text { out += character == "\"" ? "\"\"" : String(character) }
+        return out + "\""
+    }
+
+    static func jsonString(_ text: String) -> String {
+        var out = "\""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case _ where scalar.value < 0x20:
+                let hex = String(scalar.value, radix: 16)
+                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out + "\""
+    }
+}

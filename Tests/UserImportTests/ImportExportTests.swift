@@ -1,0 +1,190 @@
+import CountersignApp
+import CountersignStore
+import Foundation
+import MFACore
+import Testing
+import UserImport
+
+/// `countersign user import` and `export` against a store in memory: all or nothing, one audit event, round trip.
+@Suite struct ImportExportTests {
+    static let hasher = PasswordHasher(cost: .testing)
+    static let secret = UserRecordReaderTests.secret
+    let admin: CountersignAdmin
+
+    init() throws {
+        admin = CountersignAdmin(
+            store: try CountersignStore.inMemory(), issuer: "Countersign", publicURL: "http://127.0.0.1", hasher: Self.hasher)
+    }
+
+    @discardableResult
+    func importText(_ text: String, _ format: ImportFormat, update: Bool = false) throws -> CountersignAdmin.ImportResult {
+        try admin.importUsers(
+            reading: { try format.reader(ByteSource(text)) }, source: "users.\(format.rawValue)", format: format,
+            updatingExisting: update)
+    }
+
+    func expectAliceAndBob() async throws {
+        let alice = try #require(try await admin.store.credentials(for: "alice"))
+        #expect(Self.hasher.verify("correct horse", against: alice.passwordHash))
+        #expect(alice.totp?.secret == Base32.decode(Self.secret))
+        #expect(alice.totp?.parameters == .standard)
+        let bob = try #require(try await admin.store.credentials(for: "bob"))
+        #expect(Self.hasher.verify("battery staple", against: bob.passwordHash))
+        #expect(bob.totp == nil)
+        #expect(try await admin.users().map(\.name) == ["alice", "bob"])
+    }
+
+    @Test func csvImport() async throws {
+        let result = try importText(
+            "username,password,totp_secret\nalice,correct horse,\(Self.secret)\nbob,battery staple,\n", .csv)
+        #expect(result.summary == ImportSummary(added: 2))
+        try await expectAliceAndBob()
+        let events = try await admin.store.events(type: "user_import").map(\.event)
+        #expect(events.count == 1)
+        #expect(events[0].details == ["count": "2", "added": "2", "updated": "0", "source": "users.csv", "format": "csv"])
+        #expect(try await admin.store.events().count == 1, "one event for the whole import")
+    }
+
+    @Test func jsonImport() async throws {
+        try importText(
+            #"[{"username": "alice", "password": "correct horse", "totp_secret": "\#(Self.secret)"}, {"username": "bob", "password": "battery staple", "totp_secret": null}]"#,
+            .json)
+        try await expectAliceAndBob()
+    }
+
+    @Test func freeRADIUSImport() async throws {
+        let result = try importText(
+            """
+            alice  Cleartext-Password := "correct horse", TOTP-Secret := "\(Self.secret)"
+                   Reply-Message := "Welcome"
+            bob    Cleartext-Password := "battery staple"
+            """, .freeradius)
+        try await expectAliceAndBob()
+        #expect(result.warnings.map(\.kind) == ["reply item Reply-Message is not imported"])
+    }
+
+    @Test func aBadLineThreeNamesItAndChangesNothing() async throws {
+        try await admin.addUser("zoe", password: "pw")
+        let before = try await admin.store.events().count
+        #expect {
+            try importText("username,password,totp_secret\nalice,correct horse,\(Self.secret)\nbob,pw,NOT-BASE32\n", .csv)
+        } throws: { error in
+            (error as? ImportError)?.code == .badSecret && (error as? ImportError)?.line == 3
+        }
+        #expect(try await admin.users().map(\.name) == ["zoe"])
+        #expect(try await admin.store.events().count == before, "no user_import event")
+    }
+
+    /// The error comes after a whole batch was written inside the transaction: still nothing stays.
+    @Test func aBadLineInALaterBatchChangesNothing() async throws {
+        let count = CountersignAdmin.importBatchSize + 10
+        var text = "username,totp_secret\n"
+        for index in 0..<count { text += "user\(index),\(Self.secret)\n" }
+        text += "user7,\(Self.secret)\n"
+        #expect {
+            try importText(text, .csv)
+        } throws: { error in
+            (error as? ImportError)?.code == .duplicateName && (error as? ImportError)?.line == count + 2
+        }
+        #expect(try await admin.users().isEmpty)
+        text.removeLast("user7,\(Self.secret)\n".count)
+        #expect(try importText(text, .csv).summary.added == count)
+        #expect(try await admin.users().count == count)
+    }
+
+    /// Hashes are computed in a first pass; a file that changed before the second must not swap passwords.
+    @Test func aFileChangedBetweenThePassesChangesNothing() async throws {
+        let versions = ["username,password\nalice,one\nbob,two\n", "username,password\nbob,two\nalice,one\n"]
+        var opened = 0
+        #expect {
+            try admin.importUsers(
+                reading: {
+                    opened += 1
+                    return try ImportFormat.csv.reader(ByteSource(versions[opened - 1]))
+                }, source: "users.csv", format: .csv)
+        } throws: { error in
+            (error as? ImportError)?.code == .io && (error as? ImportError)?.line == 2
+        }
+        #expect(try await admin.users().isEmpty)
+    }
+
+    @Test func existingUsersAreRefusedWithoutUpdate() async throws {
+        try await admin.addUser("bob", password: "old password")
+        _ = try await admin.enrollTOTP("bob")
+        #expect(try await admin.store.recordAcceptedTOTPStep(100, for: "bob"))
+        let text = "username,password,totp_secret\nalice,correct horse,\(Self.secret)\nbob,battery staple,\(Self.secret)\n"
+        #expect {
+            try importText(text, .csv)
+        } throws: { error in
+            (error as? StoreError)?.code == .userExists && "\(error)".hasPrefix("line 3: user bob already exists")
+        }
+        #expect(try await admin.users().map(\.name) == ["bob"])
+        #expect(Self.hasher.verify("old password", against: try await admin.store.credentials(for: "bob")?.passwordHash))
+
+        let result = try importText(text, .csv, update: true)
+        #expect(result.summary == ImportSummary(added: 1, updated: 1))
+        try await expectAliceAndBobUpdated()
+        // A new secret is a new enrollment: the steps accepted for the old one no longer count.
+        #expect(try await admin.store.recordAcceptedTOTPStep(50, for: "bob"))
+    }
+
+    func expectAliceAndBobUpdated() async throws {
+        let bob = try #require(try await admin.store.credentials(for: "bob"))
+        #expect(Self.hasher.verify("battery staple", against: bob.passwordHash))
+        #expect(bob.totp?.secret == Base32.decode(Self.secret))
+        #expect(try await admin.users().map(\.name) == ["alice", "bob"])
+    }
+
+    /// Update without a password or secret leaves them as they were.
+    @Test func updateKeepsWhatTheFileLeavesOut() async throws {
+        try await admin.addUser("bob", password: "old password")
+        try importText("username\nbob\n", .csv, update: true)
+        #expect(Self.hasher.verify("old password", against: try await admin.store.credentials(for: "bob")?.passwordHash))
+    }
+
+    @Test(arguments: [UserExportEncoder.Format.csv, .json])
+    func exportThenImportGivesTheSameUsersAndCodes(format: UserExportEncoder.Format) async throws {
+        try await admin.addUser("alice", password: "pw")
+        _ = try await admin.enrollTOTP("alice")
+        try await admin.addUser("bob, \"the builder\"", password: nil)
+        _ = try await admin.enrollTOTP("bob, \"the builder\"")
+        try await admin.addUser("carol", password: nil)
+
+        let encoder = UserExportEncoder(format: format, includeSecrets: true)
+        var text = encoder.header
+        var count = 0
+        try await admin.exportUsers(includeSecrets: true) { row, _ in
+            text += encoder.encode(row, first: count == 0)
+            count += 1
+        }
+        text += encoder.footer(empty: count == 0)
+        #expect(!text.contains("$scrypt$"))
+
+        let copy = CountersignAdmin(
+            store: try CountersignStore.inMemory(), issuer: "Countersign", publicURL: "http://127.0.0.1", hasher: Self.hasher)
+        let imported = try copy.importUsers(
+            reading: { try (format == .csv ? ImportFormat.csv : .json).reader(ByteSource(text)) }, source: "export", format: .csv)
+        #expect(imported.summary.added == 3)
+        #expect(try await copy.users().map(\.name) == (try await admin.users().map(\.name)))
+        #expect(try await copy.users().map(\.totpEnrolled) == [true, true, false])
+        let now = Date()
+        for name in ["alice", "bob, \"the builder\""] {
+            let original = try #require(try await admin.store.credentials(for: name)?.totp)
+            let restored = try #require(try await copy.store.credentials(for: name)?.totp)
+            #expect(OneTimeCode.totp(secret: restored.secret, at: now) == OneTimeCode.totp(secret: original.secret, at: now))
+        }
+    }
+
+    @Test func exportWithoutSecretsHasNone() async throws {
+        try await admin.addUser("alice", password: "pw")
+        _ = try await admin.enrollTOTP("alice")
+        var rows: [ExportRow] = []
+        try await admin.exportUsers(includeSecrets: false) { row, hasPassword in
+            rows.append(row)
+            #expect(hasPassword)
+        }
+        #expect(rows == [ExportRow(username: "alice", mfa: .totp, totpSecret: nil)])
+        let event = try #require(try await admin.store.events(type: "user_export").last?.event)
+        #expect(event.details == ["count": "1", "include_secrets": "false"])
+    }
+}
