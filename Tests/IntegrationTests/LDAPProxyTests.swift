@@ -112,6 +112,40 @@ import Glibc
         }
     }
 
+    /// The directory reached over LDAPS, and over StartTLS, verified against its CA.
+    @Test func tlsToTheDirectory() async throws {
+        try await TestDirectory.with { directory in
+            let upstreams = [
+                LDAPUpstreamSettings(url: directory.ldapsURL, caPath: directory.caPath),
+                LDAPUpstreamSettings(url: directory.url, startTLS: true, caPath: directory.caPath),
+            ]
+            for upstream in upstreams {
+                var ldap = Self.ldapSettings(directory)
+                ldap.upstream = upstream
+                try await TestGateway.with(ldap: ldap) { gateway in
+                    let (plain, _) = try await #require(gateway.gateway.ldap).bind()
+                    let proxy = "ldap://127.0.0.1:\(plain?.port ?? 0)"
+                    let result = try await LDAPTool.whoami(proxy, dn: TestDirectory.serviceDN, password: "app-pw")
+                    #expect(result.status == 0, "\(upstream.url ?? ""): \(result.output)")
+                }
+            }
+        }
+    }
+
+    @Test func anonymousBindsOnlyWhenAllowed() async throws {
+        try await TestDirectory.with { directory in
+            for allowed in [false, true] {
+                var ldap = Self.ldapSettings(directory)
+                ldap.allowAnonymous = allowed
+                try await TestGateway.with(ldap: ldap) { gateway in
+                    let (plain, _) = try await #require(gateway.gateway.ldap).bind()
+                    let result = try await LDAPTool.run("ldapwhoami", ["-x", "-H", "ldap://127.0.0.1:\(plain?.port ?? 0)"])
+                    #expect(result.status == (allowed ? 0 : 53), "\(result.output)")
+                }
+            }
+        }
+    }
+
     @Test func radiusWithTheDirectoryAsPrimary() async throws {
         try await TestDirectory.with { directory in
             var ldap = LDAPSettings(upstream: LDAPUpstreamSettings(url: directory.url))
@@ -122,6 +156,15 @@ import Glibc
                 let client = gateway.radclient()
                 #expect(try await client.send(RADIUSGatewayTests.login("alice", "alice-pw,\(gateway.code(secret))")).code == "Access-Accept")
                 #expect(try await client.send(RADIUSGatewayTests.login("alice", "wrong,\(gateway.code(secret, stepOffset: 1))")).code == "Access-Reject")
+            }
+            // Search mode (as Duo's ad_client does): a service account finds the entry, then the user's bind.
+            let search = PrimarySettings(
+                source: .ldap, searchBase: "ou=people,dc=example,dc=org", serviceDN: TestDirectory.serviceDN, servicePassword: "app-pw")
+            try await TestGateway.with(ldap: ldap, primary: search) { gateway in
+                let secret = try await gateway.addLocalUser("bob")
+                let client = gateway.radclient()
+                #expect(try await client.send(RADIUSGatewayTests.login("bob", "bob-pw,\(gateway.code(secret))")).code == "Access-Accept")
+                #expect(try await client.send(RADIUSGatewayTests.login("nobody", "x,\(gateway.code(secret))")).code == "Access-Reject")
             }
         }
     }
