@@ -52,6 +52,12 @@ public struct CountersignAdmin: Sendable {
         await recordAdmin(.userDeleted, user: name)
     }
 
+    /// Lifts a lockout (and the count of failures before one).
+    public func unlock(_ name: String) async throws {
+        try await store.unlock(name)
+        await recordAdmin(.userUnlocked, user: name)
+    }
+
     public func users() async throws -> [UserSummary] {
         try await store.users()
     }

@@ -43,7 +43,10 @@ public final class CountersignGateway: Sendable {
             store: store, audit: audit, primary: primary,
             policy: MFAAuthenticator.Policy(
                 allowUnenrolled: configuration.mfa.unenrolled == .allow, driftSteps: configuration.totp.driftSteps,
-                challengeWhenDeviceOffline: configuration.push.fallback == .totpChallenge),
+                challengeWhenDeviceOffline: configuration.push.fallback == .totpChallenge,
+                lockout: LockoutPolicy(
+                    maxFailures: configuration.lockout.maxFailures, window: Double(configuration.lockout.windowSeconds),
+                    duration: Double(configuration.lockout.durationSeconds))),
             clock: clock, push: push, logger: logger)
         radius = RADIUSServer(settings: configuration.radius, authenticator: authenticator, logger: logger)
         http = CountersignHTTPServer(

@@ -12,12 +12,15 @@ public struct CountersignConfiguration: Sendable, Equatable {
     public var push: PushSettings
     public var ldap: LDAPSettings
     public var primary: PrimarySettings
+    public var lockout: LockoutSettings
 
     public init(
         store: StoreSettings, radius: RADIUSSettings, mfa: MFASettings, totp: TOTPSettings, log: LogSettings,
         http: HTTPSettings = HTTPSettings(), push: PushSettings = PushSettings(),
-        ldap: LDAPSettings = LDAPSettings(), primary: PrimarySettings = PrimarySettings()
+        ldap: LDAPSettings = LDAPSettings(), primary: PrimarySettings = PrimarySettings(),
+        lockout: LockoutSettings = LockoutSettings()
     ) {
+        self.lockout = lockout
         self.store = store
         self.radius = radius
         self.mfa = mfa
@@ -68,11 +71,11 @@ public struct CountersignConfiguration: Sendable, Equatable {
         return configuration
     }
 
-    /// Top-level tables accepted. A future section (lockout) goes here and in `init(reading:)`.
+    /// Top-level tables accepted. A new section goes here and in `init(reading:)`.
     static let sectionNames = [
         StoreSettings.tableName, RADIUSSettings.tableName, MFASettings.tableName,
         TOTPSettings.tableName, LogSettings.tableName, HTTPSettings.tableName, PushSettings.tableName,
-        LDAPSettings.tableName, PrimarySettings.tableName,
+        LDAPSettings.tableName, PrimarySettings.tableName, LockoutSettings.tableName,
     ]
 
     init(reading root: TableReader) throws(ConfigurationError) {
@@ -85,7 +88,8 @@ public struct CountersignConfiguration: Sendable, Equatable {
             http: try root.section(HTTPSettings.self),
             push: try root.section(PushSettings.self),
             ldap: try root.section(LDAPSettings.self),
-            primary: try root.section(PrimarySettings.self))
+            primary: try root.section(PrimarySettings.self),
+            lockout: try root.section(LockoutSettings.self))
     }
 
     /// Checks ranges and cross-field rules. `parse` and `load` call it; call it yourself for a configuration built in code.
@@ -116,6 +120,7 @@ public struct CountersignConfiguration: Sendable, Equatable {
         try push.validate()
         try ldap.validate()
         try primary.validate(ldap: ldap)
+        try lockout.validate()
     }
 
     /// A listen address built in code skips `ListenAddress.parse`, so its port and host are checked again here.

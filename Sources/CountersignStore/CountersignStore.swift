@@ -90,6 +90,14 @@ public final class CountersignStore: Sendable {
                     ) WITHOUT ROWID;
                     """)
         }
+        migrator.registerMigration("v3-lockout") { db in
+            try db.execute(
+                sql: """
+                    ALTER TABLE users ADD COLUMN failed_attempts INTEGER NOT NULL DEFAULT 0;
+                    ALTER TABLE users ADD COLUMN failed_since REAL;
+                    ALTER TABLE users ADD COLUMN locked_until REAL;
+                    """)
+        }
         return migrator
     }
 
@@ -237,20 +245,26 @@ public final class CountersignStore: Sendable {
 
 extension CountersignStore: CredentialStore {
     public func credentials(for username: String) async throws -> UserCredentials? {
-        typealias Columns = (passwordHash: String?, sealed: Data?, algorithm: String?, digits: Int?, period: Int?, device: EnrolledDevice?)
+        typealias Columns = (
+            passwordHash: String?, sealed: Data?, algorithm: String?, digits: Int?, period: Int?, device: EnrolledDevice?,
+            lockedUntil: Double?
+        )
         let found: Columns? = try await database.read { db in
             guard
                 let row = try Row.fetchOne(
                     db,
                     sql: """
                         SELECT users.password_hash, users.totp_secret, users.totp_algorithm, users.totp_digits,
-                            users.totp_period, \(EnrolledDevice.columns("devices"))
+                            users.totp_period, users.locked_until, \(EnrolledDevice.columns("devices"))
                         FROM users LEFT JOIN devices ON devices.user = users.name WHERE users.name = ?
                         """,
                     arguments: [username])
             else { return nil }
             let device = (row["device_id"] as String?) != nil ? EnrolledDevice(row: row) : nil
-            return (row["password_hash"], row["totp_secret"], row["totp_algorithm"], row["totp_digits"], row["totp_period"], device)
+            return (
+                row["password_hash"], row["totp_secret"], row["totp_algorithm"], row["totp_digits"], row["totp_period"], device,
+                row["locked_until"]
+            )
         }
         guard let found else { return nil }
         var totp: TOTPEnrollment?
@@ -260,7 +274,9 @@ extension CountersignStore: CredentialStore {
                 period: found.period ?? 30)
             totp = TOTPEnrollment(secret: try secrets.open(Array(sealed), for: username), parameters: parameters)
         }
-        return UserCredentials(username: username, passwordHash: found.passwordHash, totp: totp, device: found.device)
+        return UserCredentials(
+            username: username, passwordHash: found.passwordHash, totp: totp, device: found.device,
+            lockedUntil: found.lockedUntil.map(Date.init(timeIntervalSince1970:)))
     }
 
     public func recordAcceptedTOTPStep(_ step: Int64, for username: String) async throws -> Bool {
@@ -283,10 +299,12 @@ public struct UserSummary: Sendable, Equatable, Codable {
     public var totpEnrolledAt: Date?
     /// The push device, if one is enrolled.
     public var device: EnrolledDevice?
+    /// Set while the user is locked out (or was, until the next login clears it).
+    public var lockedUntil: Date?
 
     static let columns =
         "users.name, users.password_hash IS NOT NULL AS has_password, users.created_at, users.totp_secret IS NOT NULL AS totp, "
-        + "users.totp_enrolled_at, \(EnrolledDevice.columns("devices"))"
+        + "users.totp_enrolled_at, users.locked_until, \(EnrolledDevice.columns("devices"))"
     static let tables = "users LEFT JOIN devices ON devices.user = users.name"
 
     init(row: Row) {
@@ -296,6 +314,7 @@ public struct UserSummary: Sendable, Equatable, Codable {
         totpEnrolled = row["totp"]
         totpEnrolledAt = (row["totp_enrolled_at"] as Double?).map(Date.init(timeIntervalSince1970:))
         device = (row["device_id"] as String?) != nil ? EnrolledDevice(row: row) : nil
+        lockedUntil = (row["locked_until"] as Double?).map(Date.init(timeIntervalSince1970:))
     }
 }
 

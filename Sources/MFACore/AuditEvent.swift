@@ -46,6 +46,8 @@ public struct AuditEventType: RawRepresentable, Hashable, Sendable, Codable, Cus
     public static let deviceEnrolled = Self(rawValue: "device_enrolled")
     public static let deviceDeleted = Self(rawValue: "device_deleted")
     public static let pushProtectionChanged = Self(rawValue: "push_protection_changed")
+    public static let userLocked = Self(rawValue: "user_locked")
+    public static let userUnlocked = Self(rawValue: "user_unlocked")
     public static let userAdded = Self(rawValue: "user_added")
     public static let userDeleted = Self(rawValue: "user_deleted")
     public static let passwordChanged = Self(rawValue: "password_changed")

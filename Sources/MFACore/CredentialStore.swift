@@ -1,3 +1,5 @@
+import Foundation
+
 /// What the MFA core reads and writes about a user; the store implements it.
 public protocol CredentialStore: Sendable {
     /// The user's credentials with the TOTP secret decrypted, or nil for an unknown user.
@@ -7,6 +9,23 @@ public protocol CredentialStore: Sendable {
     func recordAcceptedTOTPStep(_ step: Int64, for username: String) async throws -> Bool
     /// `countersign protect disable` turns push off for the whole gateway.
     func isPushEnabled() async throws -> Bool
+    /// Counts a failed password or second factor; true when this failure locked the user.
+    func recordFailure(for username: String, now: Date, policy: LockoutPolicy) async throws -> Bool
+    /// A success ends the run of failures.
+    func clearFailures(for username: String) async throws
+}
+
+/// Brute-force protection (`[lockout]`).
+public struct LockoutPolicy: Sendable, Equatable {
+    public var maxFailures: Int
+    public var window: TimeInterval
+    public var duration: TimeInterval
+
+    public init(maxFailures: Int = 10, window: TimeInterval = 900, duration: TimeInterval = 900) {
+        self.maxFailures = maxFailures
+        self.window = window
+        self.duration = duration
+    }
 }
 
 public struct UserCredentials: Sendable {
@@ -15,8 +34,13 @@ public struct UserCredentials: Sendable {
     public var passwordHash: String?
     public var totp: TOTPEnrollment?
     public var device: EnrolledDevice?
+    /// While in the future, every attempt is rejected.
+    public var lockedUntil: Date?
 
-    public init(username: String, passwordHash: String?, totp: TOTPEnrollment?, device: EnrolledDevice? = nil) {
+    public init(
+        username: String, passwordHash: String?, totp: TOTPEnrollment?, device: EnrolledDevice? = nil, lockedUntil: Date? = nil
+    ) {
+        self.lockedUntil = lockedUntil
         self.username = username
         self.passwordHash = passwordHash
         self.totp = totp

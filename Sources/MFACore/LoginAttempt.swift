@@ -76,6 +76,7 @@ public enum RejectReason: String, Sendable, Equatable {
     case pushTimeout = "push_timeout"
     case pushLimited = "push_limited"
     case codeRequired = "code_required"
+    case locked = "locked"
     case invalidState = "invalid_state"
     case unavailable = "unavailable"
 
@@ -90,6 +91,7 @@ public enum RejectReason: String, Sendable, Equatable {
         case .pushTimeout: "Push timed out"
         case .pushLimited: PushLimiter.refusal
         case .codeRequired: "Append your verification code to the password"
+        case .locked: "Account locked after too many failed attempts, try again later"
         case .invalidState: "Verification expired, log in again"
         case .unavailable: "Authentication service unavailable, try again later"
         }

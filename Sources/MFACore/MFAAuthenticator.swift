@@ -17,11 +17,16 @@ public final class MFAAuthenticator: LoginAuthenticator {
         public var driftSteps: Int
         /// When the device holds no connection and the user has TOTP: ask for the code instead of waiting.
         public var challengeWhenDeviceOffline: Bool
+        public var lockout: LockoutPolicy
 
-        public init(allowUnenrolled: Bool = false, driftSteps: Int = 1, challengeWhenDeviceOffline: Bool = true) {
+        public init(
+            allowUnenrolled: Bool = false, driftSteps: Int = 1, challengeWhenDeviceOffline: Bool = true,
+            lockout: LockoutPolicy = LockoutPolicy()
+        ) {
             self.allowUnenrolled = allowUnenrolled
             self.driftSteps = driftSteps
             self.challengeWhenDeviceOffline = challengeWhenDeviceOffline
+            self.lockout = lockout
         }
     }
 
@@ -64,16 +69,43 @@ public final class MFAAuthenticator: LoginAuthenticator {
             logger.error("store failed during login", metadata: ["user": "\(attempt.username)", "error": "\(error)"])
             verdict = .reject(.unavailable)
         }
+        await countTowardsLockout(attempt, verdict: verdict)
         await record(.login(attempt.resource.kind), attempt, verdict: verdict, details: details)
         return verdict
     }
 
+    /// Consecutive failed passwords and factors lock the user (`[lockout]`); a success starts the count again.
+    private func countTowardsLockout(_ attempt: LoginAttempt, verdict: Verdict) async {
+        do {
+            switch verdict {
+            case .accept:
+                try await store.clearFailures(for: attempt.username)
+            case .reject(.invalidCredentials), .reject(.invalidCode), .reject(.replayedCode), .reject(.pushDenied):
+                if try await store.recordFailure(for: attempt.username, now: clock.now(), policy: policy.lockout) {
+                    logger.warning("user locked after repeated failures", metadata: ["user": "\(attempt.username)"])
+                    await record(
+                        .userLocked, attempt, result: .failure, error: "too_many_failures",
+                        details: ["duration": "\(Int(policy.lockout.duration))"])
+                }
+            case .reject, .challenge:
+                break
+            }
+        } catch {
+            logger.error("store failed while counting failures", metadata: ["user": "\(attempt.username)", "error": "\(error)"])
+        }
+    }
+
     private func decide(_ attempt: LoginAttempt, details: inout [String: String]) async throws -> Verdict {
         let binding = ChallengeBook.Binding(username: attempt.username, resource: attempt.resource, clientAddress: attempt.clientAddress)
+        let credentials = try await store.credentials(for: attempt.username)
+        // Locked: refused whatever comes, a valid code included, and no push goes out.
+        if let until = credentials?.lockedUntil, until > clock.now() {
+            details["locked_until"] = "\(Int(until.timeIntervalSince1970))"
+            return .reject(.locked)
+        }
         if let state = attempt.challengeState {
             details["step"] = "challenge-response"
             guard challenges.redeem(state, for: binding, now: clock.now()) else { return .reject(.invalidState) }
-            let credentials = try await store.credentials(for: attempt.username)
             return try await checkCode(attempt.secret, credentials: credentials, attempt)
         }
 
@@ -82,8 +114,7 @@ public final class MFAAuthenticator: LoginAuthenticator {
             // The directory has checked the password (LDAP bind); only the second factor is left. No challenge
             // round trip exists here, so the code comes appended or the user gets a push.
             details["step"] = "after-primary"
-            guard let credentials = try await store.credentials(for: attempt.username),
-                credentials.totp != nil || credentials.device != nil
+            guard let credentials, credentials.totp != nil || credentials.device != nil
             else { return unenrolled() }
             switch factor {
             case .code(let code): return try await checkCode(code, credentials: credentials, attempt)
@@ -95,7 +126,6 @@ public final class MFAAuthenticator: LoginAuthenticator {
 
         case .secondFactorOnly:
             details["step"] = "code-only"
-            let credentials = try await store.credentials(for: attempt.username)
             if attempt.secret == "push", let credentials {
                 return try await pushFactor(credentials, attempt, details: &details)
             }
@@ -111,7 +141,6 @@ public final class MFAAuthenticator: LoginAuthenticator {
             } else {
                 (password, factor) = (attempt.secret, .none)
             }
-            let credentials = try await store.credentials(for: attempt.username)
             switch await primary.verify(username: attempt.username, password: password, credentials: credentials) {
             case .valid: break
             case .invalid: return .reject(.invalidCredentials)

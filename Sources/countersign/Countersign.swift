@@ -70,7 +70,7 @@ func printJSON(_ value: some Encodable) throws {
 
 struct User: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Manage local users.", subcommands: [Add.self, Passwd.self, List.self, Show.self, Delete.self, Import.self, Export.self])
+        abstract: "Manage local users.", subcommands: [Add.self, Passwd.self, List.self, Show.self, Delete.self, Unlock.self, Import.self, Export.self])
 
     struct Add: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Add a user, with a password read from stdin.")
@@ -127,6 +127,9 @@ struct User: AsyncParsableCommand {
             print("name:        \(user.name)")
             print("created:     \(user.createdAt.formatted(.iso8601))")
             print("password:    \(user.hasPassword ? "set" : "none")")
+            if let until = user.lockedUntil, until > Date() {
+                print("locked:      until \(until.formatted(.iso8601)) (countersign user unlock \(user.name))")
+            }
             print("totp:        \(user.totpEnrolledAt.map { "enrolled \($0.formatted(.iso8601))" } ?? "none")")
             if let device = user.device {
                 print("device:      \(device.name) (\(device.platform)), id \(device.id)")
@@ -135,6 +138,17 @@ struct User: AsyncParsableCommand {
             } else {
                 print("device:      none")
             }
+        }
+    }
+
+    struct Unlock: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Lift a lockout after too many failed attempts.")
+        @OptionGroup var options: ConfigOption
+        @Argument var name: String
+
+        func run() async throws {
+            try await options.admin().unlock(name)
+            print("unlocked \(name)")
         }
     }
 

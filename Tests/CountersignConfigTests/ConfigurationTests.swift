@@ -156,10 +156,19 @@ struct StorePathTests {
 @Suite("Errors name their key")
 struct ErrorTests {
     @Test func unknownTopLevelKey() throws {
-        let error = try #require(parseError("[lockout]\nenabled = true\n" + minimalClient))
+        let error = try #require(parseError("[metrics]\nenabled = true\n" + minimalClient))
         #expect(error.code == .unknownKey)
-        #expect(error.key == "lockout")
-        #expect(error.message.contains("unknown key `lockout`"))
+        #expect(error.key == "metrics")
+        #expect(error.message.contains("unknown key `metrics`"))
+    }
+
+    @Test func lockoutSection() throws {
+        let config = try CountersignConfiguration.parse(
+            toml: "[lockout]\nmax_failures = 3\nwindow = 60\nduration = 120\n" + minimalClient, baseDirectory: "/tmp")
+        #expect(config.lockout == LockoutSettings(maxFailures: 3, windowSeconds: 60, durationSeconds: 120))
+        #expect(try CountersignConfiguration.parse(toml: minimalClient, baseDirectory: "/tmp").lockout == LockoutSettings())
+        #expect(parseError("[lockout]\nmax_failures = 0\n" + minimalClient)?.key == "lockout.max_failures")
+        #expect(parseError("[lockout]\nwindw = 5\n" + minimalClient)?.key == "lockout.windw")
     }
 
     @Test func unknownKeyInSection() throws {

@@ -33,7 +33,8 @@ struct TestGateway {
     static func with(
         clients: [RADIUSClientSettings] = defaultClients(), unenrolled: UnenrolledPolicy = .deny,
         push: PushSettings = PushSettings(), resources: [AuthAPIResource] = [], ldap: LDAPSettings = LDAPSettings(),
-        primary: PrimarySettings = PrimarySettings(), _ body: (TestGateway) async throws -> Void
+        primary: PrimarySettings = PrimarySettings(), lockout: LockoutSettings = LockoutSettings(),
+        _ body: (TestGateway) async throws -> Void
     ) async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("countersign-test-\(UUID())").path
         defer { try? FileManager.default.removeItem(atPath: directory) }
@@ -43,7 +44,7 @@ struct TestGateway {
                 listen: [ListenAddress(host: "127.0.0.1", port: 0), ListenAddress(host: "::1", port: 0)], clients: clients),
             mfa: MFASettings(unenrolled: unenrolled), totp: TOTPSettings(), log: LogSettings(level: .warning),
             http: HTTPSettings(listen: ListenAddress(host: "127.0.0.1", port: 0), resources: resources), push: push,
-            ldap: ldap, primary: primary)
+            ldap: ldap, primary: primary, lockout: lockout)
         var logger = Logger(label: "countersign-test")
         logger.logLevel = ProcessInfo.processInfo.environment["COUNTERSIGN_TEST_LOG"].flatMap(Logger.Level.init(rawValue:)) ?? .warning
         let gateway = try await CountersignGateway(

@@ -18,6 +18,29 @@ final class FakeCredentialStore: CredentialStore {
 
     func isPushEnabled() async throws -> Bool { true }
 
+    let failures = Mutex<[String: (count: Int, lockedUntil: Date?)]>([:])
+
+    func recordFailure(for username: String, now: Date, policy: LockoutPolicy) async throws -> Bool {
+        let locked = failures.withLock { failures -> Bool in
+            var entry = failures[username] ?? (0, nil)
+            entry.count += 1
+            defer { failures[username] = entry }
+            guard entry.count >= policy.maxFailures else { return false }
+            entry = (0, now.addingTimeInterval(policy.duration))
+            return true
+        }
+        if locked {
+            let until = failures.withLock { $0[username]?.lockedUntil }
+            users.withLock { $0[username]?.credentials.lockedUntil = until }
+        }
+        return locked
+    }
+
+    func clearFailures(for username: String) async throws {
+        failures.withLock { $0[username] = nil }
+        users.withLock { $0[username]?.credentials.lockedUntil = nil }
+    }
+
     func recordAcceptedTOTPStep(_ step: Int64, for username: String) async throws -> Bool {
         users.withLock { users in
             guard let user = users[username], (user.lastStep ?? .min) < step else { return false }
@@ -46,9 +69,10 @@ final class RecordingAuditSink: AuditSink {
         store.add(UserCredentials(username: "bob", passwordHash: try hasher.hash("pw"), totp: nil))
     }
 
-    func authenticator(allowUnenrolled: Bool = false) -> MFAAuthenticator {
+    func authenticator(allowUnenrolled: Bool = false, lockout: LockoutPolicy = LockoutPolicy()) -> MFAAuthenticator {
         MFAAuthenticator(
-            store: store, audit: audit, primary: LocalPasswordVerifier(hasher: hasher), policy: .init(allowUnenrolled: allowUnenrolled), clock: clock)
+            store: store, audit: audit, primary: LocalPasswordVerifier(hasher: hasher),
+            policy: .init(allowUnenrolled: allowUnenrolled, lockout: lockout), clock: clock)
     }
 
     func attempt(_ user: String, _ secret: String, _ delivery: FactorDelivery = .appended(delimiter: ","), state: [UInt8]? = nil) -> LoginAttempt {
@@ -147,5 +171,18 @@ final class RecordingAuditSink: AuditSink {
         #expect(await mfa.authenticate(bind("zoe", .none)) == .reject(.noSecondFactor))
         #expect(await authenticator(allowUnenrolled: true).authenticate(bind("zoe", .none)) == .accept)
         #expect(audit.recorded.last?.type == .ldapBind)
+    }
+
+    @Test func repeatedFailuresLockTheUserEvenAgainstAValidCode() async {
+        let mfa = authenticator(lockout: LockoutPolicy(maxFailures: 3, window: 900, duration: 900))
+        let wrong = code == "000000" ? "111111" : "000000"
+        #expect(await mfa.authenticate(attempt("alice", "nope,\(code)")) == .reject(.invalidCredentials))
+        #expect(await mfa.authenticate(attempt("alice", "pw,\(wrong)")) == .reject(.invalidCode))
+        #expect(await mfa.authenticate(attempt("alice", "pw,\(wrong)")) == .reject(.invalidCode))
+        #expect(audit.recorded.filter { $0.type == .userLocked }.count == 1)
+        #expect(await mfa.authenticate(attempt("alice", "pw,\(code)")) == .reject(.locked))
+        #expect(audit.recorded.filter { $0.type == .userLocked }.count == 1)
+        clock.advance(by: 901)
+        #expect(await mfa.authenticate(attempt("alice", "pw,\(code)")) == .accept)
     }
 }

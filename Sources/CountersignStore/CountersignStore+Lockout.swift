@@ -1,0 +1,57 @@
+import Foundation
+import GRDB
+import MFACore
+
+/// Consecutive failures and lockouts, counted in the store so that they hold across restarts and nodes.
+extension CountersignStore {
+    /// Counts a failed password or second factor. Returns true when this failure locked the user (the caller writes
+    /// `user_locked` once).
+    public func recordFailure(for username: String, now: Date, policy: LockoutPolicy) async throws -> Bool {
+        try await database.write { db in
+            guard
+                let row = try Row.fetchOne(
+                    db, sql: "SELECT failed_attempts, failed_since FROM users WHERE name = ?", arguments: [username])
+            else { return false }
+            var failures: Int = row["failed_attempts"]
+            var since: Double? = row["failed_since"]
+            if let start = since, now.timeIntervalSince1970 - start <= policy.window {
+                failures += 1
+            } else {
+                failures = 1
+                since = now.timeIntervalSince1970
+            }
+            guard failures >= policy.maxFailures else {
+                try db.execute(
+                    sql: "UPDATE users SET failed_attempts = ?, failed_since = ? WHERE name = ?",
+                    arguments: [failures, since, username])
+                return false
+            }
+            try db.execute(
+                sql: "UPDATE users SET failed_attempts = 0, failed_since = NULL, locked_until = ? WHERE name = ?",
+                arguments: [now.timeIntervalSince1970 + policy.duration, username])
+            return true
+        }
+    }
+
+    /// A success ends the run of failures (one conditional write: nothing when there was none).
+    public func clearFailures(for username: String) async throws {
+        try await database.write { db in
+            try db.execute(
+                sql: """
+                    UPDATE users SET failed_attempts = 0, failed_since = NULL, locked_until = NULL
+                    WHERE name = ? AND (failed_attempts > 0 OR locked_until IS NOT NULL)
+                    """,
+                arguments: [username])
+        }
+    }
+
+    /// `countersign user unlock NAME`.
+    public func unlock(_ username: String) async throws {
+        try await database.write { db in
+            try db.execute(
+                sql: "UPDATE users SET failed_attempts = 0, failed_since = NULL, locked_until = NULL WHERE name = ?",
+                arguments: [username])
+            if db.changesCount == 0 { throw StoreError(.noSuchUser, "no user \(username)") }
+        }
+    }
+}
