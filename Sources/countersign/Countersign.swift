@@ -47,10 +47,21 @@ struct Serve: AsyncParsableCommand {
         let configuration = try options.load()
         LoggingSystem.bootstrap(configuration.log)
         let logger = Logger(label: "countersign")
+        warnIfReadableByOthers(options.path, logger: logger)
         let gateway = try await CountersignGateway(configuration: configuration, logger: logger)
         try await gateway.bind()
         try await gateway.run()
     }
+}
+
+/// The configuration holds the RADIUS shared secrets (and perhaps a directory service password).
+func warnIfReadableByOthers(_ path: String, logger: Logger) {
+    guard let mode = (try? FileManager.default.attributesOfItem(atPath: path))?[.posixPermissions] as? NSNumber,
+        mode.intValue & 0o077 != 0
+    else { return }
+    logger.warning(
+        "the configuration file holds secrets and is readable by others: chmod 600 it",
+        metadata: ["path": "\(path)", "mode": "\(String(mode.intValue, radix: 8))"])
 }
 
 /// Reads one line from standard input: the password, without its line ending.

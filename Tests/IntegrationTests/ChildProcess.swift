@@ -88,6 +88,11 @@ final class ChildProcess: Sendable {
         try input.fileHandleForWriting.close()
     }
 
+    /// Sends a signal (SIGTERM for a graceful stop, SIGKILL for a crash).
+    func signal(_ number: Int32) {
+        if process.isRunning { kill(process.processIdentifier, number) }
+    }
+
     func terminate() {
         if process.isRunning { process.terminate() }
     }

@@ -1,0 +1,127 @@
+import Foundation
+import MFACore
+import Testing
+
+/// `countersign serve` as the real process: crash and stop behaviour that only a process shows.
+@Suite struct ServeProcessTests {
+    /// A folder with a configuration for a `countersign serve` on free ports, and the CLI pointed at it.
+    struct Installation {
+        let folder: String
+        let config: String
+        let httpPort: Int
+
+        init() throws {
+            folder = FileManager.default.temporaryDirectory.appendingPathComponent("countersign-serve-\(UUID())").path
+            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+            config = folder + "/countersign.toml"
+            httpPort = try Self.freePort()
+            let text = """
+                [store]
+                path = "countersign.db"
+                [radius]
+                listen = ["127.0.0.1:0"]
+                [[radius.clients]]
+                name = "localhost"
+                address = "127.0.0.1/32"
+                secret = "\(TestGateway.secret)"
+                [http]
+                listen = "127.0.0.1:\(httpPort)"
+                public_url = "http://127.0.0.1:\(httpPort)"
+                [log]
+                format = "json"
+                """
+            FileManager.default.createFile(atPath: config, contents: Data(text.utf8), attributes: [.posixPermissions: 0o600])
+        }
+
+        func remove() { try? FileManager.default.removeItem(atPath: folder) }
+
+        /// Runs a `countersign` admin command; its output lines.
+        func cli(_ arguments: [String], input: String? = nil) async throws -> [String] {
+            let process = try ChildProcess(ChildProcess.builtProduct("countersign"), arguments + ["--config", config])
+            if let input { process.write(input) }
+            try process.closeInput()
+            let status = try await process.exitStatus()
+            guard status == 0 else { throw CommandFailed(output: process.output) }
+            return process.output
+        }
+
+        /// Starts `countersign serve` and returns it with its RADIUS port, once it listens.
+        func serve() async throws -> (process: ChildProcess, radiusPort: Int) {
+            let process = try ChildProcess(ChildProcess.builtProduct("countersign"), ["serve", "--config", config])
+            guard let line = await process.lines(where: { $0.contains("\"RADIUS listening\"") })?.first,
+                await process.lines(where: { $0.contains("\"HTTP listening\"") }) != nil,
+                let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: String],
+                let address = object["address"], let port = Int(address.split(separator: ":").last ?? "")
+            else { throw CommandFailed(output: process.output) }
+            return (process, port)
+        }
+
+        /// A port the kernel says is free now (closed again before use: good enough on a test machine).
+        static func freePort() throws -> Int {
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            defer { close(fd) }
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            inet_pton(AF_INET, "127.0.0.1", &address.sin_addr)
+            var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+            let bound = withUnsafeMutablePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer in
+                    bind(fd, pointer, length) == 0 && getsockname(fd, pointer, &length) == 0
+                }
+            }
+            guard bound else { throw POSIXError(.EADDRINUSE) }
+            return Int(UInt16(bigEndian: address.sin_port))
+        }
+    }
+
+    struct CommandFailed: Error { var output: [String] }
+
+    @Test func anAcceptedCodeIsRefusedAfterACrashAndRestart() async throws {
+        let installation = try Installation()
+        defer { installation.remove() }
+        _ = try await installation.cli(["user", "add", "alice", "--password-stdin"], input: "pw\n")
+        let enrolled = try await installation.cli(["totp", "enroll", "alice", "--json"])
+        let json = try #require(enrolled.last.flatMap { try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: String] })
+        let secret = try #require(json["secret"].flatMap(Base32.decode))
+        let code = OneTimeCode.totp(secret: secret, at: Date())
+
+        let (first, port) = try await installation.serve()
+        defer { first.terminate() }
+        let client = Radclient(server: "127.0.0.1:\(port)", secret: TestGateway.secret)
+        #expect(try await client.send(RADIUSGatewayTests.login("alice", "pw,\(code)")).code == "Access-Accept")
+        first.signal(SIGKILL)
+        _ = try await first.exitStatus()
+
+        let (second, newPort) = try await installation.serve()
+        defer { second.terminate() }
+        let replay = try await Radclient(server: "127.0.0.1:\(newPort)", secret: TestGateway.secret)
+            .send(RADIUSGatewayTests.login("alice", "pw,\(code)"))
+        #expect(replay.code == "Access-Reject")
+        #expect(replay.value("Reply-Message") == "Invalid verification code")
+    }
+
+    @Test func sigtermRejectsThePendingPushAndExitsCleanly() async throws {
+        let installation = try Installation()
+        defer { installation.remove() }
+        _ = try await installation.cli(["user", "add", "bob", "--password-stdin"], input: "pw\n")
+        let uri = try #require(try await installation.cli(["device", "enroll", "bob"]).last)
+        let (server, port) = try await installation.serve()
+        defer { server.terminate() }
+
+        let keystore = installation.folder + "/bob.json"
+        let enroll = try ChildProcess(ChildProcess.builtProduct("countersign-device"), ["enroll", uri, "--keystore", keystore])
+        #expect(try await enroll.exitStatus() == 0, "\(enroll.output)")
+        let device = try ChildProcess(ChildProcess.builtProduct("countersign-device"), ["listen", "--keystore", keystore, "--ask"])
+        defer { device.terminate() }
+
+        let login = Task {
+            try await Radclient(server: "127.0.0.1:\(port)", secret: TestGateway.secret, timeout: 30)
+                .send(RADIUSGatewayTests.login("bob", "pw"))
+        }
+        #expect(await device.lines(where: { $0.hasPrefix("push ") }) != nil)
+        server.signal(SIGTERM)
+        let reply = try await login.value
+        #expect(reply.code == "Access-Reject", "\(reply.output)")
+        #expect(try await server.exitStatus() == 0)
+    }
+}
