@@ -88,6 +88,8 @@ final class ChildProcess: Sendable {
         try input.fileHandleForWriting.close()
     }
 
+    var isRunning: Bool { process.isRunning }
+
     /// Sends a signal (SIGTERM for a graceful stop, SIGKILL for a crash).
     func signal(_ number: Int32) {
         if process.isRunning { kill(process.processIdentifier, number) }

@@ -125,3 +125,38 @@ import Testing
         #expect(try await server.exitStatus() == 0)
     }
 }
+
+/// `kill -9` in the middle of a bulk import: the database stays consistent and the import all or nothing.
+@Suite struct CrashDuringImportTests {
+    @Test func anImportKilledMidwayLeavesAConsistentStoreWithAllOrNothing() async throws {
+        let installation = try ServeProcessTests.Installation()
+        defer { installation.remove() }
+        let count = 50_000
+        var csv = "username,totp_secret\n"
+        for index in 0..<count { csv += "user\(index),\(Base32.encode(SecureRandom.bytes(20)))\n" }
+        let file = installation.folder + "/users.csv"
+        FileManager.default.createFile(atPath: file, contents: Data(csv.utf8))
+        _ = try await installation.cli(["user", "add", "existing", "--password-stdin"], input: "pw\n")
+
+        let importing = try ChildProcess(
+            ChildProcess.builtProduct("countersign"), ["user", "import", file, "--config", installation.config])
+        // Killed once its transaction has written a good part of the rows into the WAL (or when it has ended):
+        // wherever it stops, nothing of a half import may show.
+        let wal = installation.folder + "/countersign.db-wal"
+        try await offCooperativePool {
+            while importing.isRunning {
+                let size = (try? FileManager.default.attributesOfItem(atPath: wal)[.size] as? NSNumber)?.intValue ?? 0
+                if size > 1 << 20 { break }
+                usleep(500)  // watching another process's file: there is nothing to wait on
+            }
+        }
+        importing.signal(SIGKILL)
+        _ = try await importing.exitStatus()
+
+        let check = try ChildProcess("/usr/bin/sqlite3", [installation.folder + "/countersign.db", "PRAGMA integrity_check; SELECT count(*) FROM users;"])
+        #expect(try await check.exitStatus() == 0)
+        #expect(check.output.first == "ok")
+        let users = Int(check.output.last ?? "") ?? -1
+        #expect(users == 1 || users == count + 1, "users: \(users)")
+    }
+}
