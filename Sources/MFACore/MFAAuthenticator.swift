@@ -55,6 +55,9 @@ public final class MFAAuthenticator: LoginAuthenticator {
         self.logger = logger
     }
 
+    /// Challenges issued and not yet redeemed (for tests).
+    var outstandingChallenges: Int { challenges.count }
+
     public func authenticate(_ attempt: LoginAttempt) async -> Verdict {
         let verdict: Verdict
         var details: [String: String] = [:]

@@ -30,6 +30,9 @@ final class RADIUSRequestHandler: ChannelInboundHandler {
         self.logger = logger
     }
 
+    /// The duplicate cache's size and its requests being decided (for tests: malformed input must not grow them).
+    var cacheCounts: (entries: Int, inProgress: Int) { (cache.count, cache.inProgress) }
+
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let envelope = unwrapInboundIn(data)
         let source = envelope.remoteAddress
