@@ -151,7 +151,8 @@ let package = Package(
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
-                "CountersignApp", "CountersignStore", "RADIUSCodec", "MFACore", "DeviceProtocol", "UserImport",
+                "CountersignApp", "CountersignStore", "RADIUSCodec", "RADIUSServer", "LDAPCodec", "MFACore", "DeviceProtocol",
+                "UserImport",
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),

@@ -60,6 +60,9 @@ public final class MFAAuthenticator: LoginAuthenticator {
         self.logger = logger
     }
 
+    /// Challenges issued and not yet redeemed (for tests).
+    var outstandingChallenges: Int { challenges.count }
+
     public func authenticate(_ attempt: LoginAttempt) async -> Verdict {
         let verdict: Verdict
         var details: [String: String] = [:]
@@ -96,6 +99,9 @@ public final class MFAAuthenticator: LoginAuthenticator {
     }
 
     private func decide(_ attempt: LoginAttempt, details: inout [String: String]) async throws -> Verdict {
+        // SQLite gets names as C strings, so "alice\0anything" would find alice's credentials. No user name holds a NUL
+        // (RFC 2865 §5: RADIUS text carries no terminator; an LDAP DN or JSON string with one names nobody here).
+        guard !attempt.username.utf8.contains(0) else { return .reject(.invalidCredentials) }
         let binding = ChallengeBook.Binding(username: attempt.username, resource: attempt.resource, clientAddress: attempt.clientAddress)
         let credentials = try await store.credentials(for: attempt.username)
         // Locked: refused whatever comes, a valid code included, and no push goes out.

@@ -43,6 +43,8 @@ struct DuplicateCache {
     }
 
     var count: Int { entries.count }
+    /// Requests being decided (entries not yet answered).
+    var inProgress: Int { inProgressCount }
 
     mutating func requestReceived(_ key: Key, authenticator: [UInt8], now: NIODeadline) -> Disposition {
         if let entry = entries[key], entry.authenticator == authenticator {

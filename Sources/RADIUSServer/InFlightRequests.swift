@@ -11,6 +11,9 @@ final class InFlightRequests: Sendable {
 
     private let state = Mutex(State())
 
+    /// Logins under way (for tests).
+    var count: Int { state.withLock { $0.count } }
+
     /// False once draining: the request is dropped.
     func begin() -> Bool {
         state.withLock { state in

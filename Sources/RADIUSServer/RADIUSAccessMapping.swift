@@ -9,11 +9,18 @@ enum RADIUSAccessMapping {
         case unsupportedAuthentication
         case missingUserName
         case malformedPassword
+        /// RFC 2865 §5.44: User-Name, User-Password and State appear at most once in an Access-Request.
+        case repeatedAttribute
     }
 
     static func loginAttempt(
         from request: RADIUSPacket, client: RADIUSClient, clientAddress: String, delimiter: Character
     ) throws(Refusal) -> LoginAttempt {
+        // With two of them, which one the client means is a guess (and another component may guess differently):
+        // refused like any other malformed request rather than decided on the first.
+        for type in [RADIUSAttributeType.userName, .userPassword, .state] where request.attributes(type).count > 1 {
+            throw .repeatedAttribute
+        }
         guard let userName = request.attribute(.userName), !userName.value.isEmpty else { throw .missingUserName }
         guard let hidden = request.attribute(.userPassword) else { throw .unsupportedAuthentication }
         let password: [UInt8]
@@ -62,7 +69,7 @@ enum RADIUSAccessMapping {
         let message =
             switch refusal {
             case .unsupportedAuthentication: "Only PAP is supported"
-            case .missingUserName, .malformedPassword: "Malformed request"
+            case .missingUserName, .malformedPassword, .repeatedAttribute: "Malformed request"
             }
         return (.accessReject, [RADIUSAttribute(type: .replyMessage, string: message)] + request.attributes(.proxyState))
     }

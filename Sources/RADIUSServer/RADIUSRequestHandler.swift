@@ -30,6 +30,9 @@ final class RADIUSRequestHandler: ChannelInboundHandler {
         self.logger = logger
     }
 
+    /// The duplicate cache's size and its requests being decided (for tests: malformed input must not grow them).
+    var cacheCounts: (entries: Int, inProgress: Int) { (cache.count, cache.inProgress) }
+
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let envelope = unwrapInboundIn(data)
         let source = envelope.remoteAddress
@@ -90,8 +93,11 @@ final class RADIUSRequestHandler: ChannelInboundHandler {
                 from: request, client: client, clientAddress: source.ipAddress ?? "", delimiter: delimiter)
         } catch {
             let (code, attributes) = RADIUSAccessMapping.reply(to: request, refusal: error)
-            let reply = send(code, attributes, to: request, client: client, destination: source, context: context)
-            cache.replySent(key, authenticator: request.authenticator, reply: reply, now: .now())
+            if let reply = send(code, attributes, to: request, client: client, destination: source, context: context) {
+                cache.replySent(key, authenticator: request.authenticator, reply: reply, now: .now())
+            } else {
+                cache.requestAbandoned(key, authenticator: request.authenticator)
+            }
             return
         }
 
@@ -109,24 +115,50 @@ final class RADIUSRequestHandler: ChannelInboundHandler {
             loop.execute {
                 let (handler, context) = bound.value
                 let (code, attributes) = RADIUSAccessMapping.reply(to: request, verdict: verdict)
-                let reply = handler.send(code, attributes, to: request, client: client, destination: source, context: context)
-                handler.cache.replySent(key, authenticator: request.authenticator, reply: reply, now: .now())
+                if let reply = handler.send(code, attributes, to: request, client: client, destination: source, context: context) {
+                    handler.cache.replySent(key, authenticator: request.authenticator, reply: reply, now: .now())
+                } else {
+                    handler.cache.requestAbandoned(key, authenticator: request.authenticator)
+                }
                 inFlight.end()
             }
         }
     }
 
-    /// Encodes (Message-Authenticator first, RFC 3579 §3.2; Response Authenticator), writes, returns the bytes for the cache.
+    /// Encodes (Message-Authenticator first, RFC 3579 §3.2; Response Authenticator), writes, returns the bytes for the
+    /// cache; nil, and nothing sent, when no reply fits in a packet.
     @discardableResult
     private func send(
         _ code: RADIUSCode, _ attributes: [RADIUSAttribute], to request: RADIUSPacket, client: RADIUSClient,
         destination: SocketAddress, context: ChannelHandlerContext
-    ) -> [UInt8] {
+    ) -> [UInt8]? {
+        guard let attributes = Self.fitting(attributes) else {
+            logger.warning(
+                "dropped request: its Proxy-State leaves no room for a reply within 4096 octets",
+                metadata: ["client": "\(client.name)"])
+            return nil
+        }
         let reply = RADIUSPacket.encodeReply(
             code: code, identifier: request.identifier, attributes: attributes,
             requestAuthenticator: request.authenticator, secret: client.secret)
         context.writeAndFlush(wrapOutboundOut(AddressedEnvelope(remoteAddress: destination, data: ByteBuffer(bytes: reply))), promise: nil)
         return reply
+    }
+
+    /// The reply's attributes, cut to fit in a packet, or nil when they cannot be.
+    ///
+    /// RFC 2865 §5.33 has every Proxy-State of the request copied into the reply, and RFC 2865 §3 caps a packet at
+    /// 4096 octets, so a request filled with Proxy-State leaves no room for the rest of the reply (and the encoder
+    /// refuses an oversized packet). Reply-Message is optional, so it goes first; if the reply still does not fit,
+    /// no correct reply exists and the request is silently discarded, as RFC 2865 §3 does with what it cannot serve.
+    static func fitting(_ attributes: [RADIUSAttribute]) -> [RADIUSAttribute]? {
+        func length(_ attributes: [RADIUSAttribute]) -> Int {
+            // Header, the Message-Authenticator the encoder puts first, then the attributes.
+            attributes.reduce(RADIUSPacket.minimumLength + 18) { $0 + 2 + $1.value.count }
+        }
+        if length(attributes) <= RADIUSPacket.maximumLength { return attributes }
+        let shortened = attributes.filter { $0.type != .replyMessage }
+        return length(shortened) <= RADIUSPacket.maximumLength ? shortened : nil
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {

@@ -67,6 +67,21 @@ public final class RADIUSServer: Service {
         }
     }
 
+    /// What the server holds per request, summed over the sockets, for tests: duplicate cache entries, those of them
+    /// still being decided, and logins under way. Each socket's cache is read on its own event loop.
+    func bookkeeping() async throws -> (cached: Int, inProgress: Int, deciding: Int) {
+        var cached = 0
+        var inProgress = 0
+        for channel in channels.withLock({ $0 ?? [] }) {
+            let counts = try await channel.eventLoop.submit {
+                try channel.pipeline.syncOperations.handler(type: RADIUSRequestHandler.self).cacheCounts
+            }.get()
+            cached += counts.entries
+            inProgress += counts.inProgress
+        }
+        return (cached, inProgress, inFlight.count)
+    }
+
     private func bindSocket(_ address: ListenAddress) async throws -> any Channel {
         let clients = RADIUSClientTable(settings.clients.map(RADIUSClient.init))
         let delimiter = settings.delimiter.first ?? ","

@@ -13,14 +13,18 @@ final class UDPTestClient: @unchecked Sendable {
     init(port: Int, receiveTimeout: TimeInterval = 2) throws {
         fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
         guard fd >= 0 else { throw POSIXError(.EIO) }
-        var timeout = timeval(tv_sec: Int(receiveTimeout), tv_usec: Int((receiveTimeout.truncatingRemainder(dividingBy: 1)) * 1_000_000))
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        setReceiveTimeout(receiveTimeout)
         destination.sin_family = sa_family_t(AF_INET)
         destination.sin_port = in_port_t(UInt16(port).bigEndian)
         inet_pton(AF_INET, "127.0.0.1", &destination.sin_addr)
     }
 
     deinit { close(fd) }
+
+    func setReceiveTimeout(_ seconds: TimeInterval) {
+        var timeout = timeval(tv_sec: Int(seconds), tv_usec: Int((seconds.truncatingRemainder(dividingBy: 1)) * 1_000_000))
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+    }
 
     func send(_ bytes: [UInt8]) {
         var address = destination
@@ -32,8 +36,9 @@ final class UDPTestClient: @unchecked Sendable {
     }
 
     /// The next datagram, or nil when none arrives within the receive timeout.
-    func receive() async throws -> [UInt8]? {
-        try await offCooperativePool { self.receiveBlocking() }
+    func receive(timeout: TimeInterval? = nil) async throws -> [UInt8]? {
+        if let timeout { setReceiveTimeout(timeout) }
+        return try await offCooperativePool { self.receiveBlocking() }
     }
 
     private func receiveBlocking() -> [UInt8]? {
