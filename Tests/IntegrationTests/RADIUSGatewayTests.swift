@@ -84,16 +84,17 @@ import Testing
     @Test func unknownClientWrongSecretAndMissingMessageAuthenticatorGetNoReply() async throws {
         try await TestGateway.with { gateway in
             let secret = try await gateway.addUser("alice", password: "pw")
-            let wrongSecret = try await gateway.radclient(secret: "not-the-secret").send(Self.login("alice", "pw,\(gateway.code(secret))"))
+            let wrongSecret = try await gateway.radclient(secret: "not-the-secret", timeout: 1).send(Self.login("alice", "pw,\(gateway.code(secret))"))
             #expect(wrongSecret.code == nil && wrongSecret.exitCode != 0, "\(wrongSecret.output)")
 
-            let noAuthenticator = try await gateway.radclient().send(Self.login("alice", "pw,\(gateway.code(secret))", messageAuthenticator: false))
+            let noAuthenticator = try await gateway.radclient(timeout: 1).send(
+                Self.login("alice", "pw,\(gateway.code(secret))", messageAuthenticator: false))
             #expect(noAuthenticator.code == nil, "\(noAuthenticator.output)")
         }
         let elsewhere = [RADIUSClientSettings(name: "elsewhere", network: IPNetwork("192.0.2.0/24")!, secret: TestGateway.secret)]
         try await TestGateway.with(clients: elsewhere) { gateway in
             let secret = try await gateway.addUser("alice", password: "pw")
-            let reply = try await gateway.radclient().send(Self.login("alice", "pw,\(gateway.code(secret))"))
+            let reply = try await gateway.radclient(timeout: 1).send(Self.login("alice", "pw,\(gateway.code(secret))"))
             #expect(reply.code == nil && reply.exitCode != 0, "\(reply.output)")
         }
     }

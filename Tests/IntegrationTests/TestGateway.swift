@@ -69,7 +69,7 @@ struct TestGateway {
         try await serving.value
     }
 
-    func radclient(secret: String = TestGateway.secret, ipv6: Bool = false, timeout: Double = 2) -> Radclient {
+    func radclient(secret: String = TestGateway.secret, ipv6: Bool = false, timeout: Double = 5) -> Radclient {
         Radclient(server: ipv6 ? "[::1]:\(ipv6Port)" : "127.0.0.1:\(ipv4Port)", secret: secret, timeout: timeout)
     }
 
