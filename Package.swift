@@ -60,11 +60,21 @@ let package = Package(
             name: "CountersignConfig",
             dependencies: [.product(name: "TOMLKit", package: "TOMLKit")]
         ),
+        // What the network services share: binding their listeners all or none, closing them at shutdown.
+        .target(
+            name: "ServerSupport",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         // UDP listeners, client table, duplicate cache, request → MFA core → reply.
         .target(
             name: "RADIUSServer",
             dependencies: [
                 "RADIUSCodec",
+                "ServerSupport",
                 "MFACore",
                 "CountersignConfig",
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -92,6 +102,7 @@ let package = Package(
             name: "LDAPProxy",
             dependencies: [
                 "LDAPCodec",
+                "ServerSupport",
                 "MFACore",
                 "CountersignConfig",
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -4,8 +4,8 @@ import MFACore
 import NIOCore
 import NIOPosix
 import NIOSSL
+import ServerSupport
 import ServiceLifecycle
-import Synchronization
 
 /// The LDAP bind proxy: plain LDAP with StartTLS on `ldap.listen`, LDAP over TLS on `ldap.ldaps_listen`.
 public final class LDAPProxyServer: Service {
@@ -16,7 +16,7 @@ public final class LDAPProxyServer: Service {
     private let audit: any AuditSink
     private let group: any EventLoopGroup
     private let logger: Logger
-    private let channels = Mutex<[any Channel]?>(nil)
+    private let listeners = ListenerSet()
 
     public init(
         settings: LDAPSettings, delimiter: Character, authenticator: any LoginAuthenticator, audit: any AuditSink,
@@ -44,37 +44,18 @@ public final class LDAPProxyServer: Service {
     /// Binds the listeners (once); the bound addresses, plain first, so that tests can use port 0.
     @discardableResult
     public func bind() async throws -> (plain: SocketAddress?, tls: SocketAddress?) {
-        if let bound = channels.withLock({ $0 }) { return Self.addresses(bound, settings) }
-        var bound: [any Channel] = []
-        do {
-            if let listen = settings.listen { bound.append(try await bindListener(listen, tls: false)) }
-            if let listen = settings.ldapsListen { bound.append(try await bindListener(listen, tls: true)) }
-        } catch {
-            for channel in bound { try? await channel.close() }
-            throw error
-        }
-        channels.withLock { $0 = bound }
-        for channel in bound {
-            logger.info("LDAP listening", metadata: ["address": "\(channel.localAddress.map { "\($0)" } ?? "?")"])
-        }
-        return Self.addresses(bound, settings)
-    }
-
-    private static func addresses(_ bound: [any Channel], _ settings: LDAPSettings) -> (plain: SocketAddress?, tls: SocketAddress?) {
-        var remaining = bound[...]
-        let plain = settings.listen != nil ? remaining.popFirst()?.localAddress : nil
-        let tls = settings.ldapsListen != nil ? remaining.popFirst()?.localAddress : nil
+        var binders: [@Sendable () async throws -> any Channel] = []
+        if let listen = settings.listen { binders.append { try await self.bindListener(listen, tls: false) } }
+        if let listen = settings.ldapsListen { binders.append { try await self.bindListener(listen, tls: true) } }
+        var bound = try await listeners.bindOnce(binders, name: "LDAP", logger: logger)[...]
+        let plain = settings.listen != nil ? bound.popFirst()?.localAddress : nil
+        let tls = settings.ldapsListen != nil ? bound.popFirst()?.localAddress : nil
         return (plain, tls)
     }
 
     public func run() async throws {
         try await bind()
-        let open = channels.withLock { $0 ?? [] }
-        try await withTaskCancellationOrGracefulShutdownHandler {
-            for channel in open { try await channel.closeFuture.get() }
-        } onCancelOrGracefulShutdown: {
-            for channel in open { channel.close(promise: nil) }
-        }
+        try await listeners.serveUntilShutdown()
     }
 
     private func bindListener(_ address: ListenAddress, tls: Bool) async throws -> any Channel {

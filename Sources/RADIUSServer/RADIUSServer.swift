@@ -3,8 +3,8 @@ import Logging
 import MFACore
 import NIOCore
 import NIOPosix
+import ServerSupport
 import ServiceLifecycle
-import Synchronization
 
 /// The RADIUS authentication service: one UDP socket per address in `radius.listen`.
 public final class RADIUSServer: Service {
@@ -12,7 +12,7 @@ public final class RADIUSServer: Service {
     private let authenticator: any LoginAuthenticator
     private let group: any EventLoopGroup
     private let logger: Logger
-    private let channels = Mutex<[any Channel]?>(nil)
+    private let listeners = ListenerSet()
     private let inFlight = InFlightRequests()
     /// How long a graceful shutdown waits for logins under way before closing the sockets.
     public static let drainTimeout: Duration = .seconds(8)
@@ -30,39 +30,21 @@ public final class RADIUSServer: Service {
     /// Binds every listen address (once) and returns the bound addresses, so that callers can use port 0.
     @discardableResult
     public func bind() async throws -> [SocketAddress] {
-        if let bound = channels.withLock({ $0 }) { return bound.compactMap(\.localAddress) }
-        var bound: [any Channel] = []
-        do {
-            for address in settings.listen {
-                bound.append(try await bindSocket(address))
-            }
-        } catch {
-            for channel in bound { try? await channel.close() }
-            throw error
-        }
-        channels.withLock { $0 = bound }
-        for channel in bound {
-            logger.info("RADIUS listening", metadata: ["address": "\(channel.localAddress.map { "\($0)" } ?? "?")"])
-        }
-        return bound.compactMap(\.localAddress)
+        try await listeners.bindOnce(
+            settings.listen.map { address in { try await self.bindSocket(address) } }, name: "RADIUS", logger: logger
+        ).compactMap(\.localAddress)
     }
 
     public func run() async throws {
         try await bind()
-        let open = channels.withLock { $0 ?? [] }
-        try await withTaskCancellationOrGracefulShutdownHandler {
-            for channel in open { try await channel.closeFuture.get() }
-        } onCancelOrGracefulShutdown: {
-            // Answer what is under way (pushes are rejected by then), bounded, then close.
-            let inFlight = self.inFlight
-            Task {
-                await withTaskGroup(of: Void.self) { group in
-                    group.addTask { await inFlight.drain() }
-                    group.addTask { try? await Task.sleep(for: Self.drainTimeout) }
-                    await group.next()
-                    group.cancelAll()
-                }
-                for channel in open { channel.close(promise: nil) }
+        // Answer what is under way (pushes are rejected by then), bounded, then close.
+        let inFlight = self.inFlight
+        try await listeners.serveUntilShutdown {
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask { await inFlight.drain() }
+                group.addTask { try? await Task.sleep(for: Self.drainTimeout) }
+                await group.next()
+                group.cancelAll()
             }
         }
     }
@@ -72,7 +54,7 @@ public final class RADIUSServer: Service {
     func bookkeeping() async throws -> (cached: Int, inProgress: Int, deciding: Int) {
         var cached = 0
         var inProgress = 0
-        for channel in channels.withLock({ $0 ?? [] }) {
+        for channel in listeners.all {
             let counts = try await channel.eventLoop.submit {
                 try channel.pipeline.syncOperations.handler(type: RADIUSRequestHandler.self).cacheCounts
             }.get()

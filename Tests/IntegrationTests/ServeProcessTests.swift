@@ -87,7 +87,8 @@ import Testing
 
         let (first, port) = try await installation.serve()
         defer { first.terminate() }
-        let client = Radclient(server: "127.0.0.1:\(port)", secret: TestGateway.secret)
+        // The serve process hashes at the real scrypt cost, which a debug build on a loaded machine takes its time over.
+        let client = Radclient(server: "127.0.0.1:\(port)", secret: TestGateway.secret, timeout: 30)
         let accepted = try await client.send(RADIUSGatewayTests.login("alice", "pw,\(code)"))
         #expect(accepted.code == "Access-Accept", "\(accepted.output) \(first.output.suffix(5))")
         first.signal(SIGKILL)
@@ -95,7 +96,7 @@ import Testing
 
         let (second, newPort) = try await installation.serve()
         defer { second.terminate() }
-        let replay = try await Radclient(server: "127.0.0.1:\(newPort)", secret: TestGateway.secret)
+        let replay = try await Radclient(server: "127.0.0.1:\(newPort)", secret: TestGateway.secret, timeout: 30)
             .send(RADIUSGatewayTests.login("alice", "pw,\(code)"))
         #expect(replay.code == "Access-Reject")
         #expect(replay.value("Reply-Message") == "Invalid verification code")
