@@ -169,3 +169,18 @@ let package = Package(
         ),
     ]
 )
+
+// libFuzzer targets for the two wire decoders, built only by Scripts/fuzz (COUNTERSIGN_FUZZ=1), so normal builds and
+// CI never compile them. They need `-sanitize=fuzzer` (libFuzzer supplies main) and `-parse-as-library`.
+if Context.environment["COUNTERSIGN_FUZZ"] != nil {
+    package.products += [
+        .executable(name: "RADIUSDecoderFuzzer", targets: ["RADIUSDecoderFuzzer"]),
+        .executable(name: "LDAPDecoderFuzzer", targets: ["LDAPDecoderFuzzer"]),
+    ]
+    package.targets += [
+        .executableTarget(
+            name: "RADIUSDecoderFuzzer", dependencies: ["RADIUSCodec"], path: "Fuzz", exclude: ["LDAPDecoderFuzzer.swift"]),
+        .executableTarget(
+            name: "LDAPDecoderFuzzer", dependencies: ["LDAPCodec"], path: "Fuzz", exclude: ["RADIUSDecoderFuzzer.swift"]),
+    ]
+}
