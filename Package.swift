@@ -162,7 +162,8 @@ let package = Package(
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
-                "CountersignApp", "CountersignStore", "RADIUSCodec", "RADIUSServer", "LDAPCodec", "MFACore", "DeviceProtocol",
+                "CountersignApp", "CountersignStore", "RADIUSCodec", "RADIUSServer", "LDAPCodec", "LDAPProxy", "MFACore",
+                "DeviceProtocol",
                 "UserImport",
                 .product(name: "Crypto", package: "swift-crypto"),
             ]

@@ -43,9 +43,14 @@ struct LDAPBindPolicy: Sendable {
         return .withSecondFactor(username: username(fromBindName: name), password: Array(secret.utf8), factor: factor)
     }
 
+    /// Compared octet by octet: Swift's `String ==` would also match canonically equivalent spellings (é as one
+    /// scalar or as e + accent), which the directory may hold as different entries.
     func isExempt(_ name: String) -> Bool {
-        let dn = Self.normalized(name)
-        return exempt.contains { dn == $0 || dn.hasSuffix("," + $0) }
+        let dn = Array(Self.normalized(name).utf8)
+        return exempt.contains { entry in
+            let entry = Array(entry.utf8)
+            return dn == entry || dn.count > entry.count && dn.suffix(entry.count + 1).elementsEqual([UInt8(ascii: ",")] + entry)
+        }
     }
 
     /// `uid=alice,ou=people,…` → `alice` (the configured attribute of the first RDN, RFC 4514 escapes undone);
