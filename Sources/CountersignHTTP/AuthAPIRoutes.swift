@@ -27,7 +27,8 @@ struct AuthAPIRoutes: Sendable {
         let attempt = LoginAttempt(
             username: body.user, secret: body.code ?? "push", delivery: .secondFactorOnly,
             resource: Resource(kind: .api, name: resource.name),
-            clientAddress: body.clientAddress ?? context.remoteAddressText)
+            // The end user's address as the resource reports it; the resource's own address says nothing about them.
+            clientAddress: body.clientAddress ?? "")
         switch await authenticator.authenticate(attempt) {
         case .accept:
             return try JSONResponse.make(AuthResponse(result: "allow"))
@@ -50,8 +51,4 @@ struct AuthAPIRoutes: Sendable {
         }
         return found
     }
-}
-
-extension BasicRequestContext {
-    var remoteAddressText: String { "" }
 }
