@@ -7,6 +7,7 @@ let package = Package(
     products: [
         .executable(name: "countersign", targets: ["countersign"]),
         .executable(name: "countersign-device", targets: ["countersign-device"]),
+        .executable(name: "countersign-bench", targets: ["countersign-bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -20,6 +21,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
         .package(url: "https://github.com/apple/swift-asn1.git", from: "1.7.4"),
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
     ],
     targets: [
         // RADIUS wire codec: pure functions on bytes, no I/O.
@@ -149,6 +151,21 @@ let package = Package(
             name: "countersign-device",
             dependencies: ["DeviceClient", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
+        // The load generator of BENCHMARKS.md: RADIUS workloads, the push fleet and LDAP binds, with latency histograms.
+        .executableTarget(
+            name: "countersign-bench",
+            dependencies: [
+                "RADIUSCodec",
+                "MFACore",
+                "LDAPCodec",
+                "DeviceClient",
+                "DeviceProtocol",
+                "CountersignApp",
+                "CountersignConfig",
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
         .testTarget(
             name: "DeviceClientTests",
             dependencies: ["DeviceClient", "DeviceProtocol", .product(name: "Crypto", package: "swift-crypto")]
@@ -156,7 +173,9 @@ let package = Package(
         .testTarget(name: "LDAPCodecTests", dependencies: ["LDAPCodec"]),
         .testTarget(name: "RADIUSCodecTests", dependencies: ["RADIUSCodec"]),
         .testTarget(name: "MFACoreTests", dependencies: ["MFACore", "DeviceProtocol"]),
-        .testTarget(name: "CountersignStoreTests", dependencies: ["CountersignStore", "DeviceProtocol"]),
+        .testTarget(
+            name: "CountersignStoreTests",
+            dependencies: ["CountersignStore", "DeviceProtocol", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "CountersignConfigTests", dependencies: ["CountersignConfig"]),
         .testTarget(name: "UserImportTests", dependencies: ["UserImport", "CountersignApp", "CountersignStore", "MFACore"]),
         .testTarget(

@@ -3,18 +3,23 @@ import Foundation
 import Logging
 import MFACore
 
-/// Writes each audit event to the store and as one log line (JSON when `log.format = "json"`).
+/// Writes each audit event as one log line (JSON when `log.format = "json"`) and queues it for the store's next
+/// group commit: the reply does not wait for it; `CountersignStore.flush()` does (reads of events, shutdown).
 public struct AuditRecorder: AuditSink {
     private let store: CountersignStore
     private let logger: Logger
+    /// The gateway queues; an admin command, whose process ends right after, waits for the commit.
+    private let queued: Bool
 
-    public init(store: CountersignStore, logger: Logger) {
+    public init(store: CountersignStore, logger: Logger, queued: Bool) {
         self.store = store
         self.logger = logger
+        self.queued = queued
     }
 
     public func record(_ event: AuditEvent) async {
         log(event)
+        guard !queued else { return store.appendSoon([event]) }
         do {
             try await store.append([event])
         } catch {

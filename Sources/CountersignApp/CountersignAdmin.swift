@@ -33,7 +33,7 @@ public struct CountersignAdmin: Sendable {
         self.issuer = issuer
         self.publicURL = publicURL
         self.clock = clock
-        self.audit = AuditRecorder(store: store, logger: logger)
+        self.audit = AuditRecorder(store: store, logger: logger, queued: false)
     }
 
     public func addUser(_ name: String, password: String?) async throws {

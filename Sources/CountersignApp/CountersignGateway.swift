@@ -33,7 +33,10 @@ public final class CountersignGateway: Sendable {
                 enabled: limit.enabled, maxConcurrent: limit.maxConcurrent, window: Double(limit.windowSeconds),
                 exempt: Set(limit.exempt.compactMap(Resource.Kind.init(rawValue:)))),
             clock: clock)
-        let audit = AuditRecorder(store: store, logger: logger)
+        store.onBackgroundWriteFailure { what, error in
+            logger.error("store write failed", metadata: ["write": "\(what)", "error": "\(error)"])
+        }
+        let audit = AuditRecorder(store: store, logger: logger, queued: true)
         let primary: any PrimaryVerifier =
             switch configuration.primary.source {
             case .local: LocalPasswordVerifier(hasher: hasher)
@@ -80,7 +83,14 @@ public final class CountersignGateway: Sendable {
     /// Serves until SIGTERM or SIGINT (or `shutdown()`), then shuts down gracefully: pending pushes are answered
     /// with a reject first.
     public func run() async throws {
-        try await services.run()
+        do {
+            try await services.run()
+        } catch {
+            try? await store.flush()
+            throw error
+        }
+        // The last logins' audit events are still queued for the store.
+        try await store.flush()
     }
 
     public func shutdown() async {

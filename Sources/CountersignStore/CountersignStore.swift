@@ -2,11 +2,15 @@ import Crypto
 import Foundation
 import GRDB
 import MFACore
+import Synchronization
 
 /// Users, password hashes, encrypted TOTP secrets and audit events in SQLite (WAL), through GRDB.
 public final class CountersignStore: Sendable {
     let database: any DatabaseWriter
     let secrets: SecretBox
+    /// The login path's writes (used codes, failure counts, audit events), committed in groups.
+    let groupCommit: GroupCommit
+    private let backgroundFailureHandler = Mutex<@Sendable (String, any Error) -> Void>({ _, _ in })
 
     /// Opens (creating if needed, mode 0600) the database at `path` and the key file at `keyPath`, and migrates.
     public static func open(path: String, keyPath: String) throws -> CountersignStore {
@@ -33,6 +37,7 @@ public final class CountersignStore: Sendable {
     private init(database: any DatabaseWriter, secrets: SecretBox) throws {
         self.database = database
         self.secrets = secrets
+        groupCommit = GroupCommit(database: database)
         try Self.migrator.migrate(database)
     }
 
@@ -182,17 +187,40 @@ public final class CountersignStore: Sendable {
     // MARK: Events
 
     public func append(_ events: [AuditEvent]) async throws {
-        try await database.write { db in
+        try await groupCommit.write { db in
             for event in events { try Self.insert(event, db) }
         }
     }
 
+    /// Queues `events` for the next group commit and returns at once: audit events stay off the reply path.
+    /// `flush()` waits for what is queued; a failure goes to `onBackgroundWriteFailure`.
+    public func appendSoon(_ events: [AuditEvent]) {
+        groupCommit.enqueue(
+            { db in for event in events { try Self.insert(event, db) } },
+            failed: { self.backgroundWriteFailed("storing audit events", $0) })
+    }
+
+    /// Who hears of a write that nobody waited for and that failed (the gateway logs it).
+    public func onBackgroundWriteFailure(_ handler: @escaping @Sendable (_ what: String, _ error: any Error) -> Void) {
+        backgroundFailureHandler.withLock { $0 = handler }
+    }
+
+    func backgroundWriteFailed(_ what: String, _ error: any Error) {
+        backgroundFailureHandler.withLock { $0 }(what, error)
+    }
+
+    /// Returns once every write queued so far (audit events, failure counts) has committed.
+    public func flush() async throws {
+        try await groupCommit.flush()
+    }
+
     static func insert(_ event: AuditEvent, _ db: Database) throws {
-        try db.execute(
+        try db.cachedStatement(
             sql: """
                 INSERT INTO events (time, type, user, resource, client_address, result, error, details)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-                """,
+                """
+        ).execute(
             arguments: [
                 event.time.timeIntervalSince1970, event.type.rawValue, event.user, event.resource,
                 event.clientAddress, event.result.rawValue, event.error, Self.encodeDetails(event.details),
@@ -201,7 +229,8 @@ public final class CountersignStore: Sendable {
 
     /// Events in time order: the last `limit` that match, or with `after`, those newer than that id (for --follow).
     public func events(user: String? = nil, type: String? = nil, after: Int64? = nil, limit: Int? = nil) async throws -> [StoredEvent] {
-        try await database.read { db in
+        try await flush()
+        return try await database.read { db in
             var conditions: [String] = []
             var arguments: StatementArguments = []
             if let user { conditions.append("user = ?"); arguments += [user] }
@@ -249,15 +278,17 @@ extension CountersignStore: CredentialStore {
             passwordHash: String?, sealed: Data?, algorithm: String?, digits: Int?, period: Int?, device: EnrolledDevice?,
             lockedUntil: Double?
         )
-        let found: Columns? = try await database.read { db in
+        // A synchronous read: it takes a few microseconds on one of the pool's reader connections (WAL: never behind
+        // the writer), cheaper than hopping to a reader queue and back on every login.
+        let found: Columns? = try readHere { db in
             guard
                 let row = try Row.fetchOne(
-                    db,
-                    sql: """
+                    db.cachedStatement(
+                        sql: """
                         SELECT users.password_hash, users.totp_secret, users.totp_algorithm, users.totp_digits,
                             users.totp_period, users.locked_until, \(EnrolledDevice.columns("devices"))
                         FROM users LEFT JOIN devices ON devices.user = users.name WHERE users.name = ?
-                        """,
+                        """),
                     arguments: [username])
             else { return nil }
             let device = (row["device_id"] as String?) != nil ? EnrolledDevice(row: row) : nil
@@ -279,12 +310,18 @@ extension CountersignStore: CredentialStore {
             lockedUntil: found.lockedUntil.map(Date.init(timeIntervalSince1970:)))
     }
 
+    /// Reads on the calling thread (GRDB's synchronous read, which an async caller would not pick on its own).
+    private func readHere<T>(_ body: (Database) throws -> T) throws -> T {
+        try database.read(body)
+    }
+
     public func recordAcceptedTOTPStep(_ step: Int64, for username: String) async throws -> Bool {
-        // One conditional UPDATE: two racing requests with the same code cannot both see "not yet used".
-        try await database.write { db in
-            try db.execute(
-                sql: "UPDATE users SET totp_last_step = ? WHERE name = ? AND (totp_last_step IS NULL OR totp_last_step < ?)",
-                arguments: [step, username, step])
+        // One conditional UPDATE: two racing requests with the same code cannot both see "not yet used". Committed
+        // (in a group with other logins' writes) before the reply goes out, so a restart cannot reopen the code.
+        try await groupCommit.write { db in
+            try db.cachedStatement(
+                sql: "UPDATE users SET totp_last_step = ? WHERE name = ? AND (totp_last_step IS NULL OR totp_last_step < ?)"
+            ).execute(arguments: [step, username, step])
             return db.changesCount == 1
         }
     }

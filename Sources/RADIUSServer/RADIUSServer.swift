@@ -1,4 +1,7 @@
 import CountersignConfig
+#if canImport(Glibc)
+    import Glibc
+#endif
 import Logging
 import MFACore
 import NIOCore
@@ -6,7 +9,9 @@ import NIOPosix
 import ServerSupport
 import ServiceLifecycle
 
-/// The RADIUS authentication service: one UDP socket per address in `radius.listen`.
+/// The RADIUS authentication service: for each address in `radius.listen`, one UDP socket per event loop on the same
+/// port (SO_REUSEPORT), so every core reads and answers. The kernel picks the socket by the sender's address and
+/// port, so a NAS's retransmissions reach the socket, and the duplicate cache, that saw the first copy.
 public final class RADIUSServer: Service {
     private let settings: RADIUSSettings
     private let authenticator: any LoginAuthenticator
@@ -27,12 +32,28 @@ public final class RADIUSServer: Service {
         self.logger = logger
     }
 
-    /// Binds every listen address (once) and returns the bound addresses, so that callers can use port 0.
+    /// Binds every listen address (once) and returns the bound addresses, one per listen address, so that callers
+    /// can use port 0.
     @discardableResult
     public func bind() async throws -> [SocketAddress] {
-        try await listeners.bindOnce(
-            settings.listen.map { address in { try await self.bindSocket(address) } }, name: "RADIUS", logger: logger
-        ).compactMap(\.localAddress)
+        var seen = Set<SocketAddress>()
+        return try await listeners.bindOnce(
+            groups: settings.listen.map { address in { try await self.bindSockets(address) } }, name: "RADIUS", logger: logger
+        ).compactMap(\.localAddress).filter { seen.insert($0).inserted }
+    }
+
+    /// One socket per event loop on `address`. Port 0 gets one socket: Linux may hand a port-0 bind with
+    /// SO_REUSEPORT a port that another process of the same user already shares, which would split its traffic.
+    private func bindSockets(_ address: ListenAddress) async throws -> [any Channel] {
+        guard address.port != 0 else { return [try await bindSocket(address, on: group.next(), reusePort: false)] }
+        var channels: [any Channel] = []
+        do {
+            for loop in group.makeIterator() { channels.append(try await bindSocket(address, on: loop, reusePort: true)) }
+        } catch {
+            for channel in channels { try? await channel.close() }
+            throw error
+        }
+        return channels
     }
 
     public func run() async throws {
@@ -64,15 +85,16 @@ public final class RADIUSServer: Service {
         return (cached, inProgress, inFlight.count)
     }
 
-    private func bindSocket(_ address: ListenAddress) async throws -> any Channel {
+    private func bindSocket(_ address: ListenAddress, on loop: any EventLoop, reusePort: Bool) async throws -> any Channel {
         let clients = RADIUSClientTable(settings.clients.map(RADIUSClient.init))
         let delimiter = settings.delimiter.first ?? ","
         let window = TimeAmount.seconds(Int64(settings.duplicateWindowSeconds))
         let authenticator = self.authenticator
         let logger = self.logger
         let inFlight = self.inFlight
-        return try await DatagramBootstrap(group: group)
+        return try await DatagramBootstrap(group: loop)
             .channelOption(.socketOption(.so_reuseaddr), value: 1)
+            .channelOption(.socketOption(NIOBSDSocket.Option(rawValue: SO_REUSEPORT)), value: reusePort ? 1 : 0)
             // RFC 2865 §3: packets are at most 4096 octets.
             .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: 4096))
             .channelInitializer { channel in

@@ -15,10 +15,18 @@ public final class ListenerSet: Sendable {
     public func bindOnce(
         _ binders: [@Sendable () async throws -> any Channel], name: String, logger: Logger
     ) async throws -> [any Channel] {
+        try await bindOnce(groups: binders.map { binder in { [try await binder()] } }, name: name, logger: logger)
+    }
+
+    /// Same, where one binder may bind several sockets (one per event loop on a shared port).
+    @discardableResult
+    public func bindOnce(
+        groups binders: [@Sendable () async throws -> [any Channel]], name: String, logger: Logger
+    ) async throws -> [any Channel] {
         if let bound = channels.withLock({ $0 }) { return bound }
         var bound: [any Channel] = []
         do {
-            for binder in binders { bound.append(try await binder()) }
+            for binder in binders { bound += try await binder() }
         } catch {
             for channel in bound { try? await channel.close() }
             throw error

@@ -1,0 +1,110 @@
+import GRDB
+import Synchronization
+
+/// Group commit for the login path: writes that arrive while a transaction is running go into the next one
+/// together, so many concurrent logins cost one commit rather than one each, and SQLite's single writer stops
+/// being the limit. Each write runs in a savepoint of its own (one that throws leaves the others' changes), and
+/// order is kept: a write submitted after another commits in the same transaction or a later one.
+final class GroupCommit: Sendable {
+    private struct Job: Sendable {
+        /// Runs inside the transaction; returns what to do once the transaction has committed.
+        let run: @Sendable (Database) -> @Sendable () -> Void
+        /// The transaction did not commit: nothing of this job was stored.
+        let fail: @Sendable (any Error) -> Void
+    }
+
+    private struct Queue {
+        var jobs: [Job] = []
+        var running = false
+    }
+
+    private let database: any DatabaseWriter
+    private let queue = Mutex(Queue())
+    /// Bounds one transaction, so a burst cannot hold the write lock for long.
+    static let maximumBatch = 1024
+
+    init(database: any DatabaseWriter) {
+        self.database = database
+    }
+
+    /// Runs `work` in the next group transaction and returns its result once that transaction has committed.
+    func write<T: Sendable>(_ work: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            submit(
+                Job(
+                    run: { db in
+                        let result = Result { () throws -> T in
+                            var value: T?
+                            try db.inSavepoint {
+                                value = try work(db)
+                                return .commit
+                            }
+                            return value!
+                        }
+                        return { continuation.resume(with: result) }
+                    },
+                    fail: { continuation.resume(throwing: $0) }))
+        }
+    }
+
+    /// Runs `work` in the next group transaction without waiting for it (audit events: off the reply path).
+    /// `failed` hears of an error, from the writer's queue.
+    func enqueue(_ work: @escaping @Sendable (Database) throws -> Void, failed: @escaping @Sendable (any Error) -> Void) {
+        submit(
+            Job(
+                run: { db in
+                    do {
+                        try db.inSavepoint {
+                            try work(db)
+                            return .commit
+                        }
+                        return {}
+                    } catch {
+                        return { failed(error) }
+                    }
+                },
+                fail: failed))
+    }
+
+    /// Returns once everything submitted before has committed (or failed).
+    func flush() async throws {
+        try await write { _ in }
+    }
+
+    private func submit(_ job: Job) {
+        let start = queue.withLock { queue in
+            queue.jobs.append(job)
+            guard !queue.running else { return false }
+            queue.running = true
+            return true
+        }
+        if start { runBatch() }
+    }
+
+    /// One transaction for what is queued; the next batch is started from the writer's queue when this one is done.
+    private func runBatch() {
+        let batch = queue.withLock { queue in
+            let batch = Array(queue.jobs.prefix(Self.maximumBatch))
+            queue.jobs.removeFirst(batch.count)
+            return batch
+        }
+        database.asyncWriteWithoutTransaction { db in
+            do {
+                var completions: [@Sendable () -> Void] = []
+                completions.reserveCapacity(batch.count)
+                try db.inTransaction {
+                    for job in batch { completions.append(job.run(db)) }
+                    return .commit
+                }
+                for completion in completions { completion() }
+            } catch {
+                for job in batch { job.fail(error) }
+            }
+            let more = self.queue.withLock { queue in
+                if queue.jobs.isEmpty { queue.running = false }
+                return queue.running
+            }
+            if more { self.runBatch() }
+        }
+    }
+}
