@@ -278,9 +278,7 @@ extension CountersignStore: CredentialStore {
             passwordHash: String?, sealed: Data?, algorithm: String?, digits: Int?, period: Int?, device: EnrolledDevice?,
             lockedUntil: Double?
         )
-        // A synchronous read: it takes a few microseconds on one of the pool's reader connections (WAL: never behind
-        // the writer), cheaper than hopping to a reader queue and back on every login.
-        let found: Columns? = try readHere { db in
+        let found: Columns? = try await database.read { db in
             guard
                 let row = try Row.fetchOne(
                     db.cachedStatement(
@@ -308,11 +306,6 @@ extension CountersignStore: CredentialStore {
         return UserCredentials(
             username: username, passwordHash: found.passwordHash, totp: totp, device: found.device,
             lockedUntil: found.lockedUntil.map(Date.init(timeIntervalSince1970:)))
-    }
-
-    /// Reads on the calling thread (GRDB's synchronous read, which an async caller would not pick on its own).
-    private func readHere<T>(_ body: (Database) throws -> T) throws -> T {
-        try database.read(body)
     }
 
     public func recordAcceptedTOTPStep(_ step: Int64, for username: String) async throws -> Bool {

@@ -41,8 +41,10 @@ public final class URLSessionTransport: HTTPTransport, @unchecked Sendable {
     // URLSession is thread-safe; it is only not marked Sendable in swift-corelibs-foundation.
     let session: URLSession
 
-    public init() {
+    /// `maximumConnectionsPerHost`: for a process that acts as many devices at once (the push benchmark).
+    public init(maximumConnectionsPerHost: Int? = nil) {
         let configuration = URLSessionConfiguration.ephemeral
+        if let maximumConnectionsPerHost { configuration.httpMaximumConnectionsPerHost = maximumConnectionsPerHost }
         configuration.timeoutIntervalForRequest = 90
         configuration.timeoutIntervalForResource = 120
         configuration.requestCachePolicy = .reloadIgnoringLocalCacheData

@@ -21,6 +21,7 @@ public final class RADIUSServer: Service {
     private let inFlight = InFlightRequests()
     /// How long a graceful shutdown waits for logins under way before closing the sockets.
     public static let drainTimeout: Duration = .seconds(8)
+    static let receiveBufferBytes: SocketOptionValue = 4 << 20
 
     public init(
         settings: RADIUSSettings, authenticator: any LoginAuthenticator,
@@ -95,6 +96,9 @@ public final class RADIUSServer: Service {
         return try await DatagramBootstrap(group: loop)
             .channelOption(.socketOption(.so_reuseaddr), value: 1)
             .channelOption(.socketOption(NIOBSDSocket.Option(rawValue: SO_REUSEPORT)), value: reusePort ? 1 : 0)
+            // A login peak arrives as a burst: room for thousands of requests, not the default few hundred (the
+            // kernel caps this at net.core.rmem_max).
+            .channelOption(.socketOption(.so_rcvbuf), value: Self.receiveBufferBytes)
             // RFC 2865 §3: packets are at most 4096 octets.
             .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: 4096))
             .channelInitializer { channel in

@@ -20,7 +20,9 @@ struct PushCommand: AsyncParsableCommand {
     @Option(help: "The shared secret.") var secret: String
     @Option(help: "Source address for the logins.") var source = "127.0.0.1"
     @Option(help: "Folder for the devices' keystores.") var keystores: String
-    @Option(help: "Device calls in flight at once.") var deviceConcurrency = 64
+    @Option(help: "Device calls in flight at once while enrolling and fetching.") var deviceConcurrency = 64
+    @Option(help: "Answers in flight at once (users tap approve at different moments, not all in the same millisecond).")
+    var approveConcurrency = 4
     @Option(help: "The server's process id, for its memory (VmRSS, VmHWM).") var serverPid: Int32?
     @Flag(help: "Print the report as one JSON object.") var json = false
 
@@ -37,7 +39,8 @@ struct PushCommand: AsyncParsableCommand {
         var enrollmentURIs: [String] = []
         for name in names { enrollmentURIs.append(try await admin.enrollDevice(name).uri) }
         let uris = enrollmentURIs
-        let transport = URLSessionTransport()
+        // One connection per call in flight, so that no answer waits in the client for a connection.
+        let transport = URLSessionTransport(maximumConnectionsPerHost: deviceConcurrency)
         let keystores = self.keystores
         let devices = try await forEach(0..<count, concurrency: deviceConcurrency) { index in
             let keystore = try await Enrollment.enroll(
@@ -76,7 +79,7 @@ struct PushCommand: AsyncParsableCommand {
         let status = try await onOwnThread { try probe.run() }
 
         // 5. Approve them all; the latency is from just before the answer is sent to the Access-Accept.
-        let approvedAt = try await forEach(0..<count, concurrency: deviceConcurrency) { index in
+        let approvedAt = try await forEach(0..<count, concurrency: approveConcurrency) { index in
             let sent = monotonicNanoseconds()
             let statusCode = try await devices[index].answer(pushes[index], decision: .approve)
             guard statusCode == 200 || statusCode == 204 else { throw BenchError("answer for device \(index): HTTP \(statusCode)") }
@@ -89,7 +92,7 @@ struct PushCommand: AsyncParsableCommand {
         }
         let peakRSS = serverPid.flatMap { memoryKiB(pid: $0, field: "VmHWM") }
         let report = PushReport(
-            devices: count, accepted: result.counts.accepted, wrong: result.counts.wrong, lost: result.counts.lost,
+            devices: count, approve_concurrency: approveConcurrency, accepted: result.counts.accepted, wrong: result.counts.wrong, lost: result.counts.lost,
             approve_to_accept_p50_ms: approveToAccept.milliseconds(at: 50), approve_to_accept_p99_ms: approveToAccept.milliseconds(at: 99),
             status_server_p50_ms: status.latency.milliseconds(at: 50), status_server_p99_ms: status.latency.milliseconds(at: 99),
             status_server_wrong_or_lost: status.counts.wrong + status.counts.lost,
@@ -100,6 +103,7 @@ struct PushCommand: AsyncParsableCommand {
 
 struct PushReport: Codable {
     var devices: Int
+    var approve_concurrency: Int
     var accepted: Int
     var wrong: Int
     var lost: Int
@@ -113,9 +117,9 @@ struct PushReport: Codable {
 
     var line: String {
         String(
-            format: "push: %d devices, %d accepted, %d wrong, %d lost; approve→Accept p50 %.2f ms, p99 %.2f ms; "
+            format: "push: %d devices, %d accepted, %d wrong, %d lost; approve→Accept (%d answers in flight) p50 %.2f ms, p99 %.2f ms; "
                 + "Status-Server while waiting p50 %.2f ms, p99 %.2f ms (%d wrong or lost); server RSS with all pending %.0f MiB, peak %.0f MiB",
-            devices, accepted, wrong, lost, approve_to_accept_p50_ms, approve_to_accept_p99_ms, status_server_p50_ms,
+            devices, accepted, wrong, lost, approve_concurrency, approve_to_accept_p50_ms, approve_to_accept_p99_ms, status_server_p50_ms,
             status_server_p99_ms, status_server_wrong_or_lost, server_rss_pending_mib ?? -1, server_peak_rss_mib ?? -1)
     }
 
