@@ -41,8 +41,12 @@ public final class URLSessionTransport: HTTPTransport, @unchecked Sendable {
     // URLSession is thread-safe; it is only not marked Sendable in swift-corelibs-foundation.
     let session: URLSession
 
+    public convenience init() {
+        self.init(maximumConnectionsPerHost: nil)
+    }
+
     /// `maximumConnectionsPerHost`: for a process that acts as many devices at once (the push benchmark).
-    public init(maximumConnectionsPerHost: Int? = nil) {
+    public init(maximumConnectionsPerHost: Int?) {
         let configuration = URLSessionConfiguration.ephemeral
         if let maximumConnectionsPerHost { configuration.httpMaximumConnectionsPerHost = maximumConnectionsPerHost }
         configuration.timeoutIntervalForRequest = 90

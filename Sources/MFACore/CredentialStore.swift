@@ -36,11 +36,15 @@ public struct UserCredentials: Sendable {
     public var device: EnrolledDevice?
     /// While in the future, every attempt is rejected.
     public var lockedUntil: Date?
+    /// Consecutive failures counted so far: a success has something to clear only when this is not 0 (or a lock is set).
+    public var failedAttempts: Int
 
     public init(
-        username: String, passwordHash: String?, totp: TOTPEnrollment?, device: EnrolledDevice? = nil, lockedUntil: Date? = nil
+        username: String, passwordHash: String?, totp: TOTPEnrollment?, device: EnrolledDevice? = nil, lockedUntil: Date? = nil,
+        failedAttempts: Int = 0
     ) {
         self.lockedUntil = lockedUntil
+        self.failedAttempts = failedAttempts
         self.username = username
         self.passwordHash = passwordHash
         self.totp = totp

@@ -66,23 +66,25 @@ public final class MFAAuthenticator: LoginAuthenticator {
     public func authenticate(_ attempt: LoginAttempt) async -> Verdict {
         let verdict: Verdict
         var details: [String: String] = [:]
+        var failuresToClear = true
         do {
-            verdict = try await decide(attempt, details: &details)
+            verdict = try await decide(attempt, details: &details, failuresToClear: &failuresToClear)
         } catch {
             logger.error("store failed during login", metadata: ["user": "\(attempt.username)", "error": "\(error)"])
             verdict = .reject(.unavailable)
         }
-        await countTowardsLockout(attempt, verdict: verdict)
+        await countTowardsLockout(attempt, verdict: verdict, failuresToClear: failuresToClear)
         await record(.login(attempt.resource.kind), attempt, verdict: verdict, details: details)
         return verdict
     }
 
     /// Consecutive failed passwords and factors lock the user (`[lockout]`); a success starts the count again.
-    private func countTowardsLockout(_ attempt: LoginAttempt, verdict: Verdict) async {
+    /// `failuresToClear` is false when the user's record showed no failures and no lock: then a success writes nothing.
+    private func countTowardsLockout(_ attempt: LoginAttempt, verdict: Verdict, failuresToClear: Bool) async {
         do {
             switch verdict {
             case .accept:
-                try await store.clearFailures(for: attempt.username)
+                if failuresToClear { try await store.clearFailures(for: attempt.username) }
             case .reject(.invalidCredentials), .reject(.invalidCode), .reject(.replayedCode), .reject(.pushDenied):
                 if try await store.recordFailure(for: attempt.username, now: clock.now(), policy: policy.lockout) {
                     logger.warning("user locked after repeated failures", metadata: ["user": "\(attempt.username)"])
@@ -98,12 +100,13 @@ public final class MFAAuthenticator: LoginAuthenticator {
         }
     }
 
-    private func decide(_ attempt: LoginAttempt, details: inout [String: String]) async throws -> Verdict {
+    private func decide(_ attempt: LoginAttempt, details: inout [String: String], failuresToClear: inout Bool) async throws -> Verdict {
         // SQLite gets names as C strings, so "alice\0anything" would find alice's credentials. No user name holds a NUL
         // (RFC 2865 §5: RADIUS text carries no terminator; an LDAP DN or JSON string with one names nobody here).
         guard !attempt.username.utf8.contains(0) else { return .reject(.invalidCredentials) }
         let binding = ChallengeBook.Binding(username: attempt.username, resource: attempt.resource, clientAddress: attempt.clientAddress)
         let credentials = try await store.credentials(for: attempt.username)
+        failuresToClear = credentials.map { $0.failedAttempts > 0 || $0.lockedUntil != nil } ?? false
         // Locked: refused whatever comes, a valid code included, and no push goes out.
         if let until = credentials?.lockedUntil, until > clock.now() {
             details["locked_until"] = "\(Int(until.timeIntervalSince1970))"

@@ -13,7 +13,12 @@ final class FakeCredentialStore: CredentialStore {
     }
 
     func credentials(for username: String) async throws -> UserCredentials? {
-        users.withLock { $0[username]?.credentials }
+        let failed = failures.withLock { $0[username]?.count ?? 0 }
+        return users.withLock { $0[username]?.credentials }.map { credentials in
+            var credentials = credentials
+            credentials.failedAttempts = failed
+            return credentials
+        }
     }
 
     func isPushEnabled() async throws -> Bool { true }

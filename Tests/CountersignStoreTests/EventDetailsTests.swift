@@ -1,0 +1,21 @@
+import Foundation
+import Testing
+
+@testable import CountersignStore
+
+/// Event details are stored as a JSON object written by hand; JSONDecoder must read back exactly what went in.
+@Suite struct EventDetailsTests {
+    @Test(arguments: [
+        [:],
+        ["push_id": "abc", "device_id": "d1"],
+        ["quote": "say \"hi\"", "back\\slash": "a\\b", "controls": "\u{0}\u{1}\n\r\t\u{1F}", "unicode": "jürgen 🔐 \u{2028}"],
+    ])
+    func roundTrips(_ details: [String: String]) throws {
+        let encoded = CountersignStore.encodeDetails(details)
+        #expect(try JSONDecoder().decode([String: String].self, from: Data(encoded.utf8)) == details)
+    }
+
+    @Test func keysAreSorted() {
+        #expect(CountersignStore.encodeDetails(["b": "2", "a": "1"]) == #"{"a":"1","b":"2"}"#)
+    }
+}
