@@ -11,6 +11,9 @@
 # Everything else is the default: the password hash cost, drift_steps = 1, duplicate_window = 30.
 bench_countersign_config() {
     local file=$1 store=$2 radius_port=$3 http_port=$4 secret=$5
+    # It holds the shared secret: readable by its owner only (countersign warns otherwise).
+    : >"$file"
+    chmod 600 "$file"
     cat >"$file" <<CONF
 # Written by Scripts/bench.
 [store]
