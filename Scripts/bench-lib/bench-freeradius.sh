@@ -16,7 +16,8 @@
 #     never block, so on 2 cores more threads would only queue; the defaults already allow more than enough;
 #   - max_requests = 262144: FreeRADIUS keeps each answered request for cleanup_delay (5 s, its duplicate
 #     detection, like Countersign's duplicate_window) and drops new ones beyond max_requests; the default
-#     16384 would drop requests above ~3,000/s.
+#     16384 would drop requests above ~3,000/s;
+#   - no recv_buff: the kernel's default UDP receive buffer, as Countersign has (it sets no SO_RCVBUF).
 # The users file is read by rlm_files into a hash table at start-up (one line per user: TOTP-Secret, and
 # Cleartext-Password for the password users).
 bench_freeradius_config() {
