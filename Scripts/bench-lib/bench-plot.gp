@@ -1,5 +1,6 @@
 # Throughput of workload (a) against concurrency, both servers, medians over the rounds.
-# gnuplot -e "data='concurrency.dat'; out='bench-throughput.png'" bench-plot.gp
+# gnuplot -e "data='concurrency.dat'; out='bench-throughput.png'; ceiling=35000" bench-plot.gp
+# (ceiling, the generator's own rate against its reflector, is optional: a dashed line).
 # pngcairo is in Debian's gnuplot-nox; plain png (libgd) is the fallback.
 if (strstrt(GPVAL_TERMINALS, "pngcairo") > 0) {
     set terminal pngcairo size 800,500 font "sans,10"
@@ -17,5 +18,11 @@ set logscale x 2
 set yrange [0:*]
 set grid
 set key top left
-plot data using 1:2:xtic(1) with linespoints linewidth 2 pointtype 7 title "FreeRADIUS 3.2 (rlm_totp)", \
-     data using 1:3 with linespoints linewidth 2 pointtype 5 title "Countersign"
+if (exists("ceiling") && ceiling > 0) {
+    plot data using 1:2:xtic(1) with linespoints linewidth 2 pointtype 7 title "FreeRADIUS 3.2 (rlm_totp)", \
+         data using 1:3 with linespoints linewidth 2 pointtype 5 title "Countersign", \
+         ceiling with lines dashtype 2 linecolor rgb "gray40" title "generator ceiling (reflector)"
+} else {
+    plot data using 1:2:xtic(1) with linespoints linewidth 2 pointtype 7 title "FreeRADIUS 3.2 (rlm_totp)", \
+         data using 1:3 with linespoints linewidth 2 pointtype 5 title "Countersign"
+}

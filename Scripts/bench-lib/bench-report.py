@@ -63,7 +63,10 @@ class Table:
 def ratio(a, b):
     if not b:
         return "-"
-    return "%.2f" % (a / b) if a / b >= 0.1 else "%.3f" % (a / b)
+    value = a / b
+    if value >= 0.1:
+        return "%.2f" % value
+    return "%.3f" % value if value >= 0.001 else "%.1e" % value
 
 
 def comparison_rows(table, workload, concurrencies):
@@ -118,6 +121,10 @@ def compare(path, meta, folder, password_concurrency):
         out.append("hash share (estimate): %.0f%% of Countersign's time per login in (b) is the password hash "
                    "((b) %.2f ms per login - (a) %.2f ms per login at concurrency %d, over (b))" % (
                        100 * (per_b - per_a) / per_b, 1000 * per_b, 1000 * per_a, a_conc))
+    lost = sum(r["lost"] for r in table.select(CS, "password", password_concurrency))
+    if lost:
+        out.append("lost in (b): %d requests still waiting for their password hash when the generator stopped "
+                   "waiting for a reply (its timeout)" % lost)
     out.append("")
 
     out.append("(c) Status-Server")
@@ -134,6 +141,8 @@ def compare(path, meta, folder, password_concurrency):
 
     with open(folder + "/concurrency.dat", "w") as dat:
         dat.write("# workload (a), median throughput (requests/s) over the rounds\n")
+        if ceiling:
+            dat.write("# generator ceiling: %.1f\n" % ceiling[0]["throughput"])
         dat.write("# concurrency FreeRADIUS Countersign\n")
         for c in concurrencies:
             fr, cs = table.medians(FR, "totp", c), table.medians(CS, "totp", c)
