@@ -118,7 +118,7 @@ def compare(path, meta, folder, password_concurrency):
     a = table.medians(CS, "totp", a_conc) if a_conc is not None else None
     if a and b and a["throughput"] and b["throughput"]:
         per_b, per_a = 1 / b["throughput"], 1 / a["throughput"]
-        out.append("hash share (estimate): %.0f%% of Countersign's time per login in (b) is the password hash "
+        out.append("hash share (estimate): %.1f%% of Countersign's time per login in (b) is the password hash "
                    "((b) %.2f ms per login - (a) %.2f ms per login at concurrency %d, over (b))" % (
                        100 * (per_b - per_a) / per_b, 1000 * per_b, 1000 * per_a, a_conc))
     lost = sum(r["lost"] for r in table.select(CS, "password", password_concurrency))
