@@ -17,7 +17,8 @@
 #   - max_requests = 262144: FreeRADIUS keeps each answered request for cleanup_delay (5 s, its duplicate
 #     detection, like Countersign's duplicate_window) and drops new ones beyond max_requests; the default
 #     16384 would drop requests above ~3,000/s;
-#   - no recv_buff: the kernel's default UDP receive buffer, as Countersign has (it sets no SO_RCVBUF).
+#   - recv_buff = 4194304: the 4 MiB UDP receive buffer Countersign asks for on its sockets (both capped by
+#     net.core.rmem_max), so that neither drops a burst the other would have queued.
 # The users file is read by rlm_files into a hash table at start-up (one line per user: TOTP-Secret, and
 # Cleartext-Password for the password users).
 bench_freeradius_config() {
@@ -117,6 +118,7 @@ server totp-only {
 		type = auth
 		ipaddr = 127.0.0.1
 		port = $port
+		recv_buff = 4194304
 	}
 
 	authorize {
