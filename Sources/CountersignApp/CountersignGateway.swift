@@ -1,6 +1,7 @@
 import CountersignConfig
 import CountersignHTTP
 import CountersignStore
+import Foundation
 import LDAPProxy
 import Logging
 import MFACore
@@ -22,10 +23,12 @@ public final class CountersignGateway: Sendable {
 
     public init(
         configuration: CountersignConfiguration, clock: any WallClock = SystemWallClock(),
-        hasher: PasswordHasher = PasswordHasher(), handlingSignals: Bool = true, logger: Logger = Logger(label: "countersign")
+        hasher: PasswordHasher = PasswordHasher(), handlingSignals: Bool = true, logger: Logger = Logger(label: "countersign"),
+        environment: [String: String] = ProcessInfo.processInfo.environment
     ) async throws {
         self.configuration = configuration
-        store = try CountersignStore.open(path: configuration.store.path, keyPath: configuration.store.keyPath)
+        store = try CountersignStore.open(
+            path: configuration.store.path, keyPath: configuration.store.keyPath, environment: environment)
         let limit = configuration.push.limit
         push = PushCoordinator(
             signingKey: try await store.serverSigningKey(), timeout: Double(configuration.push.timeoutSeconds),

@@ -9,8 +9,11 @@ public final class CountersignStore: Sendable {
     let secrets: SecretBox
 
     /// Opens (creating if needed, mode 0600) the database at `path` and the key file at `keyPath`, and migrates.
-    public static func open(path: String, keyPath: String) throws -> CountersignStore {
-        let key = try SecretBox.loadOrCreateKey(at: keyPath)
+    /// With `COUNTERSIGN_STORE_KEY` in `environment`, the key comes from there and no key file is touched.
+    public static func open(
+        path: String, keyPath: String, environment: [String: String] = ProcessInfo.processInfo.environment
+    ) throws -> CountersignStore {
+        let key = try SecretBox.loadKey(keyPath: keyPath, environment: environment)
         if !FileManager.default.fileExists(atPath: path) {
             try StoreFiles.createPrivateFile(at: path, contents: Data())
         }
