@@ -51,7 +51,8 @@ public final class CountersignGateway: Sendable {
                     maxFailures: configuration.lockout.maxFailures, window: Double(configuration.lockout.windowSeconds),
                     duration: Double(configuration.lockout.durationSeconds))),
             clock: clock, push: push, logger: logger)
-        radius = RADIUSServer(settings: configuration.radius, authenticator: authenticator, logger: logger)
+        radius = RADIUSServer(
+            settings: configuration.radius, authenticator: authenticator, clock: clock, audit: audit, logger: logger)
         http = CountersignHTTPServer(
             settings: configuration.http, store: store, push: push, authenticator: authenticator, audit: audit,
             clock: clock, logger: logger)
