@@ -41,7 +41,8 @@ final class UDPTestClient: @unchecked Sendable {
         return try await offCooperativePool { self.receiveBlocking() }
     }
 
-    private func receiveBlocking() -> [UInt8]? {
+    /// `receive` for a test's own thread (a load generator), never on the cooperative pool.
+    func receiveBlocking() -> [UInt8]? {
         var buffer = [UInt8](repeating: 0, count: 4096)
         let count = recv(fd, &buffer, buffer.count, 0)
         return count > 0 ? Array(buffer[..<count]) : nil
