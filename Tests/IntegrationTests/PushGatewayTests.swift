@@ -76,7 +76,7 @@ import FoundationNetworking
 
             #expect(await device.lines(where: Self.isPushLine) != nil)
             // Three sends of the same request (the original and two retransmits) before the user answers.
-            #expect(await radclient.lines(where: { $0.hasPrefix("Sent Access-Request") }, count: 3)?.count == 3)
+            #expect(await radclient.lines(where: { $0.hasPrefix("Sent Access-Request") }, count: 3)?.count == 3, "\(radclient.output)")
             device.write("y\n")
             #expect(await radclient.lines(where: { $0.hasPrefix("Received Access-Accept") }) != nil, "\(radclient.output)")
             #expect(try await device.exitStatus() == 0)
@@ -265,7 +265,7 @@ struct AuthAPIClient {
         request.setValue("Bearer \(key ?? self.key)", forHTTPHeaderField: "Authorization")
         request.setValue("application/json", forHTTPHeaderField: "Content-Type")
         request.httpBody = try JSONEncoder().encode(AuthRequest(user: user, clientAddress: "198.51.100.7"))
-        request.timeoutInterval = 60
+        request.timeoutInterval = TestTimeout.scaled(60)
         let (data, response) = try await URLSession.shared.data(for: request)
         return ((response as? HTTPURLResponse)?.statusCode ?? 0, try JSONDecoder().decode(AuthResponse.self, from: data))
     }

@@ -21,9 +21,9 @@ final class UDPTestClient: @unchecked Sendable {
 
     deinit { close(fd) }
 
+    /// Scaled by `TestTimeout`.
     func setReceiveTimeout(_ seconds: TimeInterval) {
-        var timeout = timeval(tv_sec: Int(seconds), tv_usec: Int((seconds.truncatingRemainder(dividingBy: 1)) * 1_000_000))
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        TestTimeout.setReceiveTimeout(fd, seconds)
     }
 
     func send(_ bytes: [UInt8]) {
