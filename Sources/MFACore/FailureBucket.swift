@@ -1,5 +1,4 @@
 import Foundation
-import Synchronization
 
 /// Failed attempts from one source (a RADIUS client) as a token bucket: each failure takes a token, tokens come back
 /// at `rate` per second up to `burst`, and while none is left the source's new attempts are refused before any work
@@ -76,10 +75,10 @@ public struct FailureBucket: Sendable {
 
 /// A `FailureBucket` behind a lock, shared by every socket a client's requests arrive on.
 public final class FailureRateLimit: Sendable {
-    private let bucket: Mutex<FailureBucket>
+    private let bucket: Locked<FailureBucket>
 
     public init(settings: FailureBucket.Settings, now: Date) {
-        bucket = Mutex(FailureBucket(settings: settings, now: now))
+        bucket = Locked(FailureBucket(settings: settings, now: now))
     }
 
     public var settings: FailureBucket.Settings { bucket.withLock { $0.settings } }
