@@ -2,7 +2,6 @@ import CountersignStore
 import Dispatch
 import Foundation
 import MFACore
-import Synchronization
 import UserImport
 
 /// Bulk import and export: `countersign user import` and `user export`.
@@ -142,7 +141,7 @@ extension CountersignAdmin {
     ) throws -> [String?] {
         let wanted = passwords.indices.filter { passwords[$0] != nil }
         guard !wanted.isEmpty else { return passwords.map { _ in nil } }
-        let results = Mutex([Int: Result<String, any Error>]())
+        let results = Locked([Int: Result<String, any Error>]())
         let chunk = max(1, ProcessInfo.processInfo.activeProcessorCount) * 4
         for start in stride(from: 0, to: wanted.count, by: chunk) {
             let indices = Array(wanted[start..<min(start + chunk, wanted.count)])

@@ -16,9 +16,11 @@ public struct CountersignAdmin: Sendable {
 
     public init(
         configuration: CountersignConfiguration, hasher: PasswordHasher = PasswordHasher(),
-        clock: any WallClock = SystemWallClock(), logger: Logger = Logger(label: "countersign.admin")
+        clock: any WallClock = SystemWallClock(), logger: Logger = Logger(label: "countersign.admin"),
+        environment: [String: String] = ProcessInfo.processInfo.environment
     ) throws {
-        let store = try CountersignStore.open(path: configuration.store.path, keyPath: configuration.store.keyPath)
+        let store = try CountersignStore.open(
+            path: configuration.store.path, keyPath: configuration.store.keyPath, environment: environment)
         self.init(
             store: store, issuer: configuration.totp.issuer, publicURL: configuration.http.publicURL, hasher: hasher,
             clock: clock, logger: logger)

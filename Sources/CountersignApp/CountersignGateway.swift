@@ -1,6 +1,7 @@
 import CountersignConfig
 import CountersignHTTP
 import CountersignStore
+import Foundation
 import LDAPProxy
 import Logging
 import MFACore
@@ -22,10 +23,12 @@ public final class CountersignGateway: Sendable {
 
     public init(
         configuration: CountersignConfiguration, clock: any WallClock = SystemWallClock(),
-        hasher: PasswordHasher = PasswordHasher(), handlingSignals: Bool = true, logger: Logger = Logger(label: "countersign")
+        hasher: PasswordHasher = PasswordHasher(), handlingSignals: Bool = true, logger: Logger = Logger(label: "countersign"),
+        environment: [String: String] = ProcessInfo.processInfo.environment
     ) async throws {
         self.configuration = configuration
-        store = try CountersignStore.open(path: configuration.store.path, keyPath: configuration.store.keyPath)
+        store = try CountersignStore.open(
+            path: configuration.store.path, keyPath: configuration.store.keyPath, environment: environment)
         let limit = configuration.push.limit
         push = PushCoordinator(
             signingKey: try await store.serverSigningKey(), timeout: Double(configuration.push.timeoutSeconds),
@@ -51,7 +54,8 @@ public final class CountersignGateway: Sendable {
                     maxFailures: configuration.lockout.maxFailures, window: Double(configuration.lockout.windowSeconds),
                     duration: Double(configuration.lockout.durationSeconds))),
             clock: clock, push: push, logger: logger)
-        radius = RADIUSServer(settings: configuration.radius, authenticator: authenticator, logger: logger)
+        radius = RADIUSServer(
+            settings: configuration.radius, authenticator: authenticator, clock: clock, audit: audit, logger: logger)
         http = CountersignHTTPServer(
             settings: configuration.http, store: store, push: push, authenticator: authenticator, audit: audit,
             clock: clock, logger: logger)

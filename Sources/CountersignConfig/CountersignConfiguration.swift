@@ -107,6 +107,12 @@ public struct CountersignConfiguration: Sendable, Equatable {
         if !RADIUSSettings.duplicateWindowRange.contains(radius.duplicateWindowSeconds) {
             throw .outOfRange("radius.duplicate_window", radius.duplicateWindowSeconds, RADIUSSettings.duplicateWindowRange)
         }
+        if !RADIUSSettings.clientFailureRange.contains(radius.clientFailureRate) {
+            throw .outOfRange("radius.client_failure_rate", radius.clientFailureRate, RADIUSSettings.clientFailureRange)
+        }
+        if !RADIUSSettings.clientFailureRange.contains(radius.clientFailureBurst) {
+            throw .outOfRange("radius.client_failure_burst", radius.clientFailureBurst, RADIUSSettings.clientFailureRange)
+        }
         try validateClients()
 
         if !TOTPSettings.driftStepsRange.contains(totp.driftSteps) {

@@ -7,28 +7,41 @@ public struct RADIUSSettings: Sendable, Equatable {
     /// `radius.duplicate_window`, default 30, 1...600: how long replies are cached to answer
     /// retransmissions (RFC 5080 §2.2.2).
     public var duplicateWindowSeconds: Int
+    /// `radius.client_failure_rate`, default 20, 0...1000000: failed attempts per second each client is allowed
+    /// over time (its bucket refills at this rate). 0 turns the limit off.
+    public var clientFailureRate: Int
+    /// `radius.client_failure_burst`, default 100, 0...1000000: failed attempts a client may make in a row before
+    /// its requests are rejected without being decided. 0 turns the limit off.
+    public var clientFailureBurst: Int
     /// `[[radius.clients]]`, at least one.
     public var clients: [RADIUSClientSettings]
 
     public static let defaultListen = [ListenAddress(host: "127.0.0.1", port: 1812)]
     public static let duplicateWindowRange = 1...600
+    public static let defaultClientFailureRate = 20
+    public static let defaultClientFailureBurst = 100
+    public static let clientFailureRange = 0...1_000_000
 
     public init(
         listen: [ListenAddress] = RADIUSSettings.defaultListen,
         delimiter: String = ",",
         duplicateWindowSeconds: Int = 30,
+        clientFailureRate: Int = RADIUSSettings.defaultClientFailureRate,
+        clientFailureBurst: Int = RADIUSSettings.defaultClientFailureBurst,
         clients: [RADIUSClientSettings]
     ) {
         self.listen = listen
         self.delimiter = delimiter
         self.duplicateWindowSeconds = duplicateWindowSeconds
+        self.clientFailureRate = clientFailureRate
+        self.clientFailureBurst = clientFailureBurst
         self.clients = clients
     }
 }
 
 extension RADIUSSettings: ConfigurationSection {
     static let tableName = "radius"
-    static let allowedKeys = ["listen", "delimiter", "duplicate_window", "clients"]
+    static let allowedKeys = ["listen", "delimiter", "duplicate_window", "client_failure_rate", "client_failure_burst", "clients"]
 
     init(reading reader: TableReader) throws(ConfigurationError) {
         var listen = Self.defaultListen
@@ -49,6 +62,8 @@ extension RADIUSSettings: ConfigurationSection {
             listen: listen,
             delimiter: try reader.string("delimiter") ?? ",",
             duplicateWindowSeconds: try reader.integer("duplicate_window") ?? 30,
+            clientFailureRate: try reader.integer("client_failure_rate", in: Self.clientFailureRange) ?? Self.defaultClientFailureRate,
+            clientFailureBurst: try reader.integer("client_failure_burst", in: Self.clientFailureRange) ?? Self.defaultClientFailureBurst,
             clients: try clients.map { (client) throws(ConfigurationError) in try RADIUSClientSettings(reading: client) })
     }
 }

@@ -4,7 +4,6 @@ import Hummingbird
 import Logging
 import MFACore
 import ServiceLifecycle
-import Synchronization
 
 /// The HTTP service (`http.listen`): the device API, the auth API and a health check.
 public final class CountersignHTTPServer: Service {
@@ -55,5 +54,5 @@ public final class CountersignHTTPServer: Service {
 
 /// The port the server bound, and who waits to learn it.
 private final class BoundPort: Sendable {
-    let state = Mutex<(port: Int?, waiters: [CheckedContinuation<Int, Never>])>((nil, []))
+    let state = Locked<(port: Int?, waiters: [CheckedContinuation<Int, Never>])>((nil, []))
 }

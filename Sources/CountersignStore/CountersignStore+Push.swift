@@ -84,7 +84,7 @@ extension CountersignStore {
 
     // MARK: Server key and the push switch
 
-    /// The server's P-256 signing key: made on first use, kept sealed under the key file like TOTP secrets.
+    /// The server's P-256 signing key: made on first use, kept sealed under the store key like TOTP secrets.
     public func serverSigningKey() async throws -> P256.Signing.PrivateKey {
         let label = "server-signing-key"
         let secrets = self.secrets

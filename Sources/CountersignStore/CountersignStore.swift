@@ -2,7 +2,6 @@ import Crypto
 import Foundation
 import GRDB
 import MFACore
-import Synchronization
 
 /// Users, password hashes, encrypted TOTP secrets and audit events in SQLite (WAL), through GRDB.
 public final class CountersignStore: Sendable {
@@ -10,11 +9,17 @@ public final class CountersignStore: Sendable {
     let secrets: SecretBox
     /// The login path's writes (used codes, failure counts, audit events), committed in groups.
     let groupCommit: GroupCommit
-    private let backgroundFailureHandler = Mutex<@Sendable (String, any Error) -> Void>({ _, _ in })
+    private let backgroundFailureHandler = Locked<@Sendable (String, any Error) -> Void>({ _, _ in })
+
+    /// The most of the database file read through the memory map (address space, not memory).
+    static let memoryMapBytes = 1 << 30
 
     /// Opens (creating if needed, mode 0600) the database at `path` and the key file at `keyPath`, and migrates.
-    public static func open(path: String, keyPath: String) throws -> CountersignStore {
-        let key = try SecretBox.loadOrCreateKey(at: keyPath)
+    /// With `COUNTERSIGN_STORE_KEY` in `environment`, the key comes from there and no key file is touched.
+    public static func open(
+        path: String, keyPath: String, environment: [String: String] = ProcessInfo.processInfo.environment
+    ) throws -> CountersignStore {
+        let key = try SecretBox.loadKey(keyPath: keyPath, environment: environment)
         if !FileManager.default.fileExists(atPath: path) {
             try StoreFiles.createPrivateFile(at: path, contents: Data())
         }
@@ -24,6 +29,9 @@ public final class CountersignStore: Sendable {
         configuration.prepareDatabase { db in
             // WAL with synchronous=NORMAL: durable across process crashes, one fsync per checkpoint.
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
+            // Reads through a memory map: in WAL mode every commit by another connection empties a reader's page
+            // cache, and logins commit all the time, so without it each lookup re-reads its pages with pread().
+            try db.execute(sql: "PRAGMA mmap_size = \(Self.memoryMapBytes)")
         }
         let pool = try DatabasePool(path: path, configuration: configuration)
         return try CountersignStore(database: pool, secrets: SecretBox(key: key))

@@ -1,5 +1,5 @@
 import GRDB
-import Synchronization
+import MFACore
 
 /// Group commit for the login path: writes that arrive while a transaction is running go into the next one
 /// together, so many concurrent logins cost one commit rather than one each, and SQLite's single writer stops
@@ -19,7 +19,7 @@ final class GroupCommit: Sendable {
     }
 
     private let database: any DatabaseWriter
-    private let queue = Mutex(Queue())
+    private let queue = Locked(Queue())
     /// Bounds one transaction, so a burst cannot hold the write lock for long.
     static let maximumBatch = 1024
 

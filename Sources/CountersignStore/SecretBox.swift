@@ -22,8 +22,24 @@ public struct SecretBox: Sendable {
             let box = try AES.GCM.SealedBox(combined: sealed)
             return Array(try AES.GCM.open(box, using: key, authenticating: Array(username.utf8)))
         } catch {
-            throw StoreError(.corruptSecret, "the TOTP secret of \(username) does not open with this key file")
+            throw StoreError(.corruptSecret, "the TOTP secret of \(username) does not open with this key")
         }
+    }
+
+    /// The variable that, when set, holds the key (base64 of 32 bytes: `head -c32 /dev/urandom | base64`) in place
+    /// of the key file, for deployments whose secrets come from the environment.
+    public static let keyVariable = "COUNTERSIGN_STORE_KEY"
+
+    /// The key from `COUNTERSIGN_STORE_KEY` in `environment` when it is set (the key file is then neither read nor
+    /// created), else from the key file at `path`. A malformed value is an error that names the variable, never
+    /// the value.
+    public static func loadKey(keyPath path: String, environment: [String: String]) throws -> SymmetricKey {
+        guard let encoded = environment[keyVariable] else { return try loadOrCreateKey(at: path) }
+        guard let data = Data(base64Encoded: encoded.trimmingCharacters(in: .whitespacesAndNewlines)), data.count == 32 else {
+            throw StoreError(
+                .badKeyVariable, "\(keyVariable) is not the base64 of 32 bytes (make one with: head -c32 /dev/urandom | base64)")
+        }
+        return SymmetricKey(data: data)
     }
 
     /// Reads the 32-byte key file, or creates it (mode 0600) when it does not exist yet.

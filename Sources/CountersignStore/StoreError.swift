@@ -10,6 +10,7 @@ public struct StoreError: Error, Equatable, CustomStringConvertible, Sendable {
         public static let invalidUsername = Code(name: "invalidUsername")
         public static let corruptSecret = Code(name: "corruptSecret")
         public static let badKeyFile = Code(name: "badKeyFile")
+        public static let badKeyVariable = Code(name: "badKeyVariable")
         public static let io = Code(name: "io")
     }
 

@@ -87,7 +87,9 @@ final class LDAPUpstream {
         channel.writeAndFlush(ByteBuffer(bytes: bytes), promise: nil)
     }
 
+    /// Drops the callbacks too: they hold the connection's owner, which holds this connection.
     func close() {
+        handler.onMessage = { _ in }
         handler.onClose = {}
         channel.close(promise: nil)
     }
@@ -120,6 +122,8 @@ final class UpstreamHandler: ChannelInboundHandler {
 
     func channelInactive(context: ChannelHandlerContext) {
         let onClose = self.onClose
+        // Nothing arrives any more: let go of the owner the callbacks hold.
+        self.onMessage = { _ in }
         self.onClose = {}
         onClose()
     }

@@ -52,6 +52,8 @@ public struct AuditEventType: RawRepresentable, Hashable, Sendable, Codable, Cus
     public static let userDeleted = Self(rawValue: "user_deleted")
     public static let passwordChanged = Self(rawValue: "password_changed")
     public static let userImport = Self(rawValue: "user_import")
+    /// A RADIUS client's failed attempts emptied its bucket: its requests are refused undecided for a while.
+    public static let clientRateLimited = Self(rawValue: "client_rate_limited")
     public static let userExport = Self(rawValue: "user_export")
 
     /// The event that closes a login on this kind of resource.

@@ -1,5 +1,4 @@
 import Foundation
-import Synchronization
 
 /// Outstanding challenges (RADIUS State). Each State is random, single-use, bound to the user, the resource and the
 /// client address, and expires. Kept in memory: after a restart no State is valid, which refuses every old one.
@@ -25,7 +24,7 @@ public final class ChallengeBook: Sendable {
     public let lifetime: TimeInterval
     /// Caps memory under a flood of password-only requests.
     public let capacity: Int
-    private let entries = Mutex<[[UInt8]: Entry]>([:])
+    private let entries = Locked<[[UInt8]: Entry]>([:])
 
     public init(lifetime: TimeInterval = 300, capacity: Int = 100_000) {
         self.lifetime = lifetime

@@ -80,6 +80,15 @@ public enum RejectReason: String, Sendable, Equatable {
     case invalidState = "invalid_state"
     case unavailable = "unavailable"
 
+    /// A wrong password, code or push answer: what counts towards a user's lockout and a client's failure rate limit.
+    public var isFailedAttempt: Bool {
+        switch self {
+        case .invalidCredentials, .invalidCode, .replayedCode, .pushDenied: true
+        case .noSecondFactor, .pushUnavailable, .pushTimeout, .pushLimited, .codeRequired, .locked, .invalidState, .unavailable:
+            false
+        }
+    }
+
     /// For the user (Reply-Message, diagnostic message): says why without helping an attacker.
     public var userMessage: String {
         switch self {

@@ -85,7 +85,7 @@ public final class MFAAuthenticator: LoginAuthenticator {
             switch verdict {
             case .accept:
                 if failuresToClear { try await store.clearFailures(for: attempt.username) }
-            case .reject(.invalidCredentials), .reject(.invalidCode), .reject(.replayedCode), .reject(.pushDenied):
+            case .reject(let reason) where reason.isFailedAttempt:
                 if try await store.recordFailure(for: attempt.username, now: clock.now(), policy: policy.lockout) {
                     logger.warning("user locked after repeated failures", metadata: ["user": "\(attempt.username)"])
                     await record(

@@ -1,7 +1,6 @@
 import Crypto
 import DeviceProtocol
 import Foundation
-import Synchronization
 
 /// Push orchestration: create and sign a push, deliver it to the device's open poll, take the first valid signed
 /// answer, expire what nobody answered. In memory: a push lives only as long as the login that waits for it.
@@ -71,13 +70,13 @@ public final class PushCoordinator: Sendable {
     public static let reconnectGrace: TimeInterval = 10
     private let signingKey: P256.Signing.PrivateKey
     private let clock: any WallClock
-    private let state: Mutex<State>
+    private let state: Locked<State>
 
     public init(signingKey: P256.Signing.PrivateKey, timeout: TimeInterval = 45, limiter: PushLimiter.Settings = .init(), clock: any WallClock = SystemWallClock()) {
         self.signingKey = signingKey
         self.timeout = timeout
         self.clock = clock
-        self.state = Mutex(State(limiter: PushLimiter(settings: limiter)))
+        self.state = Locked(State(limiter: PushLimiter(settings: limiter)))
     }
 
     public var serverPublicKey: String { DeviceCrypto.encode(signingKey.publicKey) }

@@ -1,5 +1,4 @@
 import Foundation
-import Synchronization
 
 /// Where the MFA core reads the time. Injected so that tests move time by hand instead of sleeping.
 public protocol WallClock: Sendable {
@@ -13,10 +12,10 @@ public struct SystemWallClock: WallClock {
 
 /// A clock that only moves when told to.
 public final class ManualWallClock: WallClock {
-    private let current: Mutex<Date>
+    private let current: Locked<Date>
 
     public init(_ start: Date = Date(timeIntervalSince1970: 1_700_000_000)) {
-        self.current = Mutex(start)
+        self.current = Locked(start)
     }
 
     public func now() -> Date { current.withLock { $0 } }

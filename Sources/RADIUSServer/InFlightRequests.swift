@@ -1,4 +1,4 @@
-import Synchronization
+import MFACore
 
 /// Logins being decided, across all sockets, so that a graceful shutdown can stop taking new ones and still send
 /// the answers of those under way (a pending push is rejected, not left unanswered).
@@ -9,7 +9,7 @@ final class InFlightRequests: Sendable {
         var waiters: [CheckedContinuation<Void, Never>] = []
     }
 
-    private let state = Mutex(State())
+    private let state = Locked(State())
 
     /// Logins under way (for tests).
     var count: Int { state.withLock { $0.count } }

@@ -11,6 +11,8 @@ enum RADIUSAccessMapping {
         case malformedPassword
         /// RFC 2865 §5.44: User-Name, User-Password and State appear at most once in an Access-Request.
         case repeatedAttribute
+        /// The client's failed attempts emptied its bucket (`radius.client_failure_rate`); not decided.
+        case clientRateLimited
     }
 
     static func loginAttempt(
@@ -39,7 +41,7 @@ enum RADIUSAccessMapping {
             username: String(decoding: userName.value, as: UTF8.self),
             secret: String(decoding: password, as: UTF8.self),
             delivery: delivery,
-            resource: Resource(kind: .radius, name: client.name),
+            resource: client.resource,
             clientAddress: clientAddress,
             challengeState: request.attribute(.state)?.value,
             sessionHint: request.attribute(.callingStationId).map { String(decoding: $0.value, as: UTF8.self) })
@@ -70,6 +72,7 @@ enum RADIUSAccessMapping {
             switch refusal {
             case .unsupportedAuthentication: "Only PAP is supported"
             case .missingUserName, .malformedPassword, .repeatedAttribute: "Malformed request"
+            case .clientRateLimited: "Too many failed attempts, try again later"
             }
         return (.accessReject, [RADIUSAttribute(type: .replyMessage, string: message)] + request.attributes(.proxyState))
     }

@@ -1,4 +1,5 @@
 import CountersignConfig
+import MFACore
 
 /// A NAS allowed to talk to us, with its own secret and its way of sending the second factor.
 public struct RADIUSClient: Sendable {
@@ -7,6 +8,9 @@ public struct RADIUSClient: Sendable {
     public var secret: [UInt8]
     public var requireMessageAuthenticator: Bool
     public var mode: RADIUSClientMode
+    /// The client's bucket of failed attempts (`radius.client_failure_rate` / `_burst`), nil when the limit is off.
+    /// One per configured client, shared by every socket.
+    var failureLimit: FailureRateLimit?
 
     public init(_ settings: RADIUSClientSettings) {
         name = settings.name
@@ -15,6 +19,9 @@ public struct RADIUSClient: Sendable {
         requireMessageAuthenticator = settings.requireMessageAuthenticator
         mode = settings.mode
     }
+
+    /// What the client's requests are logged in to (audit events, challenge binding).
+    var resource: Resource { Resource(kind: .radius, name: name) }
 }
 
 /// Source address → client, longest prefix first, so a /32 for one NAS overrides the /24 around it.

@@ -15,13 +15,18 @@ final class RADIUSRequestHandler: ChannelInboundHandler {
     private var cache: DuplicateCache
     private var unknownSources: RateLimitedDropLog
     private let inFlight: InFlightRequests
+    private let clock: any WallClock
+    private let audit: (any AuditSink)?
     private let logger: Logger
 
     init(
         clients: RADIUSClientTable, authenticator: any LoginAuthenticator, delimiter: Character,
-        duplicateWindow: TimeAmount, inFlight: InFlightRequests, logger: Logger
+        duplicateWindow: TimeAmount, inFlight: InFlightRequests, clock: any WallClock,
+        audit: (any AuditSink)?, logger: Logger
     ) {
         self.inFlight = inFlight
+        self.clock = clock
+        self.audit = audit
         self.clients = clients
         self.authenticator = authenticator
         self.delimiter = delimiter
@@ -92,36 +97,103 @@ final class RADIUSRequestHandler: ChannelInboundHandler {
             attempt = try RADIUSAccessMapping.loginAttempt(
                 from: request, client: client, clientAddress: source.ipAddress ?? "", delimiter: delimiter)
         } catch {
-            let (code, attributes) = RADIUSAccessMapping.reply(to: request, refusal: error)
-            if let reply = send(code, attributes, to: request, client: client, destination: source, context: context) {
-                cache.replySent(key, authenticator: request.authenticator, reply: reply, now: .now())
-            } else {
-                cache.requestAbandoned(key, authenticator: request.authenticator)
-            }
+            reply(RADIUSAccessMapping.reply(to: request, refusal: error), to: request, key: key, client: client, source: source, context: context)
             return
         }
 
+        switch admission(client, source: source) {
+        case .admitted:
+            let authenticator = self.authenticator
+            let clock = self.clock
+            answerOffLoop(request, key: key, client: client, source: source, context: context) {
+                let verdict = await authenticator.authenticate(attempt)
+                // Counted before the reply leaves, so the client's next request already sees it.
+                if case .reject(let reason) = verdict, reason.isFailedAttempt {
+                    client.failureLimit?.failureRecorded(now: clock.now())
+                }
+                return RADIUSAccessMapping.reply(to: request, verdict: verdict)
+            }
+        case .limited:
+            reply(
+                RADIUSAccessMapping.reply(to: request, refusal: .clientRateLimited), to: request, key: key, client: client,
+                source: source, context: context)
+        case .limitBegan(let event):
+            // Once per episode: the event is stored before the reply leaves, as a decision's is.
+            let audit = self.audit
+            answerOffLoop(request, key: key, client: client, source: source, context: context) {
+                await audit?.record(event)
+                return RADIUSAccessMapping.reply(to: request, refusal: .clientRateLimited)
+            }
+        }
+    }
+
+    private enum Admission {
+        case admitted
+        /// Refused undecided: the client's failed attempts emptied its bucket.
+        case limited
+        /// Refused undecided, the first of an episode: `event` reports it.
+        case limitBegan(AuditEvent)
+    }
+
+    /// The client's failure bucket's answer; logs when an episode begins and ends.
+    private func admission(_ client: RADIUSClient, source: SocketAddress) -> Admission {
+        guard let limit = client.failureLimit else { return .admitted }
+        let now = clock.now()
+        switch limit.attemptReceived(now: now) {
+        case .admitted:
+            return .admitted
+        case .limitEnded(let refused):
+            logger.notice(
+                "client no longer rate limited",
+                metadata: ["client": "\(client.name)", "source": "\(source.ipAddress ?? "?")", "refused": "\(refused)"])
+            return .admitted
+        case .limitBegan:
+            logger.warning(
+                "client rate limited after repeated failed attempts",
+                metadata: ["client": "\(client.name)", "source": "\(source.ipAddress ?? "?")"])
+            let settings = limit.settings
+            return .limitBegan(
+                AuditEvent(
+                    time: now, type: .clientRateLimited, user: nil, resource: client.resource.description,
+                    clientAddress: source.ipAddress, result: .failure, error: "too_many_failures",
+                    details: ["rate": "\(Int(settings.rate))", "burst": "\(Int(settings.burst))"]))
+        case .limited:
+            return .limited
+        }
+    }
+
+    /// Runs `decide` on a task of its own, then replies on the event loop; the loop never waits for it.
+    private func answerOffLoop(
+        _ request: RADIUSPacket, key: DuplicateCache.Key, client: RADIUSClient, source: SocketAddress,
+        context: ChannelHandlerContext, _ decide: @escaping @Sendable () async -> (RADIUSCode, [RADIUSAttribute])
+    ) {
         guard inFlight.begin() else {
             // Shutting down: no new decisions.
             cache.requestAbandoned(key, authenticator: request.authenticator)
             return
         }
-        let authenticator = self.authenticator
         let inFlight = self.inFlight
         let loop = context.eventLoop
         let bound = NIOLoopBound((handler: self, context: context), eventLoop: loop)
         Task {
-            let verdict = await authenticator.authenticate(attempt)
+            let answer = await decide()
             loop.execute {
                 let (handler, context) = bound.value
-                let (code, attributes) = RADIUSAccessMapping.reply(to: request, verdict: verdict)
-                if let reply = handler.send(code, attributes, to: request, client: client, destination: source, context: context) {
-                    handler.cache.replySent(key, authenticator: request.authenticator, reply: reply, now: .now())
-                } else {
-                    handler.cache.requestAbandoned(key, authenticator: request.authenticator)
-                }
+                handler.reply(answer, to: request, key: key, client: client, source: source, context: context)
                 inFlight.end()
             }
+        }
+    }
+
+    /// Sends the reply and caches it for retransmits (RFC 5080 §2.2.2), or forgets the request when none fits.
+    private func reply(
+        _ answer: (RADIUSCode, [RADIUSAttribute]), to request: RADIUSPacket, key: DuplicateCache.Key, client: RADIUSClient,
+        source: SocketAddress, context: ChannelHandlerContext
+    ) {
+        if let reply = send(answer.0, answer.1, to: request, client: client, destination: source, context: context) {
+            cache.replySent(key, authenticator: request.authenticator, reply: reply, now: .now())
+        } else {
+            cache.requestAbandoned(key, authenticator: request.authenticator)
         }
     }
 

@@ -14,7 +14,10 @@ import ServiceLifecycle
 /// port, so a NAS's retransmissions reach the socket, and the duplicate cache, that saw the first copy.
 public final class RADIUSServer: Service {
     private let settings: RADIUSSettings
+    private let clients: RADIUSClientTable
     private let authenticator: any LoginAuthenticator
+    private let clock: any WallClock
+    private let audit: (any AuditSink)?
     private let group: any EventLoopGroup
     private let logger: Logger
     private let listeners = ListenerSet()
@@ -23,12 +26,24 @@ public final class RADIUSServer: Service {
     public static let drainTimeout: Duration = .seconds(8)
     static let receiveBufferBytes: SocketOptionValue = 4 << 20
 
+    /// `clock` times the clients' failure buckets; `audit` gets `client_rate_limited`.
     public init(
-        settings: RADIUSSettings, authenticator: any LoginAuthenticator,
-        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, logger: Logger = Logger(label: "countersign.radius")
+        settings: RADIUSSettings, authenticator: any LoginAuthenticator, clock: any WallClock = SystemWallClock(),
+        audit: (any AuditSink)? = nil, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        logger: Logger = Logger(label: "countersign.radius")
     ) {
         self.settings = settings
+        let limit = FailureBucket.Settings(rate: Double(settings.clientFailureRate), burst: Double(settings.clientFailureBurst))
+        let now = clock.now()
+        clients = RADIUSClientTable(
+            settings.clients.map { settings in
+                var client = RADIUSClient(settings)
+                client.failureLimit = limit.isEnabled ? FailureRateLimit(settings: limit, now: now) : nil
+                return client
+            })
         self.authenticator = authenticator
+        self.clock = clock
+        self.audit = audit
         self.group = group
         self.logger = logger
     }
@@ -87,10 +102,12 @@ public final class RADIUSServer: Service {
     }
 
     private func bindSocket(_ address: ListenAddress, on loop: any EventLoop, reusePort: Bool) async throws -> any Channel {
-        let clients = RADIUSClientTable(settings.clients.map(RADIUSClient.init))
+        let clients = self.clients
         let delimiter = settings.delimiter.first ?? ","
         let window = TimeAmount.seconds(Int64(settings.duplicateWindowSeconds))
         let authenticator = self.authenticator
+        let clock = self.clock
+        let audit = self.audit
         let logger = self.logger
         let inFlight = self.inFlight
         return try await DatagramBootstrap(group: loop)
@@ -106,7 +123,7 @@ public final class RADIUSServer: Service {
                     try channel.pipeline.syncOperations.addHandler(
                         RADIUSRequestHandler(
                             clients: clients, authenticator: authenticator, delimiter: delimiter,
-                            duplicateWindow: window, inFlight: inFlight, logger: logger))
+                            duplicateWindow: window, inFlight: inFlight, clock: clock, audit: audit, logger: logger))
                 }
             }
             .bind(host: address.host, port: address.port)

@@ -1,7 +1,7 @@
 import ArgumentParser
 import CountersignApp
 import Foundation
-import Synchronization
+import MFACore
 import UserImport
 
 extension ImportFormat: ExpressibleByArgument {}
@@ -97,7 +97,7 @@ struct BufferedOutput {
 /// One line on a terminal's stderr, rewritten at most five times a second.
 final class ProgressLine: Sendable {
     private let file: String
-    private let lastShown = Mutex(ContinuousClock.Instant?.none)
+    private let lastShown = Locked(ContinuousClock.Instant?.none)
 
     init(file: String) {
         self.file = file

@@ -35,6 +35,8 @@ struct DefaultsTests {
         #expect(config.radius.listen == [ListenAddress(host: "127.0.0.1", port: 1812)])
         #expect(config.radius.delimiter == ",")
         #expect(config.radius.duplicateWindowSeconds == 30)
+        #expect(config.radius.clientFailureRate == 20)
+        #expect(config.radius.clientFailureBurst == 100)
         #expect(config.radius.clients.count == 1)
         let client = try #require(config.radius.clients.first)
         #expect(client.name == "nas")
@@ -69,6 +71,8 @@ struct DefaultsTests {
             listen = ["0.0.0.0:0", "[::]:1645", "localhost:1812"]
             delimiter = "+"
             duplicate_window = 600
+            client_failure_rate = 0
+            client_failure_burst = 5000
             [[radius.clients]]
             name = "vpn"
             address = "fd00::/8"
@@ -95,6 +99,8 @@ struct DefaultsTests {
         #expect(config.radius.listen[1] == ListenAddress(host: "::", port: 1645))
         #expect(config.radius.delimiter == "+")
         #expect(config.radius.duplicateWindowSeconds == 600)
+        #expect(config.radius.clientFailureRate == 0)
+        #expect(config.radius.clientFailureBurst == 5000)
         #expect(config.radius.clients.map(\.name) == ["vpn", "wifi"])
         #expect(config.radius.clients[0].network.description == "fd00::/8")
         #expect(config.radius.clients[0].requireMessageAuthenticator == false)
@@ -326,6 +332,13 @@ struct ErrorTests {
         let error = try #require(parseError("[radius]\nduplicate_window = \(seconds)\n" + minimalClient))
         #expect(error.code == .outOfRange)
         #expect(error.key == "radius.duplicate_window")
+    }
+
+    @Test(arguments: ["client_failure_rate", "client_failure_burst"], [-1, 1_000_001])
+    func clientFailureLimitOutOfRange(key: String, value: Int) throws {
+        let error = try #require(parseError("[radius]\n\(key) = \(value)\n" + minimalClient))
+        #expect(error.code == .outOfRange)
+        #expect(error.key == "radius.\(key)")
     }
 
     @Test func driftTwo() throws {

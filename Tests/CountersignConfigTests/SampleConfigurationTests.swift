@@ -23,6 +23,8 @@ struct SampleConfigurationTests {
         ])
         #expect(config.radius.delimiter == ",")
         #expect(config.radius.duplicateWindowSeconds == 30)
+        #expect(config.radius.clientFailureRate == RADIUSSettings.defaultClientFailureRate)
+        #expect(config.radius.clientFailureBurst == RADIUSSettings.defaultClientFailureBurst)
 
         #expect(config.radius.clients.count == 2)
         let v4 = try #require(config.radius.clients.first)

@@ -94,4 +94,40 @@ import Testing
         let reopened = try CountersignStore.open(path: path, keyPath: path + ".key")
         #expect(try await reopened.credentials(for: "alice")?.totp?.secret == [9, 9, 9])
     }
+
+    @Test func theKeyFromTheEnvironmentIsUsedAndNoKeyFileIsMade() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("countersign-\(UUID())").path
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let path = directory + "/countersign.db"
+        let key = SymmetricKey(size: .bits256)
+        let environment = [SecretBox.keyVariable: key.withUnsafeBytes { Data($0) }.base64EncodedString() + "\n"]
+        let store = try CountersignStore.open(path: path, keyPath: path + ".key", environment: environment)
+        try await store.addUser("alice", passwordHash: nil)
+        try await store.enrollTOTP(TOTPEnrollment(secret: [7, 7, 7]), for: "alice")
+        let signingKey = try await store.serverSigningKey()
+        #expect(!FileManager.default.fileExists(atPath: path + ".key"))
+
+        // The same key opens what was sealed; a key file made instead (no variable) does not.
+        let reopened = try CountersignStore.open(path: path, keyPath: path + ".key", environment: environment)
+        #expect(try await reopened.credentials(for: "alice")?.totp?.secret == [7, 7, 7])
+        #expect(try await reopened.serverSigningKey().rawRepresentation == signingKey.rawRepresentation)
+        let withKeyFile = try CountersignStore.open(path: path, keyPath: path + ".key", environment: [:])
+        await #expect(throws: StoreError(.corruptSecret, "")) { try await withKeyFile.credentials(for: "alice") }
+    }
+
+    @Test func aMalformedKeyVariableIsRefusedByNameWithoutItsValue() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("countersign-\(UUID())").path
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let path = directory + "/countersign.db"
+        let tooShort = Data(repeating: 1, count: 16).base64EncodedString()
+        for value in ["", "not base64!", tooShort, Data(repeating: 1, count: 33).base64EncodedString()] {
+            let error = #expect(throws: StoreError(.badKeyVariable, "")) {
+                try CountersignStore.open(path: path, keyPath: path + ".key", environment: [SecretBox.keyVariable: value])
+            }
+            #expect(error?.message.contains(SecretBox.keyVariable) == true)
+            #expect(value.isEmpty || error?.message.contains(value) == false)
+        }
+        #expect(!FileManager.default.fileExists(atPath: path))
+        #expect(!FileManager.default.fileExists(atPath: path + ".key"))
+    }
 }

@@ -1,5 +1,5 @@
 import Foundation
-import Synchronization
+import MFACore
 
 /// A program run by a test, its output read line by line as it comes, so a test can wait for what the program
 /// says (a push shown, a packet sent) instead of sleeping.
@@ -13,7 +13,7 @@ final class ChildProcess: Sendable {
 
     private let process: Process
     private let input: Pipe
-    private let state = Mutex(State())
+    private let state = Locked(State())
 
     init(_ executable: String, _ arguments: [String], environment: [String: String]? = nil) throws {
         process = Process()

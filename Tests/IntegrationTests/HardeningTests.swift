@@ -24,6 +24,41 @@ import Testing
         }
     }
 
+    @Test func aClientsFailuresRateLimitItAloneUntilItsBucketRefills() async throws {
+        let clock = ManualWallClock(Date())
+        try await TestGateway.with(clientFailureRate: 1, clientFailureBurst: 3, clock: clock) { gateway in
+            let secret = try await gateway.addUser("alice", password: "pw")
+            let v4 = gateway.radclient()
+            for guess in 1...3 {
+                let reply = try await v4.send(RADIUSGatewayTests.login("mallory\(guess)", "guess"))
+                #expect(reply.value("Reply-Message") == "Wrong username or password", "\(reply.output)")
+            }
+            // 127.0.0.1's bucket is empty: refused undecided, even with the right password and code.
+            for _ in 0..<2 {
+                let refused = try await v4.send(RADIUSGatewayTests.login("alice", "pw,\(gateway.code(secret))"))
+                #expect(refused.code == "Access-Reject")
+                #expect(refused.value("Reply-Message") == "Too many failed attempts, try again later")
+            }
+            let status = try await v4.send(["Message-Authenticator = 0x00"], command: "status")
+            #expect(status.code == "Access-Accept")
+            #expect(try await gateway.events(.radiusAuth).filter { $0.user == "alice" }.isEmpty)
+            let limited = try await gateway.events(.clientRateLimited)
+            #expect(limited.count == 1)
+            #expect(limited.first?.clientAddress == "127.0.0.1")
+            #expect(limited.first?.resource == "radius:local")
+
+            // ::1 is another client with a bucket of its own.
+            let v6 = try await gateway.radclient(ipv6: true).send(RADIUSGatewayTests.login("alice", "pw,\(gateway.code(secret))"))
+            #expect(v6.code == "Access-Accept", "\(v6.output)")
+
+            // A token back (1 per second); the next step's code, as the last one was used.
+            clock.advance(by: 30)
+            let refilled = try await v4.send(RADIUSGatewayTests.login("alice", "pw,\(gateway.code(secret))"))
+            #expect(refilled.code == "Access-Accept", "\(refilled.output)")
+            #expect(try await gateway.events(.clientRateLimited).count == 1)
+        }
+    }
+
     @Test func noTOTPSecretIsReadableInTheDatabaseFiles() async throws {
         try await TestGateway.with { gateway in
             let secret = try await gateway.addUser("alice", password: "pw")

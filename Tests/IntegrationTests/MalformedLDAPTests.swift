@@ -297,15 +297,14 @@ final class LDAPWireClient {
     private var pending: [[UInt8]] = []
 
     struct NoAnswer: Error, CustomStringConvertible {
-        var description: String { "the proxy neither answered nor closed the connection within 10 s" }
+        var description: String { "the proxy neither answered nor closed the connection within \(Int(TestTimeout.scaled(10))) s" }
     }
 
     init(port: Int) throws {
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw POSIXError(.EIO) }
         // Only against a hang: every expected outcome is an answer or a close.
-        var timeout = timeval(tv_sec: 10, tv_usec: 0)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        TestTimeout.setReceiveTimeout(fd, 10)
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = in_port_t(UInt16(port).bigEndian)

@@ -19,6 +19,7 @@ struct Radclient {
     var server: String
     var secret: String
     /// Generous: the whole suite runs in parallel on a small machine. Tests that expect silence pass a short one.
+    /// Scaled by `TestTimeout` when radclient runs.
     var timeout = 5.0
     var retries = 1
 
@@ -32,7 +33,7 @@ struct Radclient {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Self.path)
         let family = server.hasPrefix("[") ? "-6" : "-4"
-        process.arguments = ["-x", family, "-r", "\(retries)", "-t", "\(timeout)", server, command, secret]
+        process.arguments = ["-x", family, "-r", "\(retries)", "-t", "\(TestTimeout.scaled(timeout))", server, command, secret]
         let input = Pipe()
         let output = Pipe()
         process.standardInput = input

@@ -1,5 +1,10 @@
+import CountersignApp
+import CountersignConfig
 import Foundation
+import Logging
 import MFACore
+import RADIUSCodec
+import Synchronization
 import Testing
 
 /// `countersign serve` as the real process: crash and stop behaviour that only a process shows.
@@ -10,7 +15,9 @@ import Testing
         let config: String
         let httpPort: Int
 
-        init() throws {
+        /// `clientMode` is the RADIUS client's `mode`; `radiusSettings` are more `[radius]` lines; `sections` are more
+        /// tables at the end.
+        init(clientMode: String = "auto", radiusSettings: String = "", sections: String = "") throws {
             folder = FileManager.default.temporaryDirectory.appendingPathComponent("countersign-serve-\(UUID())").path
             try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
             config = folder + "/countersign.toml"
@@ -20,15 +27,18 @@ import Testing
                 path = "countersign.db"
                 [radius]
                 listen = ["127.0.0.1:0"]
+                \(radiusSettings)
                 [[radius.clients]]
                 name = "localhost"
                 address = "127.0.0.1/32"
                 secret = "\(TestGateway.secret)"
+                mode = "\(clientMode)"
                 [http]
                 listen = "127.0.0.1:\(httpPort)"
                 public_url = "http://127.0.0.1:\(httpPort)"
                 [log]
                 format = "json"
+                \(sections)
                 """
             FileManager.default.createFile(atPath: config, contents: Data(text.utf8), attributes: [.posixPermissions: 0o600])
         }
@@ -160,5 +170,152 @@ import Testing
         #expect(check.output.first == "ok")
         let users = Int(check.output.last ?? "") ?? -1
         #expect(users == 1 || users == count + 1, "users: \(users)")
+    }
+}
+
+/// `kill -9` while RADIUS logins and device enrollments are under way: the database stays consistent and every
+/// enrollment whose device got the success reply is there after the crash.
+@Suite struct CrashDuringAuthLoadTests {
+    enum Progress: Sendable {
+        /// A RADIUS reply came back.
+        case reply
+        /// `countersign-device enroll` got the server's success reply.
+        case enrolled(user: String, deviceID: String)
+        case enrollmentsEnded
+    }
+
+    final class Stop: Sendable {
+        private let flag = Atomic(false)
+        func set() { flag.store(true, ordering: .relaxed) }
+        var isSet: Bool { flag.load(ordering: .relaxed) }
+    }
+
+    @Test func everyAcknowledgedEnrollmentSurvivesAKillDuringAuthLoad() async throws {
+        // Codes alone (no scrypt at the real cost in a debug build), no lockout and no client limit: every request
+        // is decided and writes (the accepted step, failure counts, its audit event).
+        let installation = try ServeProcessTests.Installation(
+            clientMode: "second-factor-only", radiusSettings: "client_failure_rate = 0",
+            sections: "[lockout]\nmax_failures = 1000")
+        defer { installation.remove() }
+        let loadUsers = (0..<4).map { "load\($0)" }
+        let deviceUsers = (0..<24).map { "phone\($0)" }
+        var loadSecrets: [String: [UInt8]] = [:]
+        var enrollmentURIs: [String: String] = [:]
+        do {
+            var logger = Logger(label: "countersign-test")
+            logger.logLevel = .warning
+            let admin = try CountersignAdmin(configuration: CountersignConfiguration.load(path: installation.config), logger: logger)
+            for user in loadUsers {
+                try await admin.addUser(user, password: nil)
+                loadSecrets[user] = try #require(Base32.decode(try await admin.enrollTOTP(user).secret))
+            }
+            for user in deviceUsers {
+                try await admin.addUser(user, password: nil)
+                enrollmentURIs[user] = try await admin.enrollDevice(user).uri
+            }
+        }
+        let (secrets, uris) = (loadSecrets, enrollmentURIs)
+
+        let (server, port) = try await installation.serve()
+        defer { server.terminate() }
+        let (progress, reporter) = AsyncStream.makeStream(of: Progress.self)
+        let stop = Stop()
+        let load = Task {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for (user, secret) in secrets {
+                    group.addTask {
+                        try await offCooperativePool {
+                            let client = try UDPTestClient(port: port, receiveTimeout: 5)
+                            var identifier: UInt8 = 0
+                            while !stop.isSet {
+                                identifier &+= 1
+                                client.send(Self.codeRequest(user, OneTimeCode.totp(secret: secret, at: Date()), identifier: identifier))
+                                if client.receiveBlocking() != nil { reporter.yield(.reply) }
+                            }
+                        }
+                    }
+                }
+                try await group.waitForAll()
+            }
+        }
+        let enrollments = Task {
+            await withTaskGroup(of: Void.self) { group in
+                for half in [0, 1] {
+                    let users = deviceUsers.enumerated().filter { $0.offset % 2 == half }.map(\.element)
+                    group.addTask {
+                        for user in users where !stop.isSet {
+                            guard let uri = uris[user],
+                                let enroll = try? ChildProcess(
+                                    ChildProcess.builtProduct("countersign-device"),
+                                    ["enroll", uri, "--keystore", installation.folder + "/\(user).json", "--name", user])
+                            else { continue }
+                            // "enrolled device ID for USER", printed once the server's success reply is in.
+                            if (try? await enroll.exitStatus()) == 0,
+                                let line = enroll.output.first(where: { $0.hasPrefix("enrolled device ") })
+                            {
+                                reporter.yield(.enrolled(user: user, deviceID: String(line.split(separator: " ")[2])))
+                            }
+                        }
+                    }
+                }
+            }
+            reporter.yield(.enrollmentsEnded)
+        }
+
+        // Killed once the load is answered and some enrollments are acknowledged, with more of both under way.
+        var replies = 0
+        var acknowledged: [String: String] = [:]
+        var events = progress.makeAsyncIterator()
+        waiting: while replies < 40 || acknowledged.count < 6, let event = await events.next() {
+            switch event {
+            case .reply: replies += 1
+            case .enrolled(let user, let deviceID): acknowledged[user] = deviceID
+            case .enrollmentsEnded: break waiting
+            }
+        }
+        server.signal(SIGKILL)
+        _ = try await server.exitStatus()
+        stop.set()
+        try await load.value
+        await enrollments.value
+        reporter.finish()
+        // Replies that came in before the kill but after the loop stopped reading.
+        while let event = await events.next() {
+            if case .enrolled(let user, let deviceID) = event { acknowledged[user] = deviceID }
+        }
+        #expect(replies >= 40)
+        #expect(acknowledged.count >= 6)
+        #expect(acknowledged.count < deviceUsers.count, "the kill came after the last enrollment")
+
+        let database = installation.folder + "/countersign.db"
+        let check = try ChildProcess(
+            "/usr/bin/sqlite3", [database, "PRAGMA integrity_check; SELECT user || ' ' || id FROM devices; SELECT count(*) FROM events;"])
+        #expect(try await check.exitStatus() == 0)
+        #expect(check.output.first == "ok", "\(check.output.prefix(5))")
+        let stored = Set(check.output.dropFirst().dropLast())
+        // Audit events are committed in groups after the replies (off the reply path): a kill can lose the last
+        // group's, but what was committed before it is there.
+        #expect(Int(check.output.last ?? "") ?? 0 > 0, "\(check.output.suffix(1)) events for \(replies) replies")
+        for (user, deviceID) in acknowledged.sorted(by: { $0.key < $1.key }) {
+            #expect(stored.contains("\(user) \(deviceID)"), "acknowledged enrollment of \(user) lost")
+            let shown = try await installation.cli(["user", "show", user, "--json"])
+            let json = try #require(shown.last.flatMap { try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] })
+            #expect((json["device"] as? [String: Any])?["id"] as? String == deviceID, "\(user): \(shown)")
+        }
+    }
+
+    /// An Access-Request with the code alone as User-Password (a `second-factor-only` client).
+    static func codeRequest(_ user: String, _ code: String, identifier: UInt8) -> [UInt8] {
+        let secret = Array(TestGateway.secret.utf8)
+        let authenticator = SecureRandom.bytes(16)
+        return RADIUSPacket.encodeRequest(
+            code: .accessRequest, identifier: identifier, authenticator: authenticator,
+            attributes: [
+                RADIUSAttribute(type: .userName, string: user),
+                RADIUSAttribute(
+                    type: .userPassword,
+                    value: RADIUSUserPassword.hide(Array(code.utf8), secret: secret, requestAuthenticator: authenticator)),
+            ],
+            secret: secret)
     }
 }

@@ -74,6 +74,6 @@ enum LDAPTool {
     }
 
     static func whoami(_ url: String, dn: String, password: String, extra: [String] = [], caPath: String? = nil) async throws -> (status: Int32, output: [String]) {
-        try await run("ldapwhoami", ["-x", "-H", url, "-D", dn, "-w", password, "-o", "nettimeout=20"] + extra, caPath: caPath)
+        try await run("ldapwhoami", ["-x", "-H", url, "-D", dn, "-w", password, "-o", "nettimeout=\(Int(TestTimeout.scaled(20)))"] + extra, caPath: caPath)
     }
 }

@@ -14,6 +14,8 @@ struct TestGateway {
     let httpPort: Int
     /// A folder for the test's own files (device keystores), removed afterwards.
     let directory: String
+    /// The gateway's clock: the system's unless the test brought a `ManualWallClock`.
+    let clock: any WallClock
 
     static let secret = "testing123"
     static let hasher = PasswordHasher(cost: .testing)
@@ -34,6 +36,8 @@ struct TestGateway {
         clients: [RADIUSClientSettings] = defaultClients(), unenrolled: UnenrolledPolicy = .deny,
         push: PushSettings = PushSettings(), resources: [AuthAPIResource] = [], ldap: LDAPSettings = LDAPSettings(),
         primary: PrimarySettings = PrimarySettings(), lockout: LockoutSettings = LockoutSettings(),
+        clientFailureRate: Int = RADIUSSettings.defaultClientFailureRate,
+        clientFailureBurst: Int = RADIUSSettings.defaultClientFailureBurst, clock: any WallClock = SystemWallClock(),
         _ body: (TestGateway) async throws -> Void
     ) async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("countersign-test-\(UUID())").path
@@ -41,14 +45,15 @@ struct TestGateway {
         let configuration = CountersignConfiguration(
             store: StoreSettings(path: directory + "/countersign.db"),
             radius: RADIUSSettings(
-                listen: [ListenAddress(host: "127.0.0.1", port: 0), ListenAddress(host: "::1", port: 0)], clients: clients),
+                listen: [ListenAddress(host: "127.0.0.1", port: 0), ListenAddress(host: "::1", port: 0)],
+                clientFailureRate: clientFailureRate, clientFailureBurst: clientFailureBurst, clients: clients),
             mfa: MFASettings(unenrolled: unenrolled), totp: TOTPSettings(), log: LogSettings(level: .warning),
             http: HTTPSettings(listen: ListenAddress(host: "127.0.0.1", port: 0), resources: resources), push: push,
             ldap: ldap, primary: primary, lockout: lockout)
         var logger = Logger(label: "countersign-test")
         logger.logLevel = ProcessInfo.processInfo.environment["COUNTERSIGN_TEST_LOG"].flatMap(Logger.Level.init(rawValue:)) ?? .warning
         let gateway = try await CountersignGateway(
-            configuration: configuration, hasher: hasher, handlingSignals: false, logger: logger)
+            configuration: configuration, clock: clock, hasher: hasher, handlingSignals: false, logger: logger)
         let bound = try await gateway.bind()
         let serving = Task { try await gateway.run() }
         let httpPort = await gateway.http.port()
@@ -57,7 +62,7 @@ struct TestGateway {
             admin: CountersignAdmin(
                 store: gateway.store, issuer: "Countersign", publicURL: "http://127.0.0.1:\(httpPort)", hasher: hasher,
                 logger: logger),
-            ipv4Port: bound[0].port, ipv6Port: bound[1].port, httpPort: httpPort, directory: directory)
+            ipv4Port: bound[0].port, ipv6Port: bound[1].port, httpPort: httpPort, directory: directory, clock: clock)
         do {
             try await body(test)
         } catch {
@@ -82,7 +87,7 @@ struct TestGateway {
     }
 
     func code(_ secret: [UInt8], stepOffset: Int64 = 0) -> String {
-        let step = TOTPParameters.standard.step(at: Date()) + stepOffset
+        let step = TOTPParameters.standard.step(at: clock.now()) + stepOffset
         return OneTimeCode.hotp(secret: secret, counter: UInt64(step), digits: 6)
     }
 

@@ -10,7 +10,9 @@ final class UDPTestClient: @unchecked Sendable {
     private let fd: Int32
     private var destination = sockaddr_in()
 
-    init(port: Int, receiveTimeout: TimeInterval = 2) throws {
+    /// `receiveTimeout` is generous, as for radclient: the whole suite runs in parallel on a small machine; tests that
+    /// expect silence pass a short one to `receive`.
+    init(port: Int, receiveTimeout: TimeInterval = 10) throws {
         fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
         guard fd >= 0 else { throw POSIXError(.EIO) }
         setReceiveTimeout(receiveTimeout)
@@ -21,9 +23,9 @@ final class UDPTestClient: @unchecked Sendable {
 
     deinit { close(fd) }
 
+    /// Scaled by `TestTimeout`.
     func setReceiveTimeout(_ seconds: TimeInterval) {
-        var timeout = timeval(tv_sec: Int(seconds), tv_usec: Int((seconds.truncatingRemainder(dividingBy: 1)) * 1_000_000))
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        TestTimeout.setReceiveTimeout(fd, seconds)
     }
 
     func send(_ bytes: [UInt8]) {
@@ -41,7 +43,8 @@ final class UDPTestClient: @unchecked Sendable {
         return try await offCooperativePool { self.receiveBlocking() }
     }
 
-    private func receiveBlocking() -> [UInt8]? {
+    /// `receive` for a test's own thread (a load generator), never on the cooperative pool.
+    func receiveBlocking() -> [UInt8]? {
         var buffer = [UInt8](repeating: 0, count: 4096)
         let count = recv(fd, &buffer, buffer.count, 0)
         return count > 0 ? Array(buffer[..<count]) : nil

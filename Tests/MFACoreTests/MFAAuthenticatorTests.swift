@@ -1,12 +1,11 @@
 import Foundation
-import Synchronization
 import Testing
 
 @testable import MFACore
 
 /// In-memory stand-ins for the store and the audit sink; the integration tests use the real store.
 final class FakeCredentialStore: CredentialStore {
-    let users = Mutex<[String: (credentials: UserCredentials, lastStep: Int64?)]>([:])
+    let users = Locked<[String: (credentials: UserCredentials, lastStep: Int64?)]>([:])
 
     func add(_ credentials: UserCredentials) {
         users.withLock { $0[credentials.username] = (credentials, nil) }
@@ -23,7 +22,7 @@ final class FakeCredentialStore: CredentialStore {
 
     func isPushEnabled() async throws -> Bool { true }
 
-    let failures = Mutex<[String: (count: Int, lockedUntil: Date?)]>([:])
+    let failures = Locked<[String: (count: Int, lockedUntil: Date?)]>([:])
 
     func recordFailure(for username: String, now: Date, policy: LockoutPolicy) async throws -> Bool {
         let locked = failures.withLock { failures -> Bool in
@@ -56,7 +55,7 @@ final class FakeCredentialStore: CredentialStore {
 }
 
 final class RecordingAuditSink: AuditSink {
-    let events = Mutex<[AuditEvent]>([])
+    let events = Locked<[AuditEvent]>([])
     func record(_ event: AuditEvent) async { events.withLock { $0.append(event) } }
     var recorded: [AuditEvent] { events.withLock { $0 } }
 }

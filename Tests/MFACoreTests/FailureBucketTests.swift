@@ -1,0 +1,80 @@
+import Foundation
+import Testing
+
+@testable import MFACore
+
+@Suite struct FailureBucketTests {
+    let clock = ManualWallClock()
+
+    func bucket(rate: Double = 1, burst: Double = 3) -> FailureBucket {
+        FailureBucket(settings: .init(rate: rate, burst: burst), now: clock.now())
+    }
+
+    @Test func theBurstOfFailuresEmptiesTheBucketAndOneRefusalBeginsTheEpisode() {
+        var bucket = bucket()
+        for _ in 0..<3 {
+            #expect(bucket.attemptReceived(now: clock.now()) == .admitted)
+            bucket.failureRecorded(now: clock.now())
+        }
+        #expect(bucket.attemptReceived(now: clock.now()) == .limitBegan)
+        #expect(bucket.attemptReceived(now: clock.now()) == .limited)
+        #expect(bucket.attemptReceived(now: clock.now()) == .limited)
+    }
+
+    @Test func attemptsThatSucceedTakeNothing() {
+        var bucket = bucket()
+        for _ in 0..<100 { #expect(bucket.attemptReceived(now: clock.now()) == .admitted) }
+    }
+
+    @Test func tokensComeBackAtTheRateAndTheEpisodeEndsWithItsCount() {
+        var bucket = bucket(rate: 2, burst: 3)
+        for _ in 0..<3 { bucket.failureRecorded(now: clock.now()) }
+        #expect(bucket.attemptReceived(now: clock.now()) == .limitBegan)
+        clock.advance(by: 0.4)
+        #expect(bucket.attemptReceived(now: clock.now()) == .limited)
+        clock.advance(by: 0.1)  // 0.5 s at 2 per second: one token
+        #expect(bucket.attemptReceived(now: clock.now()) == .limitEnded(refused: 2))
+        #expect(bucket.attemptReceived(now: clock.now()) == .admitted)
+        bucket.failureRecorded(now: clock.now())
+        #expect(bucket.attemptReceived(now: clock.now()) == .limitBegan)
+    }
+
+    @Test func theBucketHoldsNoMoreThanTheBurst() {
+        var bucket = bucket(rate: 10, burst: 3)
+        clock.advance(by: 3600)
+        for _ in 0..<3 { bucket.failureRecorded(now: clock.now()) }
+        #expect(bucket.attemptReceived(now: clock.now()) == .limitBegan)
+    }
+
+    @Test func aClockSetBackRefillsNothing() {
+        var bucket = bucket(rate: 1, burst: 2)
+        for _ in 0..<2 { bucket.failureRecorded(now: clock.now()) }
+        clock.advance(by: -3600)
+        #expect(bucket.attemptReceived(now: clock.now()) == .limitBegan)
+        clock.advance(by: 1)
+        #expect(bucket.attemptReceived(now: clock.now()) == .limitEnded(refused: 1))
+    }
+
+    @Test func zeroInEitherSettingIsOff() {
+        #expect(!FailureBucket.Settings(rate: 0, burst: 100).isEnabled)
+        #expect(!FailureBucket.Settings(rate: 20, burst: 0).isEnabled)
+        #expect(FailureBucket.Settings(rate: 20, burst: 100).isEnabled)
+    }
+
+    @Test func theSharedLimitIsOneBucket() {
+        let limit = FailureRateLimit(settings: .init(rate: 1, burst: 1), now: clock.now())
+        #expect(limit.attemptReceived(now: clock.now()) == .admitted)
+        limit.failureRecorded(now: clock.now())
+        #expect(limit.attemptReceived(now: clock.now()) == .limitBegan)
+        #expect(limit.settings == .init(rate: 1, burst: 1))
+    }
+
+    @Test func wrongSecretsCountAndOtherRejectionsDoNot() {
+        #expect(RejectReason.invalidCredentials.isFailedAttempt)
+        #expect(RejectReason.invalidCode.isFailedAttempt)
+        #expect(RejectReason.replayedCode.isFailedAttempt)
+        #expect(!RejectReason.pushTimeout.isFailedAttempt)
+        #expect(!RejectReason.unavailable.isFailedAttempt)
+        #expect(!RejectReason.locked.isFailedAttempt)
+    }
+}
