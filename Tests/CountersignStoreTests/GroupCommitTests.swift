@@ -35,7 +35,7 @@ import Testing
         try await store.addUser("alice", passwordHash: nil)
         let failing = Task {
             try await commit.write { db in
-                try db.execute(sql: "UPDATE users SET totp_last_step = 1 WHERE name = 'alice'")
+                try db.execute(sql: "INSERT INTO totp_used_steps (user, step) VALUES ('alice', 100)")
                 throw StoreError(.noSuchUser, "on purpose")
             }
         }
