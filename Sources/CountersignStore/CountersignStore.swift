@@ -12,9 +12,6 @@ public final class CountersignStore: Sendable {
     private let backgroundFailureHandler = Locked<@Sendable (String, any Error) -> Void>({ _, _ in })
     private let acceptedSincePrune = Locked(0)
 
-    /// The most of the database file read through the memory map (address space, not memory).
-    static let memoryMapBytes = 1 << 30
-
     /// Opens (creating if needed, mode 0600) the database at `path` and the key file at `keyPath`, and migrates.
     /// With `COUNTERSIGN_STORE_KEY` in `environment`, the key comes from there and no key file is touched.
     public static func open(
@@ -30,9 +27,6 @@ public final class CountersignStore: Sendable {
         configuration.prepareDatabase { db in
             // WAL with synchronous=NORMAL: durable across process crashes, one fsync per checkpoint.
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
-            // Reads through a memory map: in WAL mode every commit by another connection empties a reader's page
-            // cache, and logins commit all the time, so without it each lookup re-reads its pages with pread().
-            try db.execute(sql: "PRAGMA mmap_size = \(Self.memoryMapBytes)")
         }
         let pool = try DatabasePool(path: path, configuration: configuration)
         return try CountersignStore(database: pool, secrets: SecretBox(key: key))
