@@ -48,7 +48,7 @@ struct LDAPCommand: ParsableCommand {
             latency.add(worker.latency)
         }
         try budget.save()
-        let seconds = Double((workers.map(\.lastReply).max() ?? start) - start) / 1e9
+        let seconds = Double(max(workers.map(\.lastReply).max() ?? start, start) - start) / 1e9
         let report = LoadReport(
             label: label, workload: appendCode ? "ldap-bind+totp" : "ldap-bind", concurrency: connections, counts: counts,
             seconds: seconds, latency: latency)

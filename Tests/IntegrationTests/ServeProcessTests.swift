@@ -135,6 +135,9 @@ import Testing
         let reply = try await login.value
         #expect(reply.code == "Access-Reject", "\(reply.output)")
         #expect(try await server.exitStatus() == 0)
+        // Audit events are committed after the replies; the server wrote this last login's before it exited.
+        let events = try await installation.cli(["events"])
+        #expect(events.contains { $0.contains("radius_auth") && $0.contains("bob") }, "\(events)")
     }
 }
 
