@@ -86,6 +86,10 @@ public final class RADIUSServer: Service {
         }
     }
 
+    /// Sockets bound, and the event loops they could spread over (for tests).
+    var socketCount: Int { listeners.all.count }
+    var eventLoopCount: Int { Array(group.makeIterator()).count }
+
     /// What the server holds per request, summed over the sockets, for tests: duplicate cache entries, those of them
     /// still being decided, and logins under way. Each socket's cache is read on its own event loop.
     func bookkeeping() async throws -> (cached: Int, inProgress: Int, deciding: Int) {

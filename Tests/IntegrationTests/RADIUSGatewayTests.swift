@@ -4,6 +4,8 @@ import MFACore
 import RADIUSCodec
 import Testing
 
+@testable import RADIUSServer
+
 /// The running gateway driven by FreeRADIUS's radclient, as a VPN concentrator would.
 @Suite struct RADIUSGatewayTests {
     static func login(_ user: String, _ password: String, extra: [String] = [], messageAuthenticator: Bool = true) -> [String] {
@@ -159,32 +161,58 @@ import Testing
 
     /// radclient cannot retransmit on demand, so this sends the same datagram twice by hand.
     @Test func retransmitGetsTheIdenticalReplyAndOneEvent() async throws {
-        try await TestGateway.with { gateway in
-            let secret = try await gateway.addUser("alice", password: "pw")
-            let shared = Array(TestGateway.secret.utf8)
-            let authenticator = SecureRandom.bytes(16)
-            let request = RADIUSPacket.encodeRequest(
-                code: .accessRequest, identifier: 42, authenticator: authenticator,
-                attributes: [
-                    RADIUSAttribute(type: .userName, string: "alice"),
-                    RADIUSAttribute(
-                        type: .userPassword,
-                        value: RADIUSUserPassword.hide(
-                            Array("pw,\(gateway.code(secret))".utf8), secret: shared, requestAuthenticator: authenticator)),
-                ],
-                secret: shared)
-            let client = try UDPTestClient(port: gateway.ipv4Port)
-            client.send(request)
-            let first = try #require(await client.receive())
-            client.send(request)
-            let second = try #require(await client.receive())
-            #expect(first == second)
-            let reply = try RADIUSPacket(decoding: first)
-            #expect(reply.code == .accessAccept)
-            #expect(reply.attributes.first?.type == .messageAuthenticator)
-            #expect(RADIUSAuthenticators.verifyResponseAuthenticator(raw: first, requestAuthenticator: authenticator, secret: shared))
-            #expect(try await gateway.events(.radiusAuth).count == 1)
-            #expect(try await gateway.events(.totpAttempt).count == 1)
+        try await TestGateway.with { gateway in try await Self.expectRetransmitAnsweredOnce(gateway) }
+    }
+
+    /// On a fixed port each event loop reads from a socket of its own (SO_REUSEPORT). The kernel keeps each sender
+    /// on one of them, so a retransmit still meets the duplicate cache that saw the first copy, and logins from
+    /// many source ports are all answered.
+    @Test func aFixedPortHasASocketPerEventLoop() async throws {
+        try await TestGateway.with(radiusPort: try UDPTestClient.freePort()) { gateway in
+            let radius = gateway.gateway.radius
+            // One socket per loop on the fixed IPv4 port, one on the IPv6 port 0 (see RADIUSServer.bindSockets).
+            #expect(radius.socketCount == radius.eventLoopCount + 1)
+            try await Self.expectRetransmitAnsweredOnce(gateway)
+            // radclient takes a new source port each run: every one is answered, whichever socket it lands on.
+            let users = (0..<6).map { "user\($0)" }
+            var secrets: [String: [UInt8]] = [:]
+            for user in users { secrets[user] = try await gateway.addUser(user, password: "pw") }
+            let radclient = gateway.radclient()
+            try await withThrowingTaskGroup(of: String?.self) { group in
+                for user in users {
+                    let code = gateway.code(secrets[user]!)
+                    group.addTask { try await radclient.send(Self.login(user, "pw,\(code)")).code }
+                }
+                for try await code in group { #expect(code == "Access-Accept") }
+            }
         }
+    }
+
+    static func expectRetransmitAnsweredOnce(_ gateway: TestGateway) async throws {
+        let secret = try await gateway.addUser("alice", password: "pw")
+        let shared = Array(TestGateway.secret.utf8)
+        let authenticator = SecureRandom.bytes(16)
+        let request = RADIUSPacket.encodeRequest(
+            code: .accessRequest, identifier: 42, authenticator: authenticator,
+            attributes: [
+                RADIUSAttribute(type: .userName, string: "alice"),
+                RADIUSAttribute(
+                    type: .userPassword,
+                    value: RADIUSUserPassword.hide(
+                        Array("pw,\(gateway.code(secret))".utf8), secret: shared, requestAuthenticator: authenticator)),
+            ],
+            secret: shared)
+        let client = try UDPTestClient(port: gateway.ipv4Port)
+        client.send(request)
+        let first = try #require(await client.receive())
+        client.send(request)
+        let second = try #require(await client.receive())
+        #expect(first == second)
+        let reply = try RADIUSPacket(decoding: first)
+        #expect(reply.code == .accessAccept)
+        #expect(reply.attributes.first?.type == .messageAuthenticator)
+        #expect(RADIUSAuthenticators.verifyResponseAuthenticator(raw: first, requestAuthenticator: authenticator, secret: shared))
+        #expect(try await gateway.events(.radiusAuth).count == 1)
+        #expect(try await gateway.events(.totpAttempt).count == 1)
     }
 }

@@ -38,14 +38,14 @@ struct TestGateway {
         primary: PrimarySettings = PrimarySettings(), lockout: LockoutSettings = LockoutSettings(),
         clientFailureRate: Int = RADIUSSettings.defaultClientFailureRate,
         clientFailureBurst: Int = RADIUSSettings.defaultClientFailureBurst, clock: any WallClock = SystemWallClock(),
-        _ body: (TestGateway) async throws -> Void
+        radiusPort: Int = 0, _ body: (TestGateway) async throws -> Void
     ) async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("countersign-test-\(UUID())").path
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let configuration = CountersignConfiguration(
             store: StoreSettings(path: directory + "/countersign.db"),
             radius: RADIUSSettings(
-                listen: [ListenAddress(host: "127.0.0.1", port: 0), ListenAddress(host: "::1", port: 0)],
+                listen: [ListenAddress(host: "127.0.0.1", port: radiusPort), ListenAddress(host: "::1", port: 0)],
                 clientFailureRate: clientFailureRate, clientFailureBurst: clientFailureBurst, clients: clients),
             mfa: MFASettings(unenrolled: unenrolled), totp: TOTPSettings(), log: LogSettings(level: .warning),
             http: HTTPSettings(listen: ListenAddress(host: "127.0.0.1", port: 0), resources: resources), push: push,
