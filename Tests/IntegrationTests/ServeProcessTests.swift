@@ -66,22 +66,8 @@ import Testing
             return (process, port)
         }
 
-        /// A port the kernel says is free now (closed again before use: good enough on a test machine).
-        static func freePort() throws -> Int {
-            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-            defer { close(fd) }
-            var address = sockaddr_in()
-            address.sin_family = sa_family_t(AF_INET)
-            inet_pton(AF_INET, "127.0.0.1", &address.sin_addr)
-            var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-            let bound = withUnsafeMutablePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer in
-                    bind(fd, pointer, length) == 0 && getsockname(fd, pointer, &length) == 0
-                }
-            }
-            guard bound else { throw POSIXError(.EADDRINUSE) }
-            return Int(UInt16(bigEndian: address.sin_port))
-        }
+        /// A TCP port the kernel says is free now.
+        static func freePort() throws -> Int { try freeLoopbackPort(type: Int32(SOCK_STREAM.rawValue)) }
     }
 
     struct CommandFailed: Error { var output: [String] }

@@ -23,23 +23,8 @@ final class UDPTestClient: @unchecked Sendable {
 
     deinit { close(fd) }
 
-    /// A UDP port of 127.0.0.1 that was free a moment ago (the kernel's pick for port 0), for tests of fixed ports.
-    static func freePort() throws -> Int {
-        let probe = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
-        guard probe >= 0 else { throw POSIXError(.EIO) }
-        defer { close(probe) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        inet_pton(AF_INET, "127.0.0.1", &address.sin_addr)
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(probe, $0, length) == 0 && getsockname(probe, $0, &length) == 0
-            }
-        }
-        guard bound else { throw POSIXError(.EADDRINUSE) }
-        return Int(UInt16(bigEndian: address.sin_port))
-    }
+    /// A UDP port of 127.0.0.1 that was free a moment ago, for tests of fixed ports.
+    static func freePort() throws -> Int { try freeLoopbackPort(type: Int32(SOCK_DGRAM.rawValue)) }
 
     /// Scaled by `TestTimeout`.
     func setReceiveTimeout(_ seconds: TimeInterval) {
@@ -67,4 +52,21 @@ final class UDPTestClient: @unchecked Sendable {
         let count = recv(fd, &buffer, buffer.count, 0)
         return count > 0 ? Array(buffer[..<count]) : nil
     }
+}
+
+/// A port of 127.0.0.1 the kernel picked as free for a socket of `type` (closed again before use: good enough on a
+/// test machine).
+func freeLoopbackPort(type: Int32) throws -> Int {
+    let probe = socket(AF_INET, type, 0)
+    guard probe >= 0 else { throw POSIXError(.EIO) }
+    defer { close(probe) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    inet_pton(AF_INET, "127.0.0.1", &address.sin_addr)
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let bound = withUnsafeMutablePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(probe, $0, length) == 0 && getsockname(probe, $0, &length) == 0 }
+    }
+    guard bound else { throw POSIXError(.EADDRINUSE) }
+    return Int(UInt16(bigEndian: address.sin_port))
 }
