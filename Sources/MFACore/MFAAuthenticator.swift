@@ -73,7 +73,8 @@ public final class MFAAuthenticator: LoginAuthenticator {
             logger.error("store failed during login", metadata: ["user": "\(attempt.username)", "error": "\(error)"])
             verdict = .reject(.unavailable)
         }
-        await countTowardsLockout(attempt, verdict: verdict, failuresToClear: failuresToClear)
+        // A push can wait for a minute, while other attempts fail: after one, the record read at the start is stale.
+        await countTowardsLockout(attempt, verdict: verdict, failuresToClear: failuresToClear || details["push_id"] != nil)
         await record(.login(attempt.resource.kind), attempt, verdict: verdict, details: details)
         return verdict
     }
