@@ -85,12 +85,13 @@ def comparison_rows(table, workload, concurrencies):
 
 
 def flagged(runs):
+    """The lines listing runs with too many wrong or lost replies, under a heading; none when there are none."""
     out = []
     for r in runs:
         if bad(r):
             out.append("  ! %s %s c=%d round %s: %d wrong, %d lost of %d (over 1%%: treat this figure with care)" % (
                 r["_label"], r["_workload"], r["_concurrency"], r["_round"], r["wrong"], r["lost"], r["requests"]))
-    return out
+    return ["", "runs with more than 1% wrong or lost replies:"] + out if out else []
 
 
 def compare(path, meta, folder, password_concurrency):
@@ -132,11 +133,7 @@ def compare(path, meta, folder, password_concurrency):
     out.append("")
     out.append("conc: concurrency (requests in flight); req/s: completed requests per second; p50/p99: latency;")
     out.append("CS/FR thr above 1: Countersign answers more per second; CS/FR p99 below 1: its p99 latency is lower.")
-    problems = flagged(runs)
-    if problems:
-        out.append("")
-        out.append("runs with more than 1% wrong or lost replies:")
-        out += problems
+    out += flagged(runs)
     print("\n".join(out))
 
     with open(folder + "/concurrency.dat", "w") as dat:
@@ -167,11 +164,7 @@ def growth(path, meta, folder):
         out.append("")
         out.append("throughput ratio 1,000,000 / 1,000 users: %s   p99 ratio: %s" % (
             ratio(large["throughput"], small["throughput"]), ratio(large["p99"], small["p99"])))
-    problems = flagged(runs)
-    if problems:
-        out.append("")
-        out.append("runs with more than 1% wrong or lost replies:")
-        out += problems
+    out += flagged(runs)
     print("\n".join(out))
 
 

@@ -291,28 +291,9 @@ public final class CountersignStore: Sendable {
         var out = "{"
         for (index, key) in details.keys.sorted().enumerated() {
             if index > 0 { out += "," }
-            appendJSONString(key, to: &out)
-            out += ":"
-            appendJSONString(details[key]!, to: &out)
+            out += JSONText.quoted(key) + ":" + JSONText.quoted(details[key]!)
         }
         return out + "}"
-    }
-
-    private static func appendJSONString(_ text: String, to out: inout String) {
-        out += "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20:
-                out += "\\u00" + (scalar.value < 0x10 ? "0" : "") + String(scalar.value, radix: 16)
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        out += "\""
     }
 }
 

@@ -41,9 +41,9 @@ public struct UserExportEncoder: Sendable {
             let fields = includeSecrets ? [row.username, secret, row.mfa.rawValue] : [row.username, row.mfa.rawValue]
             return fields.map(Self.csvField).joined(separator: ",") + "\n"
         case .json:
-            var object = "{\"username\":\(Self.jsonString(row.username))"
-            if includeSecrets { object += ",\"totp_secret\":\(row.totpSecret == nil ? "null" : Self.jsonString(secret))" }
-            object += ",\"mfa\":\(Self.jsonString(row.mfa.rawValue))}"
+            var object = "{\"username\":\(JSONText.quoted(row.username))"
+            if includeSecrets { object += ",\"totp_secret\":\(row.totpSecret == nil ? "null" : JSONText.quoted(secret))" }
+            object += ",\"mfa\":\(JSONText.quoted(row.mfa.rawValue))}"
             return (first ? "\n" : ",\n") + object
         }
     }
@@ -61,24 +61,6 @@ public struct UserExportEncoder: Sendable {
         else { return text }
         var out = "\""
         for character in text { out += character == "\"" ? "\"\"" : String(character) }
-        return out + "\""
-    }
-
-    static func jsonString(_ text: String) -> String {
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20:
-                let hex = String(scalar.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
         return out + "\""
     }
 }
