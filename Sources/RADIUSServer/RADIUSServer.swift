@@ -115,7 +115,8 @@ public final class RADIUSServer: Service {
         let logger = self.logger
         let inFlight = self.inFlight
         return try await DatagramBootstrap(group: loop)
-            .channelOption(.socketOption(.so_reuseaddr), value: 1)
+            // No SO_REUSEADDR: UDP has no TIME_WAIT to wait out, and on Linux it lets a port-0 bind be handed a port
+            // another socket with the option already holds, whose datagrams would then come here.
             .channelOption(.socketOption(NIOBSDSocket.Option(rawValue: SO_REUSEPORT)), value: reusePort ? 1 : 0)
             // A login peak arrives as a burst: room for thousands of requests, not the default few hundred (the
             // kernel caps this at net.core.rmem_max).
