@@ -7,7 +7,8 @@ extension CountersignStore {
     /// Counts a failed password or second factor. Returns true when this failure locked the user (the caller writes
     /// `user_locked` once).
     public func recordFailure(for username: String, now: Date, policy: LockoutPolicy) async throws -> Bool {
-        try await groupCommit.write { db in
+        // A read, then one of two updates.
+        try await groupCommit.write(.singleStatement) { db in
             guard
                 let row = try Row.fetchOne(
                     db, sql: "SELECT failed_attempts, failed_since FROM users WHERE name = ?", arguments: [username])
@@ -36,7 +37,7 @@ extension CountersignStore {
     /// A success ends the run of failures (one conditional write: nothing when there was none). Queued, not awaited:
     /// the login's reply does not wait for it, and a later failure of the same user is written after it.
     public func clearFailures(for username: String) async throws {
-        groupCommit.enqueue({ db in
+        groupCommit.enqueue(.singleStatement, { db in
             try db.cachedStatement(
                 sql: """
                     UPDATE users SET failed_attempts = 0, failed_since = NULL, locked_until = NULL

@@ -100,7 +100,7 @@ extension CountersignStore {
     }
 
     public func isPushEnabled() async throws -> Bool {
-        try await database.read { db in
+        try loginReads.readStatement { db in
             try Data.fetchOne(db, sql: "SELECT value FROM settings WHERE key = 'push-enabled'", arguments: []) != Data([0])
         }
     }

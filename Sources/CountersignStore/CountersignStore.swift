@@ -9,6 +9,8 @@ public final class CountersignStore: Sendable {
     let secrets: SecretBox
     /// The login path's writes (used codes, failure counts, audit events), committed in groups.
     let groupCommit: GroupCommit
+    /// The login path's reads, on the caller's thread (ReadConnections).
+    let loginReads: ReadConnections
     private let backgroundFailureHandler = Locked<@Sendable (String, any Error) -> Void>({ _, _ in })
     private let acceptedSincePrune = Locked(0)
 
@@ -29,17 +31,25 @@ public final class CountersignStore: Sendable {
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
         }
         let pool = try DatabasePool(path: path, configuration: configuration)
-        return try CountersignStore(database: pool, secrets: SecretBox(key: key))
+        var readConfiguration = Configuration()
+        readConfiguration.busyMode = .timeout(10)
+        return try CountersignStore(
+            database: pool, secrets: SecretBox(key: key),
+            loginReads: ReadConnections(path: path, configuration: readConfiguration, fallback: pool))
     }
 
     /// A private in-memory database, for tests.
     public static func inMemory(key: SymmetricKey = SymmetricKey(size: .bits256)) throws -> CountersignStore {
-        try CountersignStore(database: DatabaseQueue(), secrets: SecretBox(key: key))
+        let queue = try DatabaseQueue()
+        return try CountersignStore(
+            database: queue, secrets: SecretBox(key: key),
+            loginReads: ReadConnections(path: nil, configuration: Configuration(), fallback: queue))
     }
 
-    private init(database: any DatabaseWriter, secrets: SecretBox) throws {
+    private init(database: any DatabaseWriter, secrets: SecretBox, loginReads: ReadConnections) throws {
         self.database = database
         self.secrets = secrets
+        self.loginReads = loginReads
         groupCommit = GroupCommit(database: database)
         try Self.migrator.migrate(database)
     }
@@ -216,7 +226,7 @@ public final class CountersignStore: Sendable {
     /// `flush()` waits for what is queued; a failure goes to `onBackgroundWriteFailure`.
     public func appendSoon(_ events: [AuditEvent]) {
         groupCommit.enqueue(
-            { db in for event in events { try Self.insert(event, db) } },
+            events.count == 1 ? .singleStatement : .savepoint, { db in for event in events { try Self.insert(event, db) } },
             failed: { self.backgroundWriteFailed("storing audit events", $0) })
     }
 
@@ -303,22 +313,11 @@ extension CountersignStore: CredentialStore {
             passwordHash: String?, sealed: Data?, algorithm: String?, digits: Int?, period: Int?, device: EnrolledDevice?,
             lockedUntil: Double?, failedAttempts: Int
         )
-        let found: Columns? = try await database.read { db in
-            guard
-                let row = try Row.fetchOne(
-                    db.cachedStatement(
-                        sql: """
-                        SELECT users.password_hash, users.totp_secret, users.totp_algorithm, users.totp_digits,
-                            users.totp_period, users.locked_until, users.failed_attempts, \(EnrolledDevice.columns("devices"))
-                        FROM users LEFT JOIN devices ON devices.user = users.name WHERE users.name = ?
-                        """),
-                    arguments: [username])
-            else { return nil }
-            let device = (row["device_id"] as String?) != nil ? EnrolledDevice(row: row) : nil
-            return (
-                row["password_hash"], row["totp_secret"], row["totp_algorithm"], row["totp_digits"], row["totp_period"], device,
-                row["locked_until"], row["failed_attempts"]
-            )
+        let found: Columns? = try loginReads.readStatement { db in
+            guard let row = try Row.fetchOne(db.cachedStatement(sql: Self.credentialsQuery), arguments: [username]) else { return nil }
+            // By position (the query's column order): a lookup by name costs more than the rest of the row.
+            let device = (row[7] as String?) != nil ? EnrolledDevice(row: row) : nil
+            return (row[0], row[1], row[2], row[3], row[4], device, row[5], row[6])
         }
         guard let found else { return nil }
         var totp: TOTPEnrollment?
@@ -333,11 +332,17 @@ extension CountersignStore: CredentialStore {
             lockedUntil: found.lockedUntil.map(Date.init(timeIntervalSince1970:)), failedAttempts: found.failedAttempts)
     }
 
+    private static let credentialsQuery = """
+        SELECT users.password_hash, users.totp_secret, users.totp_algorithm, users.totp_digits, users.totp_period,
+            users.locked_until, users.failed_attempts, \(EnrolledDevice.columns("devices"))
+        FROM users LEFT JOIN devices ON devices.user = users.name WHERE users.name = ?
+        """
+
     public func recordAcceptedTOTPStep(_ step: Int64, for username: String) async throws -> Bool {
         // One statement: two racing requests with the same code cannot both see "not yet used". Committed (in a
         // group with other logins' writes) before the reply goes out, so a restart cannot reopen the code. The
         // users table's totp_last_step is the record from before totp_used_steps existed.
-        let accepted = try await groupCommit.write { db in
+        let accepted = try await groupCommit.write(.singleStatement) { db in
             try db.cachedStatement(
                 sql: """
                     INSERT INTO totp_used_steps (user, step)
@@ -365,7 +370,7 @@ extension CountersignStore: CredentialStore {
 
     private func pruneUsedSteps(before step: Int64) {
         groupCommit.enqueue(
-            { db in try db.execute(sql: "DELETE FROM totp_used_steps WHERE step < ?", arguments: [step]) },
+            .singleStatement, { db in try db.execute(sql: "DELETE FROM totp_used_steps WHERE step < ?", arguments: [step]) },
             failed: { self.backgroundWriteFailed("pruning used TOTP steps", $0) })
     }
 }

@@ -3,9 +3,18 @@ import MFACore
 
 /// Group commit for the login path: writes that arrive while a transaction is running go into the next one
 /// together, so many concurrent logins cost one commit rather than one each, and SQLite's single writer stops
-/// being the limit. Each write runs in a savepoint of its own (one that throws leaves the others' changes), and
-/// order is kept: a write submitted after another commits in the same transaction or a later one.
+/// being the limit. A write that throws leaves the others' changes (see `Atomicity`), and order is kept: a write
+/// submitted after another commits in the same transaction or a later one.
 final class GroupCommit: Sendable {
+    /// How a write that throws is kept from leaving half its changes in the shared transaction.
+    enum Atomicity: Sendable {
+        /// The work runs in a savepoint of its own, rolled back if it throws.
+        case savepoint
+        /// The work changes the database with at most one statement, which SQLite applies whole or not at all
+        /// (a statement journal): no savepoint needed, and none paid for (two more statements per write).
+        case singleStatement
+    }
+
     private struct Job: Sendable {
         /// Runs inside the transaction; returns what to do once the transaction has committed.
         let run: @Sendable (Database) -> @Sendable () -> Void
@@ -28,19 +37,14 @@ final class GroupCommit: Sendable {
     }
 
     /// Runs `work` in the next group transaction and returns its result once that transaction has committed.
-    func write<T: Sendable>(_ work: @escaping @Sendable (Database) throws -> T) async throws -> T {
+    func write<T: Sendable>(
+        _ atomicity: Atomicity = .savepoint, _ work: @escaping @Sendable (Database) throws -> T
+    ) async throws -> T {
         try await withCheckedThrowingContinuation { continuation in
             submit(
                 Job(
                     run: { db in
-                        let result = Result { () throws -> T in
-                            var value: T?
-                            try db.inSavepoint {
-                                value = try work(db)
-                                return .commit
-                            }
-                            return value!
-                        }
+                        let result = Result { try Self.run(work, atomicity, db) }
                         return { continuation.resume(with: result) }
                     },
                     fail: { continuation.resume(throwing: $0) }))
@@ -49,15 +53,15 @@ final class GroupCommit: Sendable {
 
     /// Runs `work` in the next group transaction without waiting for it (audit events: off the reply path).
     /// `failed` hears of an error, from the writer's queue.
-    func enqueue(_ work: @escaping @Sendable (Database) throws -> Void, failed: @escaping @Sendable (any Error) -> Void) {
+    func enqueue(
+        _ atomicity: Atomicity = .savepoint, _ work: @escaping @Sendable (Database) throws -> Void,
+        failed: @escaping @Sendable (any Error) -> Void
+    ) {
         submit(
             Job(
                 run: { db in
                     do {
-                        try db.inSavepoint {
-                            try work(db)
-                            return .commit
-                        }
+                        try Self.run(work, atomicity, db)
                         return {}
                     } catch {
                         return { failed(error) }
@@ -66,9 +70,23 @@ final class GroupCommit: Sendable {
                 fail: failed))
     }
 
+    private static func run<T>(_ work: (Database) throws -> T, _ atomicity: Atomicity, _ db: Database) throws -> T {
+        switch atomicity {
+        case .singleStatement:
+            return try work(db)
+        case .savepoint:
+            var value: T?
+            try db.inSavepoint {
+                value = try work(db)
+                return .commit
+            }
+            return value!
+        }
+    }
+
     /// Returns once everything submitted before has committed (or failed).
     func flush() async throws {
-        try await write { _ in }
+        try await write(.singleStatement) { _ in }
     }
 
     private func submit(_ job: Job) {

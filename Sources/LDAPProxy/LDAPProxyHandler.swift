@@ -4,6 +4,7 @@ import Logging
 import MFACore
 import NIOCore
 import NIOSSL
+import ServerSupport
 
 /// One application connection. Binds are intercepted: the directory checks the password, the MFA core the second
 /// factor, and only then does the application see success. Everything else passes through to this connection's
@@ -146,7 +147,8 @@ final class LDAPProxyHandler: ChannelInboundHandler {
         let authenticator = self.authenticator
         let bound = NIOLoopBound((handler: self, context: context), eventLoop: context.eventLoop)
         let loop = context.eventLoop
-        Task {
+        // Decided on this connection's loop: no hand-off to the cooperative pool and back.
+        Task(executorPreference: EventLoopTaskExecutor(loop)) {
             let verdict = await authenticator.authenticate(attempt)
             loop.execute {
                 let (handler, context) = bound.value

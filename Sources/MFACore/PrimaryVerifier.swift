@@ -21,6 +21,10 @@ public struct LocalPasswordVerifier: PrimaryVerifier {
     }
 
     public func verify(username: String, password: String, credentials: UserCredentials?) async -> PrimaryVerdict {
-        hasher.verify(password, against: credentials?.passwordHash) ? .valid : .invalid
+        // The hash takes tens of milliseconds of CPU: on the cooperative pool, never on the event loop a login may
+        // be decided on (EventLoopTaskExecutor).
+        await withTaskExecutorPreference(globalConcurrentExecutor) {
+            hasher.verify(password, against: credentials?.passwordHash) ? .valid : .invalid
+        }
     }
 }

@@ -2,6 +2,7 @@ import Logging
 import MFACore
 import NIOCore
 import RADIUSCodec
+import ServerSupport
 
 /// One UDP socket's read loop. Everything cheap (client lookup, decoding, Message-Authenticator, duplicate cache,
 /// Status-Server) happens inline; each login is decided on its own task, so a slow decision never blocks the loop.
@@ -18,12 +19,15 @@ final class RADIUSRequestHandler: ChannelInboundHandler {
     private let clock: any WallClock
     private let audit: (any AuditSink)?
     private let logger: Logger
+    /// The socket's event loop as a task executor, for the logins it receives.
+    private let executor: EventLoopTaskExecutor
 
     init(
         clients: RADIUSClientTable, authenticator: any LoginAuthenticator, delimiter: Character,
         duplicateWindow: TimeAmount, inFlight: InFlightRequests, clock: any WallClock,
-        audit: (any AuditSink)?, logger: Logger
+        audit: (any AuditSink)?, executor: EventLoopTaskExecutor, logger: Logger
     ) {
+        self.executor = executor
         self.inFlight = inFlight
         self.clock = clock
         self.audit = audit
@@ -175,7 +179,8 @@ final class RADIUSRequestHandler: ChannelInboundHandler {
         let inFlight = self.inFlight
         let loop = context.eventLoop
         let bound = NIOLoopBound((handler: self, context: context), eventLoop: loop)
-        Task {
+        // Decided on this loop: no hand-off to the cooperative pool and back.
+        Task(executorPreference: executor) {
             let answer = await decide()
             loop.execute {
                 let (handler, context) = bound.value

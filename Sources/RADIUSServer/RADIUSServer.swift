@@ -128,7 +128,8 @@ public final class RADIUSServer: Service {
                     try channel.pipeline.syncOperations.addHandler(
                         RADIUSRequestHandler(
                             clients: clients, authenticator: authenticator, delimiter: delimiter,
-                            duplicateWindow: window, inFlight: inFlight, clock: clock, audit: audit, logger: logger))
+                            duplicateWindow: window, inFlight: inFlight, clock: clock, audit: audit,
+                            executor: EventLoopTaskExecutor(channel.eventLoop), logger: logger))
                 }
             }
             .bind(host: address.host, port: address.port)

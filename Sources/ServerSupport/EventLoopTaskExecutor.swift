@@ -1,0 +1,18 @@
+import NIOCore
+
+/// Runs Swift tasks on one NIO event loop. A login decided on the loop that received it needs no hand-off to
+/// the cooperative pool and back: the request, the decision and the reply stay on one thread, and only the store's
+/// commit crosses to another. Work that takes long (a password hash) must move off with
+/// `withTaskExecutorPreference(globalConcurrentExecutor)`.
+public final class EventLoopTaskExecutor: TaskExecutor {
+    public let eventLoop: any EventLoop
+
+    public init(_ eventLoop: any EventLoop) {
+        self.eventLoop = eventLoop
+    }
+
+    public func enqueue(_ job: consuming ExecutorJob) {
+        let job = UnownedJob(job)
+        eventLoop.execute { job.runSynchronously(on: self.asUnownedTaskExecutor()) }
+    }
+}
