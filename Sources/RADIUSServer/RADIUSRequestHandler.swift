@@ -21,6 +21,7 @@ final class RADIUSRequestHandler: ChannelInboundHandler {
     private let logger: Logger
     /// The socket's event loop as a task executor, for the logins it receives.
     private let executor: EventLoopTaskExecutor
+    private var flushScheduled = false
 
     init(
         clients: RADIUSClientTable, authenticator: any LoginAuthenticator, delimiter: Character,
@@ -92,7 +93,7 @@ final class RADIUSRequestHandler: ChannelInboundHandler {
             logger.warning("dropped request: too many in flight", metadata: ["client": "\(client.name)"])
             return
         case .resend(let reply):
-            context.writeAndFlush(wrapOutboundOut(AddressedEnvelope(remoteAddress: source, data: ByteBuffer(bytes: reply))), promise: nil)
+            write(reply, to: source, context: context)
             return
         }
 
@@ -182,11 +183,12 @@ final class RADIUSRequestHandler: ChannelInboundHandler {
         // Decided on this loop: no hand-off to the cooperative pool and back.
         Task(executorPreference: executor) {
             let answer = await decide()
-            loop.execute {
+            let finish: @Sendable () -> Void = {
                 let (handler, context) = bound.value
                 handler.reply(answer, to: request, key: key, client: client, source: source, context: context)
                 inFlight.end()
             }
+            if loop.inEventLoop { finish() } else { loop.execute(finish) }
         }
     }
 
@@ -218,8 +220,20 @@ final class RADIUSRequestHandler: ChannelInboundHandler {
         let reply = RADIUSPacket.encodeReply(
             code: code, identifier: request.identifier, attributes: attributes,
             requestAuthenticator: request.authenticator, secret: client.secret)
-        context.writeAndFlush(wrapOutboundOut(AddressedEnvelope(remoteAddress: destination, data: ByteBuffer(bytes: reply))), promise: nil)
+        write(reply, to: destination, context: context)
         return reply
+    }
+
+    /// Queues a datagram and flushes once the loop has run what is queued: the replies of one group commit resume
+    /// together, and leave in one `sendmmsg` instead of a system call each.
+    private func write(_ datagram: [UInt8], to destination: SocketAddress, context: ChannelHandlerContext) {
+        context.write(wrapOutboundOut(AddressedEnvelope(remoteAddress: destination, data: ByteBuffer(bytes: datagram))), promise: nil)
+        guard !flushScheduled else { return }
+        flushScheduled = true
+        context.eventLoop.assumeIsolated().execute {
+            self.flushScheduled = false
+            context.flush()
+        }
     }
 
     /// The reply's attributes, cut to fit in a packet, or nil when they cannot be.
