@@ -45,6 +45,8 @@ public final class PushCoordinator: Sendable {
 
     private struct State {
         var pending: [String: Pending] = [:]
+        /// The pending pushes of each device, oldest first: a device's poll finds its own without a look at all.
+        var pendingByDevice: [String: [String]] = [:]
         var byJoinKey: [String: String] = [:]
         var deviceWaiters: [String: [DeviceWaiter]] = [:]
         var deviceLastSeen: [String: Date] = [:]
@@ -56,6 +58,23 @@ public final class PushCoordinator: Sendable {
 
         var snapshot: Snapshot {
             Snapshot(waitingLogins: pending.mapValues(\.waiters.count))
+        }
+
+        mutating func add(_ push: Pending) {
+            pending[push.message.id] = push
+            pendingByDevice[push.message.deviceID, default: []].append(push.message.id)
+        }
+
+        mutating func remove(_ pushID: String) -> Pending? {
+            guard let push = pending.removeValue(forKey: pushID) else { return nil }
+            let deviceID = push.message.deviceID
+            pendingByDevice[deviceID]?.removeAll { $0 == pushID }
+            if pendingByDevice[deviceID]?.isEmpty == true { pendingByDevice[deviceID] = nil }
+            return push
+        }
+
+        func pushes(forDevice deviceID: String) -> [PushMessage] {
+            (pendingByDevice[deviceID] ?? []).compactMap { pending[$0]?.message }
         }
     }
 
@@ -112,9 +131,10 @@ public final class PushCoordinator: Sendable {
                     continuation.resume(returning: Result(outcome: .limited, pushID: nil, created: false))
                     return []
                 }
-                state.pending[id] = Pending(
-                    message: signed, devicePublicKey: device.publicKey, limiterKey: limiterKey, joinKey: joinKey,
-                    waiters: [continuation])
+                state.add(
+                    Pending(
+                        message: signed, devicePublicKey: device.publicKey, limiterKey: limiterKey, joinKey: joinKey,
+                        waiters: [continuation]))
                 if let joinKey { state.byJoinKey[joinKey] = id }
                 return state.deviceWaiters.removeValue(forKey: device.id) ?? []
             }
@@ -133,7 +153,7 @@ public final class PushCoordinator: Sendable {
         }
         let immediate = state.withLock { state in
             state.deviceLastSeen[deviceID] = clock.now()
-            return state.pending.values.filter { $0.message.deviceID == deviceID }.map(\.message).sorted { $0.created < $1.created }
+            return state.pushes(forDevice: deviceID)
         }
         guard immediate.isEmpty, wait > .zero else { return immediate }
 
@@ -144,7 +164,7 @@ public final class PushCoordinator: Sendable {
                         // A push created since the first look is returned at once rather than missed.
                         let arrived: [PushMessage]? = self.state.withLock { state in
                             guard !Task.isCancelled, !state.closed else { return [] }
-                            let arrived = state.pending.values.filter { $0.message.deviceID == deviceID }.map(\.message)
+                            let arrived = state.pushes(forDevice: deviceID)
                             guard arrived.isEmpty else { return arrived }
                             state.deviceWaiters[deviceID, default: []].append(DeviceWaiter(token: token, continuation: continuation))
                             return nil
@@ -231,7 +251,7 @@ public final class PushCoordinator: Sendable {
     private func resolve(_ pushID: String, with outcome: Outcome) -> PushMessage? {
         guard
             let pending = state.withLock({ state -> Pending? in
-                guard let pending = state.pending.removeValue(forKey: pushID) else { return nil }
+                guard let pending = state.remove(pushID) else { return nil }
                 if let joinKey = pending.joinKey, state.byJoinKey[joinKey] == pushID { state.byJoinKey[joinKey] = nil }
                 state.limiter.release(pending.limiterKey, pushID: pushID)
                 return pending
@@ -258,7 +278,9 @@ public final class PushCoordinator: Sendable {
     }
 
     private func notifyWatchers() {
-        let ready = state.withLock { state in
+        let ready = state.withLock { state -> [CheckedContinuation<Void, Never>] in
+            // The snapshot copies every pending push: only when someone watches.
+            guard !state.watchers.isEmpty else { return [] }
             let snapshot = state.snapshot
             var ready: [CheckedContinuation<Void, Never>] = []
             state.watchers.removeAll { watcher in

@@ -49,6 +49,7 @@ struct PushCommand: AsyncParsableCommand {
             return try DeviceAPIClient(keystore: keystore, transport: transport)
         }
         progress(String(format: "enrolled %d devices in %.1f s", count, Date().timeIntervalSince(started)))
+        let enrolledRSS = serverPid.flatMap { memoryKiB(pid: $0, field: "VmRSS") }
 
         // 2. N logins at once, each waiting on its push.
         let replyTimes = UnsafeMutableBufferPointer<UInt64>.allocate(capacity: table.count)
@@ -96,7 +97,8 @@ struct PushCommand: AsyncParsableCommand {
             approve_to_accept_p50_ms: approveToAccept.milliseconds(at: 50), approve_to_accept_p99_ms: approveToAccept.milliseconds(at: 99),
             status_server_p50_ms: status.latency.milliseconds(at: 50), status_server_p99_ms: status.latency.milliseconds(at: 99),
             status_server_wrong_or_lost: status.counts.wrong + status.counts.lost,
-            server_rss_pending_mib: pendingRSS.map { Double($0) / 1024 }, server_peak_rss_mib: peakRSS.map { Double($0) / 1024 })
+            server_rss_enrolled_mib: enrolledRSS.map { Double($0) / 1024 }, server_rss_pending_mib: pendingRSS.map { Double($0) / 1024 },
+            server_peak_rss_mib: peakRSS.map { Double($0) / 1024 })
         print(json ? report.json() : report.line)
     }
 }
@@ -112,15 +114,18 @@ struct PushReport: Codable {
     var status_server_p50_ms: Double
     var status_server_p99_ms: Double
     var status_server_wrong_or_lost: Int
+    /// After the enrollments, before any login.
+    var server_rss_enrolled_mib: Double?
     var server_rss_pending_mib: Double?
     var server_peak_rss_mib: Double?
 
     var line: String {
         String(
             format: "push: %d devices, %d accepted, %d wrong, %d lost; approve→Accept (%d answers in flight) p50 %.2f ms, p99 %.2f ms; "
-                + "Status-Server while waiting p50 %.2f ms, p99 %.2f ms (%d wrong or lost); server RSS with all pending %.0f MiB, peak %.0f MiB",
+                + "Status-Server while waiting p50 %.2f ms, p99 %.2f ms (%d wrong or lost); server RSS after enrollment %.0f MiB, with all pending %.0f MiB, peak %.0f MiB",
             devices, accepted, wrong, lost, approve_concurrency, approve_to_accept_p50_ms, approve_to_accept_p99_ms, status_server_p50_ms,
-            status_server_p99_ms, status_server_wrong_or_lost, server_rss_pending_mib ?? -1, server_peak_rss_mib ?? -1)
+            status_server_p99_ms, status_server_wrong_or_lost, server_rss_enrolled_mib ?? -1, server_rss_pending_mib ?? -1,
+            server_peak_rss_mib ?? -1)
     }
 
     func json() -> String {
