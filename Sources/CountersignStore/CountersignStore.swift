@@ -309,6 +309,13 @@ public final class CountersignStore: Sendable {
 
 extension CountersignStore: CredentialStore {
     public func credentials(for username: String) async throws -> UserCredentials? {
+        try credentialsNow(for: username)
+    }
+
+    /// The read runs on the caller's thread (ReadConnections); synchronous, so that its locals stay off the login
+    /// task's async frames, which a login waiting on a push keeps.
+    @inline(never)
+    func credentialsNow(for username: String) throws -> UserCredentials? {
         typealias Columns = (
             passwordHash: String?, sealed: Data?, algorithm: String?, digits: Int?, period: Int?, device: EnrolledDevice?,
             lockedUntil: Double?, failedAttempts: Int

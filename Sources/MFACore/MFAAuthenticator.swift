@@ -63,24 +63,48 @@ public final class MFAAuthenticator: LoginAuthenticator {
     /// Challenges issued and not yet redeemed (for tests).
     var outstandingChallenges: Int { challenges.count }
 
+    /// What `decide` leaves to do: nothing (a verdict), or the push, waited for once `decide` has returned.
+    private enum Decision {
+        case verdict(Verdict)
+        case push(UserCredentials)
+    }
+
+    // The push wait can last a minute, for thousands of logins at once (BENCHMARKS.md, push at scale), and every
+    // async function under way keeps its frame until it returns: so the wait happens with only small frames live.
+    // `decide` returns before it, and the work around it is in functions of their own (`@inline(never)`, or the
+    // compiler merges their locals into the waiting frame).
     public func authenticate(_ attempt: LoginAttempt) async -> Verdict {
-        let verdict: Verdict
         var details: [String: String] = [:]
         var failuresToClear = true
+        var verdict: Verdict
         do {
-            verdict = try await decide(attempt, details: &details, failuresToClear: &failuresToClear)
+            switch try await decide(attempt, details: &details, failuresToClear: &failuresToClear) {
+            case .verdict(let decided): verdict = decided
+            case .push(let credentials): verdict = try await pushFactor(credentials, attempt, details: &details)
+            }
         } catch {
-            logger.error("store failed during login", metadata: ["user": "\(attempt.username)", "error": "\(error)"])
-            verdict = .reject(.unavailable)
+            verdict = storeFailed(attempt, error)
         }
+        await conclude(attempt, verdict: verdict, details: details, failuresToClear: failuresToClear)
+        return verdict
+    }
+
+    @inline(never)
+    private func storeFailed(_ attempt: LoginAttempt, _ error: any Error) -> Verdict {
+        logger.error("store failed during login", metadata: ["user": "\(attempt.username)", "error": "\(error)"])
+        return .reject(.unavailable)
+    }
+
+    @inline(never)
+    private func conclude(_ attempt: LoginAttempt, verdict: Verdict, details: [String: String], failuresToClear: Bool) async {
         // A push can wait for a minute, while other attempts fail: after one, the record read at the start is stale.
         await countTowardsLockout(attempt, verdict: verdict, failuresToClear: failuresToClear || details["push_id"] != nil)
         await record(.login(attempt.resource.kind), attempt, verdict: verdict, details: details)
-        return verdict
     }
 
     /// Consecutive failed passwords and factors lock the user (`[lockout]`); a success starts the count again.
     /// `failuresToClear` is false when the user's record showed no failures and no lock: then a success writes nothing.
+    @inline(never)
     private func countTowardsLockout(_ attempt: LoginAttempt, verdict: Verdict, failuresToClear: Bool) async {
         do {
             switch verdict {
@@ -101,22 +125,48 @@ public final class MFAAuthenticator: LoginAuthenticator {
         }
     }
 
-    private func decide(_ attempt: LoginAttempt, details: inout [String: String], failuresToClear: inout Bool) async throws -> Verdict {
+    /// What the login needs next, decided without waiting for anything (`plan`, `planAfterPassword`).
+    private enum Step {
+        case verdict(Verdict)
+        case code(String)
+        case push(UserCredentials)
+        /// The password is checked first (`primary`); then `planAfterPassword` with the appended factor.
+        case password(String, AppendedFactor)
+    }
+
+    /// The waits of a decision (the store read, the password check, the code's record), with the logic between
+    /// them in synchronous functions: their locals stay on the thread's stack instead of in this task's async frame,
+    /// which a waiting login keeps for as long as it waits.
+    private func decide(_ attempt: LoginAttempt, details: inout [String: String], failuresToClear: inout Bool) async throws -> Decision {
         // SQLite gets names as C strings, so "alice\0anything" would find alice's credentials. No user name holds a NUL
         // (RFC 2865 §5: RADIUS text carries no terminator; an LDAP DN or JSON string with one names nobody here).
-        guard !attempt.username.utf8.contains(0) else { return .reject(.invalidCredentials) }
-        let binding = ChallengeBook.Binding(username: attempt.username, resource: attempt.resource, clientAddress: attempt.clientAddress)
+        guard !attempt.username.utf8.contains(0) else { return .verdict(.reject(.invalidCredentials)) }
         let credentials = try await store.credentials(for: attempt.username)
         failuresToClear = credentials.map { $0.failedAttempts > 0 || $0.lockedUntil != nil } ?? false
+        var step = plan(attempt, credentials, details: &details)
+        if case .password(let password, let factor) = step {
+            step = await checkPassword(password, then: factor, attempt, credentials, details: &details)
+        }
+        switch step {
+        case .verdict(let verdict): return .verdict(verdict)
+        case .code(let code): return .verdict(try await checkCode(code, credentials: credentials, attempt))
+        case .push(let credentials): return .push(credentials)
+        case .password: return .verdict(.reject(.unavailable))  // planAfterPassword never asks for it again
+        }
+    }
+
+    @inline(never)
+    private func plan(_ attempt: LoginAttempt, _ credentials: UserCredentials?, details: inout [String: String]) -> Step {
         // Locked: refused whatever comes, a valid code included, and no push goes out.
         if let until = credentials?.lockedUntil, until > clock.now() {
             details["locked_until"] = "\(Int(until.timeIntervalSince1970))"
-            return .reject(.locked)
+            return .verdict(.reject(.locked))
         }
         if let state = attempt.challengeState {
             details["step"] = "challenge-response"
-            guard challenges.redeem(state, for: binding, now: clock.now()) else { return .reject(.invalidState) }
-            return try await checkCode(attempt.secret, credentials: credentials, attempt)
+            let binding = ChallengeBook.Binding(username: attempt.username, resource: attempt.resource, clientAddress: attempt.clientAddress)
+            guard challenges.redeem(state, for: binding, now: clock.now()) else { return .verdict(.reject(.invalidState)) }
+            return .code(attempt.secret)
         }
 
         switch attempt.delivery {
@@ -125,62 +175,74 @@ public final class MFAAuthenticator: LoginAuthenticator {
             // round trip exists here, so the code comes appended or the user gets a push.
             details["step"] = "after-primary"
             guard let credentials, credentials.totp != nil || credentials.device != nil
-            else { return unenrolled() }
+            else { return .verdict(unenrolled()) }
             switch factor {
-            case .code(let code): return try await checkCode(code, credentials: credentials, attempt)
-            case .push: return try await pushFactor(credentials, attempt, details: &details)
+            case .code(let code): return .code(code)
+            case .push: return .push(credentials)
             case .none:
-                if credentials.device != nil { return try await pushFactor(credentials, attempt, details: &details) }
-                return .reject(.codeRequired)
+                if credentials.device != nil { return .push(credentials) }
+                return .verdict(.reject(.codeRequired))
             }
 
         case .secondFactorOnly:
             details["step"] = "code-only"
             if attempt.secret == "push", let credentials {
-                return try await pushFactor(credentials, attempt, details: &details)
+                return .push(credentials)
             }
             if let credentials, credentials.totp == nil {
-                return credentials.device != nil ? try await pushFactor(credentials, attempt, details: &details) : unenrolled()
+                return credentials.device != nil ? .push(credentials) : .verdict(unenrolled())
             }
-            return try await checkCode(attempt.secret, credentials: credentials, attempt)
+            return .code(attempt.secret)
 
-        case .appended, .challenge:
-            let (password, factor): (String, AppendedFactor)
-            if case .appended(let delimiter) = attempt.delivery {
-                (password, factor) = AppendedFactor.split(attempt.secret, delimiter: delimiter)
-            } else {
-                (password, factor) = (attempt.secret, .none)
+        case .appended(let delimiter):
+            let (password, factor) = AppendedFactor.split(attempt.secret, delimiter: delimiter)
+            return .password(password, factor)
+        case .challenge:
+            return .password(attempt.secret, .none)
+        }
+    }
+
+    @inline(never)
+    private func checkPassword(
+        _ password: String, then factor: AppendedFactor, _ attempt: LoginAttempt, _ credentials: UserCredentials?,
+        details: inout [String: String]
+    ) async -> Step {
+        switch await primary.verify(username: attempt.username, password: password, credentials: credentials) {
+        case .valid: planAfterPassword(factor, attempt, credentials, details: &details)
+        case .invalid: .verdict(.reject(.invalidCredentials))
+        case .unavailable: .verdict(.reject(.unavailable))
+        }
+    }
+
+    @inline(never)
+    private func planAfterPassword(
+        _ factor: AppendedFactor, _ attempt: LoginAttempt, _ credentials: UserCredentials?, details: inout [String: String]
+    ) -> Step {
+        // A directory user unknown to the store has no second factor here.
+        guard let credentials, credentials.totp != nil || credentials.device != nil else { return .verdict(unenrolled()) }
+        switch factor {
+        case .code(let code):
+            details["step"] = "appended-code"
+            return .code(code)
+        case .push:
+            details["step"] = "appended-push"
+            return .push(credentials)
+        case .none:
+            details["step"] = "password"
+            // Push by default; the code instead when the device is offline (and the policy says so), or when
+            // the client asked for the challenge round trip and the user has TOTP.
+            if let device = credentials.device, !(attempt.delivery == .challenge && credentials.totp != nil),
+                !(credentials.totp != nil && policy.challengeWhenDeviceOffline && !(push?.isConnected(deviceID: device.id) ?? false))
+            {
+                return .push(credentials)
             }
-            switch await primary.verify(username: attempt.username, password: password, credentials: credentials) {
-            case .valid: break
-            case .invalid: return .reject(.invalidCredentials)
-            case .unavailable: return .reject(.unavailable)
+            guard credentials.totp != nil else { return .push(credentials) }
+            let binding = ChallengeBook.Binding(username: attempt.username, resource: attempt.resource, clientAddress: attempt.clientAddress)
+            guard let state = challenges.issue(for: binding, now: clock.now()) else {
+                logger.warning("challenge book full; refusing new challenges")
+                return .verdict(.reject(.unavailable))
             }
-            // A directory user unknown to the store has no second factor here.
-            guard let credentials, credentials.totp != nil || credentials.device != nil else { return unenrolled() }
-            switch factor {
-            case .code(let code):
-                details["step"] = "appended-code"
-                return try await checkCode(code, credentials: credentials, attempt)
-            case .push:
-                details["step"] = "appended-push"
-                return try await pushFactor(credentials, attempt, details: &details)
-            case .none:
-                details["step"] = "password"
-                // Push by default; the code instead when the device is offline (and the policy says so), or when
-                // the client asked for the challenge round trip and the user has TOTP.
-                if let device = credentials.device, !(attempt.delivery == .challenge && credentials.totp != nil),
-                    !(credentials.totp != nil && policy.challengeWhenDeviceOffline && !(push?.isConnected(deviceID: device.id) ?? false))
-                {
-                    return try await pushFactor(credentials, attempt, details: &details)
-                }
-                guard credentials.totp != nil else { return try await pushFactor(credentials, attempt, details: &details) }
-                guard let state = challenges.issue(for: binding, now: clock.now()) else {
-                    logger.warning("challenge book full; refusing new challenges")
-                    return .reject(.unavailable)
-                }
-                return .challenge(prompt: Self.codePrompt, state: state)
-            }
+            return .verdict(.challenge(prompt: Self.codePrompt, state: state))
         }
     }
 
@@ -194,6 +256,14 @@ public final class MFAAuthenticator: LoginAuthenticator {
         let result = await push.push(
             username: credentials.username, device: device, resource: attempt.resource, clientAddress: attempt.clientAddress,
             joinKey: joinKey(attempt))
+        return await pushOutcome(result, device: device, attempt, details: &details)
+    }
+
+    /// The verdict and the push events for an answered (or limited, timed out) push.
+    @inline(never)
+    private func pushOutcome(
+        _ result: PushCoordinator.Result, device: EnrolledDevice, _ attempt: LoginAttempt, details: inout [String: String]
+    ) async -> Verdict {
         if let id = result.pushID { details["push_id"] = id }
         if !result.created, result.outcome != .limited { details["joined_push"] = "true" }
         let verdict: Verdict
@@ -224,6 +294,7 @@ public final class MFAAuthenticator: LoginAuthenticator {
         return Data(HMAC<SHA256>.authenticationCode(for: material, using: joinKeySalt)).base64EncodedString()
     }
 
+    @inline(never)
     private func checkCode(_ code: String, credentials: UserCredentials?, _ attempt: LoginAttempt) async throws -> Verdict {
         guard let credentials, let totp = credentials.totp else {
             // Unknown user or no TOTP: the same answer as a wrong code, and no factor event (there was no factor).
@@ -240,6 +311,7 @@ public final class MFAAuthenticator: LoginAuthenticator {
         return verdict
     }
 
+    @inline(never)
     private func record(_ type: AuditEventType, _ attempt: LoginAttempt, verdict: Verdict, details: [String: String]) async {
         switch verdict {
         case .accept: await record(type, attempt, result: .success, error: nil, details: details)
@@ -248,6 +320,7 @@ public final class MFAAuthenticator: LoginAuthenticator {
         }
     }
 
+    @inline(never)
     private func record(_ type: AuditEventType, _ attempt: LoginAttempt, result: AuditResult, error: String?, details: [String: String]) async {
         await audit.record(
             AuditEvent(

@@ -107,6 +107,16 @@ public final class PushCoordinator: Sendable {
     public func push(
         username: String, device: EnrolledDevice, resource: Resource, clientAddress: String, joinKey: String? = nil
     ) async -> Result {
+        // The request is made and signed in a synchronous function: a login keeps its async frames, sized for
+        // everything held across a wait, for as long as the push waits.
+        let request = signedRequest(username: username, device: device, resource: resource, clientAddress: clientAddress)
+        return await withCheckedContinuation { continuation in
+            register(request, device: device, resource: resource, joinKey: joinKey, continuation: continuation)
+        }
+    }
+
+    @inline(never)
+    private func signedRequest(username: String, device: EnrolledDevice, resource: Resource, clientAddress: String) -> PushMessage {
         let now = clock.now()
         let id = SecureRandom.bytes(16).map { String(format: "%02x", $0) }.joined()
         var message = PushMessage(
@@ -114,33 +124,41 @@ public final class PushCoordinator: Sendable {
             clientAddress: clientAddress, created: Int64(now.timeIntervalSince1970),
             expires: Int64(now.addingTimeInterval(timeout).timeIntervalSince1970), nonce: Data(SecureRandom.bytes(16)).base64EncodedString())
         message.signature = (try? DeviceCrypto.sign(SignedMessage.pushRequest(message), with: signingKey)) ?? ""
-        let signed = message
-        let limiterKey = PushLimiter.Key(username: username, resource: resource)
+        return message
+    }
 
-        return await withCheckedContinuation { continuation in
-            let polls: [DeviceWaiter] = state.withLock { state in
-                if state.closed {
-                    continuation.resume(returning: Result(outcome: .cancelled, pushID: nil, created: false))
-                    return []
-                }
-                if let joinKey, let existing = state.byJoinKey[joinKey], state.pending[existing] != nil {
-                    state.pending[existing]!.waiters.append(continuation)
-                    return []
-                }
-                guard state.limiter.admit(limiterKey, pushID: id, now: now) else {
-                    continuation.resume(returning: Result(outcome: .limited, pushID: nil, created: false))
-                    return []
-                }
-                state.add(
-                    Pending(
-                        message: signed, devicePublicKey: device.publicKey, limiterKey: limiterKey, joinKey: joinKey,
-                        waiters: [continuation]))
-                if let joinKey { state.byJoinKey[joinKey] = id }
-                return state.deviceWaiters.removeValue(forKey: device.id) ?? []
+    /// Joins a pending push with the same `joinKey`, or admits a new one (the limiter) and hands it to the device's
+    /// open polls; `continuation` gets the outcome.
+    @inline(never)
+    private func register(
+        _ signed: PushMessage, device: EnrolledDevice, resource: Resource, joinKey: String?,
+        continuation: CheckedContinuation<Result, Never>
+    ) {
+        let id = signed.id
+        let limiterKey = PushLimiter.Key(username: signed.user, resource: resource)
+        let now = clock.now()
+        let polls: [DeviceWaiter] = state.withLock { state in
+            if state.closed {
+                continuation.resume(returning: Result(outcome: .cancelled, pushID: nil, created: false))
+                return []
             }
-            for poll in polls { poll.continuation.resume(returning: [signed]) }
-            notifyWatchers()
+            if let joinKey, let existing = state.byJoinKey[joinKey], state.pending[existing] != nil {
+                state.pending[existing]!.waiters.append(continuation)
+                return []
+            }
+            guard state.limiter.admit(limiterKey, pushID: id, now: now) else {
+                continuation.resume(returning: Result(outcome: .limited, pushID: nil, created: false))
+                return []
+            }
+            state.add(
+                Pending(
+                    message: signed, devicePublicKey: device.publicKey, limiterKey: limiterKey, joinKey: joinKey,
+                    waiters: [continuation]))
+            if let joinKey { state.byJoinKey[joinKey] = id }
+            return state.deviceWaiters.removeValue(forKey: device.id) ?? []
         }
+        for poll in polls { poll.continuation.resume(returning: [signed]) }
+        notifyWatchers()
     }
 
     // MARK: Devices
