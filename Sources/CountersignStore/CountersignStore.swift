@@ -9,8 +9,10 @@ public final class CountersignStore: Sendable {
     let secrets: SecretBox
     /// The login path's writes (used codes, failure counts, audit events), committed in groups.
     let groupCommit: GroupCommit
-    /// The login path's reads, on the caller's thread (ReadConnections).
+    /// The login path's reads (ReadConnections), run on `loginReadQueue`.
     let loginReads: ReadConnections
+    /// Concurrent: reads run side by side, each on a connection of its own.
+    private let loginReadQueue = DispatchQueue(label: "countersign.login-read", attributes: .concurrent)
     private let backgroundFailureHandler = Locked<@Sendable (String, any Error) -> Void>({ _, _ in })
     private let acceptedSincePrune = Locked(0)
 
@@ -309,11 +311,14 @@ public final class CountersignStore: Sendable {
 
 extension CountersignStore: CredentialStore {
     public func credentials(for username: String) async throws -> UserCredentials? {
-        try credentialsNow(for: username)
+        // On the read queue, not on the caller's event loop: with a large store the page may have to come from
+        // disk (BENCHMARKS.md, growth), and a loop waiting for it would hold every other request it serves.
+        try await withCheckedThrowingContinuation { continuation in
+            loginReadQueue.async { continuation.resume(with: Result { try self.credentialsNow(for: username) }) }
+        }
     }
 
-    /// The read runs on the caller's thread (ReadConnections); synchronous, so that its locals stay off the login
-    /// task's async frames, which a login waiting on a push keeps.
+    /// Synchronous, so that its locals stay off the login task's async frames, which a login waiting on a push keeps.
     @inline(never)
     func credentialsNow(for username: String) throws -> UserCredentials? {
         typealias Columns = (

@@ -3,11 +3,10 @@ import MFACore
 
 /// Read-only connections for the login path's reads, run on the calling thread.
 ///
-/// A login decided on its event loop reads the user's row there, a point lookup of a few microseconds, instead
-/// of hopping to the pool's reader queue and back. Each connection serves one thread at a time; one is opened
-/// when every open one is in use, so there are never more than threads reading at once, and no read ever waits
-/// for a connection (a wait there could hold an event loop or a cooperative thread for as long as another read
-/// runs). WAL lets them read while the writer commits.
+/// Each connection serves one thread at a time; one is opened when every open one is in use, so there are never
+/// more than threads reading at once, and no read waits for a connection. WAL lets them read while the writer
+/// commits. SQLite drops a connection's page cache whenever another connection has committed, so every read
+/// fetches its pages again from the operating system's cache, or from disk.
 final class ReadConnections: Sendable {
     private let path: String?
     private let configuration: Configuration
