@@ -47,6 +47,23 @@ import Testing
         #expect(try await store.recordAcceptedTOTPStep(6, for: "alice"))
     }
 
+    @Test func aFailingSingleStatementWriteLeavesNothingAndTheOthersInItsGroup() async throws {
+        let commit = store.groupCommit
+        try await store.addUser("alice", passwordHash: nil)
+        // No savepoint: SQLite undoes the failing statement alone (NOT NULL), and the transaction goes on.
+        let failing = Task {
+            try await commit.write(.singleStatement) { db in
+                try db.execute(sql: "INSERT INTO totp_used_steps (user, step) VALUES ('alice', NULL)")
+            }
+        }
+        let stored = Task { try await store.recordAcceptedTOTPStep(5, for: "alice") }
+        await #expect(throws: DatabaseError.self) { try await failing.value }
+        #expect(try await stored.value)
+        #expect(try await store.recordAcceptedTOTPStep(5, for: "alice") == false)
+        let rows = try await store.database.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM totp_used_steps") }
+        #expect(rows == 1)
+    }
+
     @Test func queuedEventsAreReadAfterAFlushAndKeepTheirOrder() async throws {
         let events = (0..<300).map { index in
             AuditEvent(time: Date(timeIntervalSince1970: Double(index)), type: .login(.radius), user: "u\(index)", result: .success)

@@ -113,6 +113,34 @@ import Testing
         #expect(await second.value == .init(outcome: .approved, pushID: message.id, created: false))
     }
 
+    @Test func aDevicePollGetsItsOwnPendingPushesOldestFirst() async throws {
+        let push = coordinator()
+        let (vpnLogin, vpnPush) = try await startPush(push)
+        let device = self.device
+        let wifiLogin = Task {
+            await push.push(username: "alice", device: device, resource: Resource(kind: .radius, name: "wifi"), clientAddress: "192.0.2.1")
+        }
+        await push.waitUntil { $0.pendingCount == 2 }
+        let bobsDevice = EnrolledDevice(
+            id: "dev-2", username: "bob", publicKey: DeviceCrypto.encode(P256.Signing.PrivateKey().publicKey), name: "phone",
+            platform: "linux", enrolledAt: clock.now())
+        let vpn = self.vpn
+        let bobsLogin = Task { await push.push(username: "bob", device: bobsDevice, resource: vpn, clientAddress: "192.0.2.2") }
+        await push.waitUntil { $0.pendingCount == 3 }
+
+        #expect(await push.pushes(forDevice: "dev-1", wait: .zero).map(\.resourceName) == ["vpn", "wifi"])
+        #expect(await push.pushes(forDevice: "dev-2", wait: .zero).map(\.user) == ["bob"])
+        #expect(await push.pushes(forDevice: "dev-3", wait: .zero).isEmpty)
+        // An answered push leaves its device's list; the others stay.
+        try push.answer(pushID: vpnPush.id, decision: .approve, signature: answerSignature(vpnPush, .approve), deviceID: "dev-1")
+        #expect(await vpnLogin.value.outcome == .approved)
+        #expect(await push.pushes(forDevice: "dev-1", wait: .zero).map(\.resourceName) == ["wifi"])
+        push.cancelAll()
+        #expect(await wifiLogin.value.outcome == .cancelled)
+        #expect(await bobsLogin.value.outcome == .cancelled)
+        #expect(await push.pushes(forDevice: "dev-1", wait: .zero).isEmpty)
+    }
+
     @Test func theLimiterRefusesASecondAPIPushUntilTheFirstIsAnswered() async throws {
         let push = coordinator()
         let portal = Resource(kind: .api, name: "portal")
