@@ -100,11 +100,15 @@ def compare(path, meta, folder, password_concurrency):
     out = ["Countersign / FreeRADIUS on loopback", ""]
     out += [line.rstrip("\n") for line in open(meta)]
     out.append("")
-    ceiling = [r for r in runs if r["_label"] == "reflector"]
-    if ceiling:
-        r = ceiling[0]
+    ceiling_runs = [r for r in runs if r["_label"] == "reflector"]
+    ceiling = statistics.median(r["throughput"] for r in ceiling_runs) if ceiling_runs else None
+    if ceiling_runs:
         out.append("generator ceiling (reflector answering everything, workload a, concurrency %d): %.0f req/s, "
-                   "p50 %.2f ms, p99 %.2f ms" % (r["_concurrency"], r["throughput"], r["p50_ms"], r["p99_ms"]))
+                   "p50 %.2f ms, p99 %.2f ms (median of %d runs: %s req/s)" % (
+                       ceiling_runs[0]["_concurrency"], ceiling,
+                       statistics.median(r["p50_ms"] for r in ceiling_runs),
+                       statistics.median(r["p99_ms"] for r in ceiling_runs), len(ceiling_runs),
+                       ", ".join("%.0f" % r["throughput"] for r in ceiling_runs)))
         out.append("")
 
     concurrencies = sorted({r["_concurrency"] for r in runs if r["_workload"] == "totp" and r["_label"] == FR})
@@ -138,8 +142,8 @@ def compare(path, meta, folder, password_concurrency):
 
     with open(folder + "/concurrency.dat", "w") as dat:
         dat.write("# workload (a), median throughput (requests/s) over the rounds\n")
-        if ceiling:
-            dat.write("# generator ceiling: %.1f\n" % ceiling[0]["throughput"])
+        if ceiling is not None:
+            dat.write("# generator ceiling: %.1f\n" % ceiling)
         dat.write("# concurrency FreeRADIUS Countersign\n")
         for c in concurrencies:
             fr, cs = table.medians(FR, "totp", c), table.medians(CS, "totp", c)
