@@ -100,8 +100,10 @@ extension CountersignStore {
     }
 
     public func isPushEnabled() async throws -> Bool {
-        try loginReads.readStatement { db in
-            try Data.fetchOne(db, sql: "SELECT value FROM settings WHERE key = 'push-enabled'", arguments: []) != Data([0])
+        try await onLoginReadQueue {
+            try self.loginReads.readStatement { db in
+                try Data.fetchOne(db, sql: "SELECT value FROM settings WHERE key = 'push-enabled'", arguments: []) != Data([0])
+            }
         }
     }
 

@@ -12,7 +12,7 @@ public final class CountersignStore: Sendable {
     /// The login path's reads (ReadConnections), run on `loginReadQueue`.
     let loginReads: ReadConnections
     /// Concurrent: reads run side by side, each on a connection of its own.
-    private let loginReadQueue = DispatchQueue(label: "countersign.login-read", attributes: .concurrent)
+    let loginReadQueue = DispatchQueue(label: "countersign.login-read", attributes: .concurrent)
     private let backgroundFailureHandler = Locked<@Sendable (String, any Error) -> Void>({ _, _ in })
     private let acceptedSincePrune = Locked(0)
 
@@ -311,10 +311,14 @@ public final class CountersignStore: Sendable {
 
 extension CountersignStore: CredentialStore {
     public func credentials(for username: String) async throws -> UserCredentials? {
-        // On the read queue, not on the caller's event loop: with a large store the page may have to come from
-        // disk (BENCHMARKS.md, growth), and a loop waiting for it would hold every other request it serves.
+        try await onLoginReadQueue { try self.credentialsNow(for: username) }
+    }
+
+    /// Runs a login-path read on the read queue, not on the caller's event loop: with a large store the page may
+    /// have to come from disk (BENCHMARKS.md, growth), and a loop waiting for it would hold every other request.
+    func onLoginReadQueue<T: Sendable>(_ read: @escaping @Sendable () throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { continuation in
-            loginReadQueue.async { continuation.resume(with: Result { try self.credentialsNow(for: username) }) }
+            loginReadQueue.async { continuation.resume(with: Result { try read() }) }
         }
     }
 
