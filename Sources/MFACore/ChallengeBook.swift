@@ -13,6 +13,11 @@ public final class ChallengeBook: Sendable {
             self.resource = resource
             self.clientAddress = clientAddress
         }
+
+        /// The user, resource and client address of `attempt`.
+        public init(_ attempt: LoginAttempt) {
+            self.init(username: attempt.username, resource: attempt.resource, clientAddress: attempt.clientAddress)
+        }
     }
 
     private struct Entry {

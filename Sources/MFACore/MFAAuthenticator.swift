@@ -164,8 +164,7 @@ public final class MFAAuthenticator: LoginAuthenticator {
         }
         if let state = attempt.challengeState {
             details["step"] = "challenge-response"
-            let binding = ChallengeBook.Binding(username: attempt.username, resource: attempt.resource, clientAddress: attempt.clientAddress)
-            guard challenges.redeem(state, for: binding, now: clock.now()) else { return .verdict(.reject(.invalidState)) }
+            guard challenges.redeem(state, for: ChallengeBook.Binding(attempt), now: clock.now()) else { return .verdict(.reject(.invalidState)) }
             return .code(attempt.secret)
         }
 
@@ -237,8 +236,7 @@ public final class MFAAuthenticator: LoginAuthenticator {
                 return .push(credentials)
             }
             guard credentials.totp != nil else { return .push(credentials) }
-            let binding = ChallengeBook.Binding(username: attempt.username, resource: attempt.resource, clientAddress: attempt.clientAddress)
-            guard let state = challenges.issue(for: binding, now: clock.now()) else {
+            guard let state = challenges.issue(for: ChallengeBook.Binding(attempt), now: clock.now()) else {
                 logger.warning("challenge book full; refusing new challenges")
                 return .verdict(.reject(.unavailable))
             }

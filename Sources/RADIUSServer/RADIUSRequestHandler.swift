@@ -110,7 +110,7 @@ final class RADIUSRequestHandler: ChannelInboundHandler {
         case .admitted:
             let authenticator = self.authenticator
             let clock = self.clock
-            answerOffLoop(request, key: key, client: client, source: source, context: context) {
+            answerFromTask(request, key: key, client: client, source: source, context: context) {
                 let verdict = await authenticator.authenticate(attempt)
                 // Counted before the reply leaves, so the client's next request already sees it.
                 if case .reject(let reason) = verdict, reason.isFailedAttempt {
@@ -125,7 +125,7 @@ final class RADIUSRequestHandler: ChannelInboundHandler {
         case .limitBegan(let event):
             // Once per episode: the event is stored before the reply leaves, as a decision's is.
             let audit = self.audit
-            answerOffLoop(request, key: key, client: client, source: source, context: context) {
+            answerFromTask(request, key: key, client: client, source: source, context: context) {
                 await audit?.record(event)
                 return RADIUSAccessMapping.reply(to: request, refusal: .clientRateLimited)
             }
@@ -167,8 +167,9 @@ final class RADIUSRequestHandler: ChannelInboundHandler {
         }
     }
 
-    /// Runs `decide` on a task of its own, then replies on the event loop; the loop never waits for it.
-    private func answerOffLoop(
+    /// Runs `decide` on a task of its own, on this loop's executor, then replies; while the task waits (store, push),
+    /// the loop goes on with other requests.
+    private func answerFromTask(
         _ request: RADIUSPacket, key: DuplicateCache.Key, client: RADIUSClient, source: SocketAddress,
         context: ChannelHandlerContext, _ decide: @escaping @Sendable () async -> (RADIUSCode, [RADIUSAttribute])
     ) {
