@@ -67,6 +67,7 @@ let package = Package(
             name: "ServerSupport",
             dependencies: [
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
@@ -172,6 +173,12 @@ let package = Package(
         ),
         .testTarget(name: "LDAPCodecTests", dependencies: ["LDAPCodec"]),
         .testTarget(name: "RADIUSCodecTests", dependencies: ["RADIUSCodec"]),
+        .testTarget(
+            name: "RADIUSServerTests",
+            dependencies: [
+                "RADIUSServer", "RADIUSCodec", "MFACore", "CountersignConfig", .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
         .testTarget(name: "MFACoreTests", dependencies: ["MFACore", "DeviceProtocol"]),
         .testTarget(
             name: "CountersignStoreTests",

@@ -16,6 +16,8 @@ public final class CountersignGateway: Sendable {
     public let push: PushCoordinator
     public let authenticator: MFAAuthenticator
     public let radius: RADIUSServer
+    /// Requests shed under load, by reason and client (also logged as `dropped requests`).
+    public let drops: DropReport
     public let http: CountersignHTTPServer
     /// The LDAP bind proxy, when `[ldap]` has a listener.
     public let ldap: LDAPProxyServer?
@@ -45,6 +47,14 @@ public final class CountersignGateway: Sendable {
             case .local: LocalPasswordVerifier(hasher: hasher)
             case .ldap: try LDAPPrimaryVerifier(ldap: configuration.ldap, primary: configuration.primary, logger: logger)
             }
+        drops = DropReport(logger: logger, clock: clock)
+        // Password checks wait their client's turn: as many scrypt hashes at once as there are cores (a directory
+        // bind is mostly a wait: more of them).
+        let work = LoginWorkQueue(
+            settings: FairQueueSettings(
+                maximumRunning: configuration.primary.source == .local ? ProcessInfo.processInfo.activeProcessorCount : 64,
+                maximumWait: configuration.radius.maxQueueWait),
+            clock: clock)
         authenticator = MFAAuthenticator(
             store: store, audit: audit, primary: primary,
             policy: MFAAuthenticator.Policy(
@@ -53,9 +63,9 @@ public final class CountersignGateway: Sendable {
                 lockout: LockoutPolicy(
                     maxFailures: configuration.lockout.maxFailures, window: Double(configuration.lockout.windowSeconds),
                     duration: Double(configuration.lockout.durationSeconds))),
-            clock: clock, push: push, logger: logger)
+            clock: clock, push: push, work: work, logger: logger)
         radius = RADIUSServer(
-            settings: configuration.radius, authenticator: authenticator, clock: clock, audit: audit, logger: logger)
+            settings: configuration.radius, authenticator: authenticator, clock: clock, audit: audit, drops: drops, logger: logger)
         http = CountersignHTTPServer(
             settings: configuration.http, store: store, push: push, authenticator: authenticator, audit: audit,
             clock: clock, logger: logger)

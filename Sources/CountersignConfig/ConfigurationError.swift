@@ -83,6 +83,12 @@ extension ConfigurationError {
         ConfigurationError(code: .invalidValue, key: key, message: message)
     }
 
+    static func outOfRange(_ key: String, _ value: Double, _ range: ClosedRange<Double>) -> ConfigurationError {
+        ConfigurationError(
+            code: .outOfRange, key: key,
+            message: "must be between \(range.lowerBound) and \(range.upperBound), got \(value)")
+    }
+
     static func outOfRange(_ key: String, _ value: Int, _ range: ClosedRange<Int>) -> ConfigurationError {
         ConfigurationError(
             code: .outOfRange, key: key,

@@ -13,6 +13,9 @@ public struct RADIUSSettings: Sendable, Equatable {
     /// `radius.client_failure_burst`, default 100, 0...1000000: failed attempts a client may make in a row before
     /// its requests are rejected without being decided. 0 turns the limit off.
     public var clientFailureBurst: Int
+    /// `radius.max_queue_wait`, default 3, 0.1...60 seconds: a login whose password check has not begun this long
+    /// after the request arrived is dropped unanswered (its NAS has given up by then).
+    public var maxQueueWait: Double
     /// `[[radius.clients]]`, at least one.
     public var clients: [RADIUSClientSettings]
 
@@ -21,6 +24,8 @@ public struct RADIUSSettings: Sendable, Equatable {
     public static let defaultClientFailureRate = 20
     public static let defaultClientFailureBurst = 100
     public static let clientFailureRange = 0...1_000_000
+    public static let defaultMaxQueueWait = 3.0
+    public static let maxQueueWaitRange = 0.1...60.0
 
     public init(
         listen: [ListenAddress] = RADIUSSettings.defaultListen,
@@ -28,8 +33,10 @@ public struct RADIUSSettings: Sendable, Equatable {
         duplicateWindowSeconds: Int = 30,
         clientFailureRate: Int = RADIUSSettings.defaultClientFailureRate,
         clientFailureBurst: Int = RADIUSSettings.defaultClientFailureBurst,
+        maxQueueWait: Double = RADIUSSettings.defaultMaxQueueWait,
         clients: [RADIUSClientSettings]
     ) {
+        self.maxQueueWait = maxQueueWait
         self.listen = listen
         self.delimiter = delimiter
         self.duplicateWindowSeconds = duplicateWindowSeconds
@@ -41,7 +48,9 @@ public struct RADIUSSettings: Sendable, Equatable {
 
 extension RADIUSSettings: ConfigurationSection {
     static let tableName = "radius"
-    static let allowedKeys = ["listen", "delimiter", "duplicate_window", "client_failure_rate", "client_failure_burst", "clients"]
+    static let allowedKeys = [
+        "listen", "delimiter", "duplicate_window", "client_failure_rate", "client_failure_burst", "max_queue_wait", "clients",
+    ]
 
     init(reading reader: TableReader) throws(ConfigurationError) {
         var listen = Self.defaultListen
@@ -64,6 +73,7 @@ extension RADIUSSettings: ConfigurationSection {
             duplicateWindowSeconds: try reader.integer("duplicate_window") ?? 30,
             clientFailureRate: try reader.integer("client_failure_rate", in: Self.clientFailureRange) ?? Self.defaultClientFailureRate,
             clientFailureBurst: try reader.integer("client_failure_burst", in: Self.clientFailureRange) ?? Self.defaultClientFailureBurst,
+            maxQueueWait: try reader.seconds("max_queue_wait", in: Self.maxQueueWaitRange) ?? Self.defaultMaxQueueWait,
             clients: try clients.map { (client) throws(ConfigurationError) in try RADIUSClientSettings(reading: client) })
     }
 }

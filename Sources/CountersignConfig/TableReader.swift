@@ -46,6 +46,16 @@ struct TableReader {
         return int
     }
 
+    /// A number of seconds, whole or with a fraction, that must lie in `range`.
+    func seconds(_ name: String, in range: ClosedRange<Double>) throws(ConfigurationError) -> Double? {
+        guard let value = table[name] else { return nil }
+        guard let seconds = value.double ?? value.int.map(Double.init) else {
+            throw .wrongType(key(name), expected: "a number of seconds", got: Self.typeName(value))
+        }
+        guard range.contains(seconds) else { throw .outOfRange(key(name), seconds, range) }
+        return seconds
+    }
+
     func bool(_ name: String) throws(ConfigurationError) -> Bool? {
         guard let value = table[name] else { return nil }
         guard let bool = value.bool else { throw .wrongType(key(name), expected: "a boolean", got: Self.typeName(value)) }

@@ -38,6 +38,8 @@ struct AuthAPIRoutes: Sendable {
             return try JSONResponse.make(AuthResponse(result: "deny", reason: reason.userMessage), status: .forbidden)
         case .challenge:
             return try JSONResponse.make(AuthResponse(result: "deny", reason: "a code is required"), status: .forbidden)
+        case .dropped:
+            return try JSONResponse.make(AuthResponse(result: "deny", reason: "server busy, try again later"), status: .serviceUnavailable)
         }
     }
 

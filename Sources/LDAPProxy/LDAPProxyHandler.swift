@@ -142,7 +142,7 @@ final class LDAPProxyHandler: ChannelInboundHandler {
         }
         bind = .deciding(messageID: messageID)
         let attempt = LoginAttempt(
-            username: username, secret: "", delivery: .afterPrimary(factor),
+            username: username, secret: "", delivery: .afterPrimary(factor, primary: .valid),
             resource: Resource(kind: .ldap, name: configuration.resourceName), clientAddress: clientAddress)
         let authenticator = self.authenticator
         let bound = NIOLoopBound((handler: self, context: context), eventLoop: context.eventLoop)
@@ -169,6 +169,9 @@ final class LDAPProxyHandler: ChannelInboundHandler {
         case .challenge:
             dropUpstream()
             writeBindResponse(messageID, .invalidCredentials, RejectReason.codeRequired.userMessage, context: context)
+        case .dropped:
+            dropUpstream()
+            writeBindResponse(messageID, .busy, "server busy, try again later", context: context)
         }
         releaseHeld(context: context)
     }

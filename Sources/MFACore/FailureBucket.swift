@@ -1,16 +1,18 @@
 import Foundation
 
-/// Failed attempts from one source (a RADIUS client) as a token bucket: each failure takes a token, tokens come back
-/// at `rate` per second up to `burst`, and while none is left the source's new attempts are refused before any work
-/// is done (no password hash, no push), so one NAS sending wrong passwords cannot exhaust the server for the others.
+/// Failed attempts from one source (a RADIUS client, an LDAP client address) as a token bucket: tokens come back at
+/// `rate` per second up to `burst`, and while none is left the source's new attempts are refused before any work is
+/// done (no password hash, no push), so one source sending wrong passwords cannot exhaust the server for the others.
 ///
-/// Attempts still being decided take nothing: the bucket slows a source down once its failures are known.
-/// A state machine without I/O; time comes in with each event.
+/// An admitted attempt takes its token at once and holds it while it is decided: a burst cannot admit more attempts
+/// than the bucket holds before the first of them is known to fail. A failure keeps the token; a success, or an
+/// attempt dropped undecided, gives it back (`attemptEnded`). A state machine without I/O; time comes in with
+/// each event.
 public struct FailureBucket: Sendable {
     public struct Settings: Sendable, Equatable {
         /// Failures per second that the bucket refills with.
         public var rate: Double
-        /// Failures allowed in a row from a full bucket.
+        /// Failures allowed in a row from a full bucket (and attempts in flight at once).
         public var burst: Double
 
         public init(rate: Double, burst: Double) {
@@ -32,6 +34,15 @@ public struct FailureBucket: Sendable {
         case limitEnded(refused: Int)
     }
 
+    /// How an admitted attempt ended.
+    public enum Ending: Sendable, Equatable {
+        /// A wrong password, code or push answer: the token stays taken.
+        case failed
+        /// Anything else (accepted, challenged, rejected for a reason that is no guess, dropped undecided): the
+        /// token comes back.
+        case notFailed
+    }
+
     public let settings: Settings
     private var tokens: Double
     private var updated: Date
@@ -45,9 +56,11 @@ public struct FailureBucket: Sendable {
         self.updated = now
     }
 
+    /// Admitted attempts take a token now, before they are decided.
     public mutating func attemptReceived(now: Date) -> Admission {
         refill(now: now)
         if tokens >= 1 {
+            tokens -= 1
             guard let refused else { return .admitted }
             self.refused = nil
             return .limitEnded(refused: refused)
@@ -60,9 +73,21 @@ public struct FailureBucket: Sendable {
         return .limited
     }
 
+    /// The end of an attempt that `attemptReceived` admitted.
+    public mutating func attemptEnded(_ ending: Ending, now: Date) {
+        refill(now: now)
+        if ending == .notFailed { tokens = min(settings.burst, tokens + 1) }
+    }
+
+    /// A failure of an attempt that holds no token (it gave it back early, `AdmissionTicket.waiting`).
     public mutating func failureRecorded(now: Date) {
         refill(now: now)
         tokens = max(0, tokens - 1)
+    }
+
+    /// Full: as if the source had never been seen (a table of buckets may forget it).
+    public func isFull(now: Date) -> Bool {
+        tokens + max(0, now.timeIntervalSince(updated)) * settings.rate >= settings.burst && refused == nil
     }
 
     private mutating func refill(now: Date) {
@@ -87,7 +112,59 @@ public final class FailureRateLimit: Sendable {
         bucket.withLock { $0.attemptReceived(now: now) }
     }
 
+    public func attemptEnded(_ ending: FailureBucket.Ending, now: Date) {
+        bucket.withLock { $0.attemptEnded(ending, now: now) }
+    }
+
     public func failureRecorded(now: Date) {
         bucket.withLock { $0.failureRecorded(now: now) }
+    }
+
+    /// The ticket an admitted attempt carries until it ends.
+    public func ticket(clock: any WallClock) -> AdmissionTicket {
+        AdmissionTicket(limit: self, clock: clock)
+    }
+}
+
+/// The token an admitted attempt holds in its source's `FailureRateLimit`, ended exactly once.
+///
+/// A login that goes on to wait for a push gives its token back when the wait begins (`waiting`): waiting costs the
+/// server nothing, and a NAS may have hundreds of users approving at once; a deny then takes a token as it ends.
+public final class AdmissionTicket: Sendable {
+    private enum State {
+        case holding
+        case returned
+        case ended
+    }
+
+    private let limit: FailureRateLimit
+    private let clock: any WallClock
+    private let state = Locked(State.holding)
+
+    init(limit: FailureRateLimit, clock: any WallClock) {
+        self.limit = limit
+        self.clock = clock
+    }
+
+    /// The attempt's password passed and it now waits on the user: its token comes back.
+    public func waiting() {
+        let holding = state.withLock { state in
+            defer { if state == .holding { state = .returned } }
+            return state == .holding
+        }
+        if holding { limit.attemptEnded(.notFailed, now: clock.now()) }
+    }
+
+    /// Decided (`failed`: a wrong password, code or push answer) or dropped undecided (`failed` false).
+    public func ended(failed: Bool) {
+        let previous = state.withLock { state in
+            defer { state = .ended }
+            return state
+        }
+        switch previous {
+        case .holding: limit.attemptEnded(failed ? .failed : .notFailed, now: clock.now())
+        case .returned: if failed { limit.failureRecorded(now: clock.now()) }
+        case .ended: break
+        }
     }
 }

@@ -1,3 +1,5 @@
+import Foundation
+
 /// What is being logged in to: the event names and the challenge binding depend on it.
 public struct Resource: Sendable, Hashable, CustomStringConvertible {
     public enum Kind: String, Sendable, Hashable {
@@ -24,8 +26,9 @@ public enum FactorDelivery: Sendable, Hashable {
     case challenge
     /// The client checks the password elsewhere; what it sends is the code alone.
     case secondFactorOnly
-    /// The password was checked already (the directory accepted the LDAP bind); the factor that was appended to it.
-    case afterPrimary(AppendedFactor)
+    /// The password was checked already, by the directory the LDAP bind went to: its verdict, and the factor that was
+    /// appended to the password. A refusal comes here too, so that it counts like any other failed attempt.
+    case afterPrimary(AppendedFactor, primary: PrimaryVerdict)
 }
 
 /// One login as the protocol front end hands it to the MFA core.
@@ -42,11 +45,21 @@ public struct LoginAttempt: Sendable {
     /// What tells one login session from another beyond user and password (RADIUS: Calling-Station-Id), so that
     /// the same attempt arriving twice joins one push.
     public var sessionHint: String?
+    /// When the request reached the server: work on it that has not begun `FairQueueSettings.maximumWait` later is
+    /// dropped. Nil: when the core first sees it.
+    public var arrived: Date?
+    /// The token the attempt holds in its source's failure bucket, ended by the core with the verdict.
+    public var admission: AdmissionTicket?
+    /// The pending push the same attempt started before, joined on arrival (`LoginAuthenticator.attemptReceived`).
+    public var joinedPush: PushJoin?
 
     public init(
         username: String, secret: String, delivery: FactorDelivery, resource: Resource,
-        clientAddress: String, challengeState: [UInt8]? = nil, sessionHint: String? = nil
+        clientAddress: String, challengeState: [UInt8]? = nil, sessionHint: String? = nil, arrived: Date? = nil,
+        admission: AdmissionTicket? = nil
     ) {
+        self.arrived = arrived
+        self.admission = admission
         self.sessionHint = sessionHint
         self.username = username
         self.secret = secret
@@ -63,6 +76,14 @@ public enum Verdict: Sendable, Equatable {
     case reject(RejectReason)
     /// Ask for the code; the client sends `state` back with it.
     case challenge(prompt: String, state: [UInt8])
+    /// Not decided, and not to be answered (RADIUS) or answered as busy: the server shed the work.
+    case dropped(DropReason)
+
+    /// A wrong password, code or push answer: what counts towards lockout and a source's failure bucket.
+    public var isFailedAttempt: Bool {
+        if case .reject(let reason) = self { return reason.isFailedAttempt }
+        return false
+    }
 }
 
 public enum RejectReason: String, Sendable, Equatable {

@@ -5,7 +5,15 @@ import Logging
 
 /// What the protocol front ends (RADIUS, LDAP, HTTP) ask for a verdict.
 public protocol LoginAuthenticator: Sendable {
+    /// Called by the front end as the request arrives, before any work is queued: binds the attempt to what is
+    /// already under way for it (the pending push of the same attempt, which it then joins without a second
+    /// password check).
+    func attemptReceived(_ attempt: LoginAttempt) -> LoginAttempt
     func authenticate(_ attempt: LoginAttempt) async -> Verdict
+}
+
+extension LoginAuthenticator {
+    public func attemptReceived(_ attempt: LoginAttempt) -> LoginAttempt { attempt }
 }
 
 /// The protocol-agnostic decision: primary check, then the second factor, then a verdict, with an audit event for
@@ -40,6 +48,8 @@ public final class MFAAuthenticator: LoginAuthenticator {
     private let clock: any WallClock
     private let challenges: ChallengeBook
     private let push: PushCoordinator?
+    /// Where password checks wait their source's turn; nil: at once.
+    private let work: LoginWorkQueue?
     private let logger: Logger
     /// Keys the join key, so that no password can be recovered from it; new each start.
     private let joinKeySalt = SymmetricKey(size: .bits256)
@@ -47,9 +57,10 @@ public final class MFAAuthenticator: LoginAuthenticator {
     public init(
         store: any CredentialStore, audit: any AuditSink, primary: any PrimaryVerifier = LocalPasswordVerifier(),
         policy: Policy = Policy(), clock: any WallClock = SystemWallClock(), challenges: ChallengeBook = ChallengeBook(),
-        push: PushCoordinator? = nil, logger: Logger = Logger(label: "countersign.mfa")
+        push: PushCoordinator? = nil, work: LoginWorkQueue? = nil, logger: Logger = Logger(label: "countersign.mfa")
     ) {
         self.push = push
+        self.work = work
         self.store = store
         self.audit = audit
         self.primary = primary
@@ -77,16 +88,38 @@ public final class MFAAuthenticator: LoginAuthenticator {
         var details: [String: String] = [:]
         var failuresToClear = true
         var verdict: Verdict
-        do {
-            switch try await decide(attempt, details: &details, failuresToClear: &failuresToClear) {
-            case .verdict(let decided): verdict = decided
-            case .push(let credentials): verdict = try await pushFactor(credentials, attempt, details: &details)
+        if let joined = attempt.joinedPush {
+            verdict = await pushOutcome(await joined.result(), deviceID: nil, attempt, details: &details)
+        } else {
+            do {
+                switch try await decide(attempt, details: &details, failuresToClear: &failuresToClear) {
+                case .verdict(let decided): verdict = decided
+                case .push(let credentials): verdict = try await pushFactor(credentials, attempt, details: &details)
+                }
+            } catch {
+                verdict = storeFailed(attempt, error)
             }
-        } catch {
-            verdict = storeFailed(attempt, error)
+        }
+        // Shed work is no decision: no event, no count; the source gets its token back.
+        if case .dropped = verdict {
+            attempt.admission?.ended(failed: false)
+            return verdict
         }
         await conclude(attempt, verdict: verdict, details: details, failuresToClear: failuresToClear)
+        // Counted before the reply leaves, so that the source's next request already sees it.
+        attempt.admission?.ended(failed: verdict.isFailedAttempt)
         return verdict
+    }
+
+    /// The same attempt as a pending push's (same resource, user, session and password: the join key) joins it as it
+    /// arrives, and needs no password check of its own: the push exists because that password passed.
+    public func attemptReceived(_ attempt: LoginAttempt) -> LoginAttempt {
+        guard let push, attempt.challengeState == nil, push.pendingCount > 0 else { return attempt }
+        if case .afterPrimary(_, let primary) = attempt.delivery, primary != .valid { return attempt }
+        guard let key = joinKey(attempt), let join = push.joinPending(joinKey: key) else { return attempt }
+        var joined = attempt
+        joined.joinedPush = join
+        return joined
     }
 
     @inline(never)
@@ -117,7 +150,7 @@ public final class MFAAuthenticator: LoginAuthenticator {
                         .userLocked, attempt, result: .failure, error: "too_many_failures",
                         details: ["duration": "\(Int(policy.lockout.duration))"])
                 }
-            case .reject, .challenge:
+            case .reject, .challenge, .dropped:
                 break
             }
         } catch {
@@ -169,10 +202,15 @@ public final class MFAAuthenticator: LoginAuthenticator {
         }
 
         switch attempt.delivery {
-        case .afterPrimary(let factor):
+        case .afterPrimary(let factor, let primary):
             // The directory has checked the password (LDAP bind); only the second factor is left. No challenge
             // round trip exists here, so the code comes appended or the user gets a push.
             details["step"] = "after-primary"
+            switch primary {
+            case .valid: break
+            case .invalid: return .verdict(.reject(.invalidCredentials))
+            case .unavailable: return .verdict(.reject(.unavailable))
+            }
             guard let credentials, credentials.totp != nil || credentials.device != nil
             else { return .verdict(unenrolled()) }
             switch factor {
@@ -206,7 +244,21 @@ public final class MFAAuthenticator: LoginAuthenticator {
         _ password: String, then factor: AppendedFactor, _ attempt: LoginAttempt, _ credentials: UserCredentials?,
         details: inout [String: String]
     ) async -> Step {
-        switch await primary.verify(username: attempt.username, password: password, credentials: credentials) {
+        let verdict: PrimaryVerdict
+        if let work {
+            // Hashes wait their client's turn: one client's backlog never holds up another's logins.
+            let primary = self.primary
+            let checked = await work.run(source: attempt.resource.description, arrived: attempt.arrived ?? clock.now()) {
+                await primary.verify(username: attempt.username, password: password, credentials: credentials)
+            }
+            switch checked {
+            case .success(let checked): verdict = checked
+            case .failure(let reason): return .verdict(.dropped(reason))
+            }
+        } else {
+            verdict = await primary.verify(username: attempt.username, password: password, credentials: credentials)
+        }
+        return switch verdict {
         case .valid: planAfterPassword(factor, attempt, credentials, details: &details)
         case .invalid: .verdict(.reject(.invalidCredentials))
         case .unavailable: .verdict(.reject(.unavailable))
@@ -251,16 +303,18 @@ public final class MFAAuthenticator: LoginAuthenticator {
     /// Pushes to the user's device and waits; push events are written by the login that created the push.
     private func pushFactor(_ credentials: UserCredentials, _ attempt: LoginAttempt, details: inout [String: String]) async throws -> Verdict {
         guard let device = credentials.device, let push, try await store.isPushEnabled() else { return .reject(.pushUnavailable) }
+        // Waiting costs nothing: the source's failure bucket gets its token back for the wait (a deny takes one).
+        attempt.admission?.waiting()
         let result = await push.push(
             username: credentials.username, device: device, resource: attempt.resource, clientAddress: attempt.clientAddress,
             joinKey: joinKey(attempt))
-        return await pushOutcome(result, device: device, attempt, details: &details)
+        return await pushOutcome(result, deviceID: device.id, attempt, details: &details)
     }
 
     /// The verdict and the push events for an answered (or limited, timed out) push.
     @inline(never)
     private func pushOutcome(
-        _ result: PushCoordinator.Result, device: EnrolledDevice, _ attempt: LoginAttempt, details: inout [String: String]
+        _ result: PushCoordinator.Result, deviceID: String?, _ attempt: LoginAttempt, details: inout [String: String]
     ) async -> Verdict {
         if let id = result.pushID { details["push_id"] = id }
         if !result.created, result.outcome != .limited { details["joined_push"] = "true" }
@@ -274,7 +328,7 @@ public final class MFAAuthenticator: LoginAuthenticator {
         case .limited: (verdict, event) = (.reject(.pushLimited), (.pushAttemptFailed, .failure, PushLimiter.refusal))
         }
         if result.created {
-            await record(.pushAttempt, attempt, result: .success, error: nil, details: ["push_id": result.pushID ?? "", "device_id": device.id])
+            await record(.pushAttempt, attempt, result: .success, error: nil, details: ["push_id": result.pushID ?? "", "device_id": deviceID ?? ""])
         }
         if result.created || result.outcome == .limited {
             await record(event.0, attempt, result: event.1, error: event.2, details: result.pushID.map { ["push_id": $0] } ?? [:])
@@ -315,6 +369,7 @@ public final class MFAAuthenticator: LoginAuthenticator {
         case .accept: await record(type, attempt, result: .success, error: nil, details: details)
         case .reject(let reason): await record(type, attempt, result: .failure, error: reason.rawValue, details: details)
         case .challenge: await record(type, attempt, result: .challenge, error: nil, details: details)
+        case .dropped: break
         }
     }
 

@@ -36,6 +36,8 @@ public final class PushCoordinator: Sendable {
         var limiterKey: PushLimiter.Key
         var joinKey: String?
         var waiters: [CheckedContinuation<Result, Never>]
+        /// Attempts that joined on arrival (`joinPending`), before they waited.
+        var joiners: [PushJoin] = []
     }
 
     private struct DeviceWaiter {
@@ -112,6 +114,17 @@ public final class PushCoordinator: Sendable {
         let request = signedRequest(username: username, device: device, resource: resource, clientAddress: clientAddress)
         return await withCheckedContinuation { continuation in
             register(request, device: device, resource: resource, joinKey: joinKey, continuation: continuation)
+        }
+    }
+
+    /// The same attempt again (same join key) while its push is pending: joined at once, when it arrives, so that it
+    /// gets that push's outcome even if the push is answered before this attempt's task runs. Nil: nothing to join.
+    public func joinPending(joinKey: String) -> PushJoin? {
+        state.withLock { state in
+            guard let existing = state.byJoinKey[joinKey], state.pending[existing] != nil else { return nil }
+            let join = PushJoin()
+            state.pending[existing]!.joiners.append(join)
+            return join
         }
     }
 
@@ -278,6 +291,7 @@ public final class PushCoordinator: Sendable {
         for (index, waiter) in pending.waiters.enumerated() {
             waiter.resume(returning: Result(outcome: outcome, pushID: pushID, created: index == 0))
         }
+        for join in pending.joiners { join.resolve(Result(outcome: outcome, pushID: pushID, created: false)) }
         notifyWatchers()
         return pending.message
     }
@@ -309,5 +323,37 @@ public final class PushCoordinator: Sendable {
             return ready
         }
         for continuation in ready { continuation.resume() }
+    }
+}
+
+/// An attempt joined to a pending push on arrival: holds the push's outcome until the attempt asks for it.
+public final class PushJoin: Sendable {
+    private enum State {
+        case pending(CheckedContinuation<PushCoordinator.Result, Never>?)
+        case resolved(PushCoordinator.Result)
+    }
+
+    private let state = Locked(State.pending(nil))
+
+    func resolve(_ result: PushCoordinator.Result) {
+        let waiting: CheckedContinuation<PushCoordinator.Result, Never>? = state.withLock { state in
+            guard case .pending(let waiting) = state else { return nil }
+            state = .resolved(result)
+            return waiting
+        }
+        waiting?.resume(returning: result)
+    }
+
+    /// The joined push's outcome, at once when it is known.
+    public func result() async -> PushCoordinator.Result {
+        await withCheckedContinuation { continuation in
+            let known: PushCoordinator.Result? = state.withLock { state in
+                switch state {
+                case .resolved(let result): return result
+                case .pending: state = .pending(continuation); return nil
+                }
+            }
+            if let known { continuation.resume(returning: known) }
+        }
     }
 }

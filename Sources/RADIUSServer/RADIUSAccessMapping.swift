@@ -48,7 +48,8 @@ enum RADIUSAccessMapping {
     }
 
     /// The reply's code and attributes (before Message-Authenticator, which the encoder puts first).
-    /// RFC 2865 §5.33: every Proxy-State of the request is copied, in order.
+    /// RFC 2865 §5.33: every Proxy-State of the request is copied, in order. A dropped request has none: the step
+    /// sends nothing for it, so it never comes here.
     static func reply(to request: RADIUSPacket, verdict: Verdict) -> (RADIUSCode, [RADIUSAttribute]) {
         var attributes: [RADIUSAttribute] = []
         let code: RADIUSCode
@@ -62,6 +63,8 @@ enum RADIUSAccessMapping {
             code = .accessChallenge
             attributes.append(RADIUSAttribute(type: .replyMessage, string: prompt))
             attributes.append(RADIUSAttribute(type: .state, value: state))
+        case .dropped:
+            preconditionFailure("a dropped request gets no reply")
         }
         attributes.append(contentsOf: request.attributes(.proxyState))
         return (code, attributes)

@@ -3,6 +3,8 @@ import MFACore
 
 /// A NAS allowed to talk to us, with its own secret and its way of sending the second factor.
 public struct RADIUSClient: Sendable {
+    /// The client's place in the configuration: what per-client state is keyed by.
+    public var id = 0
     public var name: String
     public var network: IPNetwork
     public var secret: [UInt8]

@@ -22,23 +22,28 @@ public final class RADIUSServer: Service {
     private let logger: Logger
     private let listeners = ListenerSet()
     private let inFlight = InFlightRequests()
+    /// Requests shed, by reason and client (also logged).
+    public let drops: DropReport
     /// How long a graceful shutdown waits for logins under way before closing the sockets.
     public static let drainTimeout: Duration = .seconds(8)
     static let receiveBufferBytes: SocketOptionValue = 4 << 20
     static let datagramsPerRead = 16
 
-    /// `clock` times the clients' failure buckets; `audit` gets `client_rate_limited`.
+    /// `clock` times the clients' failure buckets; `audit` gets `client_rate_limited`; `drops` hears of every request
+    /// shed (its own when nil).
     public init(
         settings: RADIUSSettings, authenticator: any LoginAuthenticator, clock: any WallClock = SystemWallClock(),
-        audit: (any AuditSink)? = nil, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        audit: (any AuditSink)? = nil, drops: DropReport? = nil, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
         logger: Logger = Logger(label: "countersign.radius")
     ) {
         self.settings = settings
+        self.drops = drops ?? DropReport(logger: logger, clock: clock)
         let limit = FailureBucket.Settings(rate: Double(settings.clientFailureRate), burst: Double(settings.clientFailureBurst))
         let now = clock.now()
         clients = RADIUSClientTable(
-            settings.clients.map { settings in
+            settings.clients.enumerated().map { id, settings in
                 var client = RADIUSClient(settings)
+                client.id = id
                 client.failureLimit = limit.isEnabled ? FailureRateLimit(settings: limit, now: now) : nil
                 return client
             })
@@ -115,6 +120,7 @@ public final class RADIUSServer: Service {
         let audit = self.audit
         let logger = self.logger
         let inFlight = self.inFlight
+        let drops = self.drops
         return try await DatagramBootstrap(group: loop)
             // No SO_REUSEADDR: UDP has no TIME_WAIT to wait out, and on Linux it lets a port-0 bind be handed a port
             // another socket with the option already holds, whose datagrams would then come here.
@@ -127,10 +133,11 @@ public final class RADIUSServer: Service {
             .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: 4096 * Self.datagramsPerRead))
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    let step = RADIUSRequestStep(
+                        clients: clients, delimiter: delimiter, duplicateWindow: window, clock: clock, logger: logger)
                     try channel.pipeline.syncOperations.addHandler(
                         RADIUSRequestHandler(
-                            clients: clients, authenticator: authenticator, delimiter: delimiter,
-                            duplicateWindow: window, inFlight: inFlight, clock: clock, audit: audit,
+                            step: step, authenticator: authenticator, inFlight: inFlight, audit: audit, drops: drops,
                             executor: EventLoopTaskExecutor(channel.eventLoop), logger: logger))
                 }
             }

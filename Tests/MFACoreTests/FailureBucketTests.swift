@@ -14,16 +14,52 @@ import Testing
         var bucket = bucket()
         for _ in 0..<3 {
             #expect(bucket.attemptReceived(now: clock.now()) == .admitted)
-            bucket.failureRecorded(now: clock.now())
+            bucket.attemptEnded(.failed, now: clock.now())
         }
         #expect(bucket.attemptReceived(now: clock.now()) == .limitBegan)
         #expect(bucket.attemptReceived(now: clock.now()) == .limited)
         #expect(bucket.attemptReceived(now: clock.now()) == .limited)
     }
 
-    @Test func attemptsThatSucceedTakeNothing() {
+    @Test func attemptsThatSucceedGiveTheirTokenBack() {
         var bucket = bucket()
-        for _ in 0..<100 { #expect(bucket.attemptReceived(now: clock.now()) == .admitted) }
+        for _ in 0..<100 {
+            #expect(bucket.attemptReceived(now: clock.now()) == .admitted)
+            bucket.attemptEnded(.notFailed, now: clock.now())
+        }
+    }
+
+    /// The flood the limit is for: N attempts arrive before the first is decided.
+    @Test(arguments: [2, 3, 100])
+    func aBurstOfConcurrentAttemptsAdmitsAtMostTheBucketBeforeAnyIsDecided(burst: Int) {
+        var bucket = FailureBucket(settings: .init(rate: 20, burst: Double(burst)), now: clock.now())
+        var outcomes: [FailureBucket.Admission] = []
+        for _ in 0..<(burst * 10 + 5) { outcomes.append(bucket.attemptReceived(now: clock.now())) }
+        #expect(outcomes.filter { $0 == .admitted }.count == burst)
+        #expect(outcomes.filter { $0 == .limitBegan }.count == 1)
+        // Time refills it at the rate, whether or not the admitted ones are decided yet.
+        clock.advance(by: 0.1)  // two tokens at 20 a second
+        #expect(bucket.attemptReceived(now: clock.now()) == .limitEnded(refused: burst * 9 + 5))
+        #expect(bucket.attemptReceived(now: clock.now()) == .admitted)
+        #expect(bucket.attemptReceived(now: clock.now()) == .limitBegan)
+    }
+
+    @Test func aTicketEndsOnceAndAWaitingAttemptGivesItsTokenBackEarly() {
+        let limit = FailureRateLimit(settings: .init(rate: 1, burst: 2), now: clock.now())
+        #expect(limit.attemptReceived(now: clock.now()) == .admitted)
+        let waiting = limit.ticket(clock: clock)
+        #expect(limit.attemptReceived(now: clock.now()) == .admitted)
+        let failing = limit.ticket(clock: clock)
+        #expect(limit.attemptReceived(now: clock.now()) == .limitBegan)
+        // A push wait returns the token at once; its deny takes one when it ends.
+        waiting.waiting()
+        #expect(limit.attemptReceived(now: clock.now()) == .limitEnded(refused: 1))
+        let third = limit.ticket(clock: clock)
+        third.ended(failed: false)
+        third.ended(failed: false)  // a second end changes nothing
+        failing.ended(failed: true)
+        waiting.ended(failed: true)
+        #expect(limit.attemptReceived(now: clock.now()) == .limitBegan)
     }
 
     @Test func tokensComeBackAtTheRateAndTheEpisodeEndsWithItsCount() {
@@ -34,8 +70,6 @@ import Testing
         #expect(bucket.attemptReceived(now: clock.now()) == .limited)
         clock.advance(by: 0.1)  // 0.5 s at 2 per second: one token
         #expect(bucket.attemptReceived(now: clock.now()) == .limitEnded(refused: 2))
-        #expect(bucket.attemptReceived(now: clock.now()) == .admitted)
-        bucket.failureRecorded(now: clock.now())
         #expect(bucket.attemptReceived(now: clock.now()) == .limitBegan)
     }
 

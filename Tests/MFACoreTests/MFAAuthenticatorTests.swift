@@ -165,7 +165,7 @@ final class RecordingAuditSink: AuditSink {
         let mfa = authenticator()
         let ldap = Resource(kind: .ldap, name: "directory")
         func bind(_ user: String, _ factor: AppendedFactor) -> LoginAttempt {
-            LoginAttempt(username: user, secret: "", delivery: .afterPrimary(factor), resource: ldap, clientAddress: "192.0.2.9")
+            LoginAttempt(username: user, secret: "", delivery: .afterPrimary(factor, primary: .valid), resource: ldap, clientAddress: "192.0.2.9")
         }
         #expect(await mfa.authenticate(bind("alice", .code(code))) == .accept)
         #expect(await mfa.authenticate(bind("alice", .code(code))) == .reject(.replayedCode))
