@@ -56,12 +56,14 @@ public struct FailureBucket: Sendable {
         self.updated = now
     }
 
-    /// Admitted attempts take a token now, before they are decided.
+    /// Admitted attempts take a token now, before they are decided. A limiting episode lasts until the bucket is
+    /// full again: a source that goes on failing at the refill rate stays in one episode (one report), and only one
+    /// that paused for `burst / rate` seconds starts a new one.
     public mutating func attemptReceived(now: Date) -> Admission {
         refill(now: now)
         if tokens >= 1 {
             tokens -= 1
-            guard let refused else { return .admitted }
+            guard let refused, tokens + 1 >= settings.burst else { return .admitted }
             self.refused = nil
             return .limitEnded(refused: refused)
         }

@@ -30,18 +30,19 @@ import Testing
     }
 
     /// The flood the limit is for: N attempts arrive before the first is decided.
-    @Test(arguments: [2, 3, 100])
+    @Test(arguments: [3, 10, 100])
     func aBurstOfConcurrentAttemptsAdmitsAtMostTheBucketBeforeAnyIsDecided(burst: Int) {
         var bucket = FailureBucket(settings: .init(rate: 20, burst: Double(burst)), now: clock.now())
         var outcomes: [FailureBucket.Admission] = []
         for _ in 0..<(burst * 10 + 5) { outcomes.append(bucket.attemptReceived(now: clock.now())) }
         #expect(outcomes.filter { $0 == .admitted }.count == burst)
         #expect(outcomes.filter { $0 == .limitBegan }.count == 1)
-        // Time refills it at the rate, whether or not the admitted ones are decided yet.
+        // Time refills it at the rate, whether or not the admitted ones are decided yet; the flood goes on as one
+        // episode.
         clock.advance(by: 0.1)  // two tokens at 20 a second
-        #expect(bucket.attemptReceived(now: clock.now()) == .limitEnded(refused: burst * 9 + 5))
         #expect(bucket.attemptReceived(now: clock.now()) == .admitted)
-        #expect(bucket.attemptReceived(now: clock.now()) == .limitBegan)
+        #expect(bucket.attemptReceived(now: clock.now()) == .admitted)
+        #expect(bucket.attemptReceived(now: clock.now()) == .limited)
     }
 
     @Test func aTicketEndsOnceAndAWaitingAttemptGivesItsTokenBackEarly() {
@@ -53,23 +54,32 @@ import Testing
         #expect(limit.attemptReceived(now: clock.now()) == .limitBegan)
         // A push wait returns the token at once; its deny takes one when it ends.
         waiting.waiting()
-        #expect(limit.attemptReceived(now: clock.now()) == .limitEnded(refused: 1))
+        #expect(limit.attemptReceived(now: clock.now()) == .admitted)
         let third = limit.ticket(clock: clock)
         third.ended(failed: false)
         third.ended(failed: false)  // a second end changes nothing
         failing.ended(failed: true)
         waiting.ended(failed: true)
-        #expect(limit.attemptReceived(now: clock.now()) == .limitBegan)
+        #expect(limit.attemptReceived(now: clock.now()) == .limited)
     }
 
-    @Test func tokensComeBackAtTheRateAndTheEpisodeEndsWithItsCount() {
+    @Test func tokensComeBackAtTheRateAndTheEpisodeEndsOnceTheBucketIsFull() {
         var bucket = bucket(rate: 2, burst: 3)
         for _ in 0..<3 { bucket.failureRecorded(now: clock.now()) }
         #expect(bucket.attemptReceived(now: clock.now()) == .limitBegan)
         clock.advance(by: 0.4)
         #expect(bucket.attemptReceived(now: clock.now()) == .limited)
-        clock.advance(by: 0.1)  // 0.5 s at 2 per second: one token
-        #expect(bucket.attemptReceived(now: clock.now()) == .limitEnded(refused: 2))
+        clock.advance(by: 0.1)  // 0.5 s at 2 per second: one token, taken by a failing attempt: the same episode
+        #expect(bucket.attemptReceived(now: clock.now()) == .admitted)
+        bucket.attemptEnded(.failed, now: clock.now())
+        #expect(bucket.attemptReceived(now: clock.now()) == .limited)
+        clock.advance(by: 1.5)  // full again: the episode is over
+        #expect(bucket.attemptReceived(now: clock.now()) == .limitEnded(refused: 3))
+        bucket.attemptEnded(.failed, now: clock.now())
+        #expect(bucket.attemptReceived(now: clock.now()) == .admitted)
+        bucket.attemptEnded(.failed, now: clock.now())
+        #expect(bucket.attemptReceived(now: clock.now()) == .admitted)
+        bucket.attemptEnded(.failed, now: clock.now())
         #expect(bucket.attemptReceived(now: clock.now()) == .limitBegan)
     }
 
@@ -85,7 +95,7 @@ import Testing
         for _ in 0..<2 { bucket.failureRecorded(now: clock.now()) }
         clock.advance(by: -3600)
         #expect(bucket.attemptReceived(now: clock.now()) == .limitBegan)
-        clock.advance(by: 1)
+        clock.advance(by: 2)
         #expect(bucket.attemptReceived(now: clock.now()) == .limitEnded(refused: 1))
     }
 

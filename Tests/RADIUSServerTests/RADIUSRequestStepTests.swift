@@ -161,8 +161,8 @@ import Testing
             Issue.record("the returned token admits one more: \(next)")
             return
         }
-        // The episode ended with that admission; the next refusal begins a new one.
-        guard case .recordThenSend = step.datagramReceived(Self.accessRequest(identifier: 201), from: Self.source(2), now: .now()) else {
+        // Still the same episode: no second event.
+        guard case .send = step.datagramReceived(Self.accessRequest(identifier: 201), from: Self.source(2), now: .now()) else {
             Issue.record("and only one")
             return
         }
