@@ -18,6 +18,8 @@ public final class CountersignGateway: Sendable {
     public let radius: RADIUSServer
     /// Requests shed under load, by reason and client (also logged as `dropped requests`).
     public let drops: DropReport
+    /// Where password checks wait their client's turn.
+    public let work: LoginWorkQueue
     public let http: CountersignHTTPServer
     /// The LDAP bind proxy, when `[ldap]` has a listener.
     public let ldap: LDAPProxyServer?
@@ -50,7 +52,7 @@ public final class CountersignGateway: Sendable {
         drops = DropReport(logger: logger, clock: clock)
         // Password checks wait their client's turn: as many scrypt hashes at once as there are cores (a directory
         // bind is mostly a wait: more of them).
-        let work = LoginWorkQueue(
+        work = LoginWorkQueue(
             settings: FairQueueSettings(
                 maximumRunning: configuration.primary.source == .local ? ProcessInfo.processInfo.activeProcessorCount : 64,
                 maximumWait: configuration.radius.maxQueueWait),

@@ -48,6 +48,7 @@ public struct FailureBucket: Sendable {
     private var updated: Date
     /// Refusals in the current limiting episode; nil outside one.
     private var refused: Int?
+    private var lastRefusal: Date?
 
     public init(settings: Settings, now: Date) {
         precondition(settings.isEnabled, "a failure bucket needs a rate and a burst above zero")
@@ -56,17 +57,20 @@ public struct FailureBucket: Sendable {
         self.updated = now
     }
 
-    /// Admitted attempts take a token now, before they are decided. A limiting episode lasts until the bucket is
-    /// full again: a source that goes on failing at the refill rate stays in one episode (one report), and only one
-    /// that paused for `burst / rate` seconds starts a new one.
+    /// Admitted attempts take a token now, before they are decided. A limiting episode lasts until the source has
+    /// gone `burst / rate` seconds (the time to refill an empty bucket) without a refusal: a flood that does not pause
+    /// is one episode (one report), however many of its attempts the refill lets through meanwhile.
     public mutating func attemptReceived(now: Date) -> Admission {
         refill(now: now)
         if tokens >= 1 {
             tokens -= 1
-            guard let refused, tokens + 1 >= settings.burst else { return .admitted }
+            guard let refused, let lastRefusal, now.timeIntervalSince(lastRefusal) >= settings.burst / settings.rate else {
+                return .admitted
+            }
             self.refused = nil
             return .limitEnded(refused: refused)
         }
+        lastRefusal = now
         guard let refused else {
             refused = 1
             return .limitBegan

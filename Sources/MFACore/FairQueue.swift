@@ -72,6 +72,8 @@ public struct FairQueue<Job> {
     /// Sources with waiting jobs, in the order they are served.
     private var turns: [String] = []
     public private(set) var running = 0
+    /// The longest a started job had waited since it arrived (for tests and reports).
+    public private(set) var longestStartedWait: TimeInterval = 0
 
     public init(settings: Settings) {
         self.settings = settings
@@ -84,6 +86,7 @@ public struct FairQueue<Job> {
         if now.timeIntervalSince(arrived) > settings.maximumWait { return [.drop(job, .queueWait)] }
         if turns.isEmpty, running < settings.maximumRunning {
             running += 1
+            longestStartedWait = max(longestStartedWait, now.timeIntervalSince(arrived))
             return [.start(job)]
         }
         var queue = queues.removeValue(forKey: source) ?? SourceQueue()
@@ -107,6 +110,7 @@ public struct FairQueue<Job> {
                 actions.append(.drop(entry.job, .queueWait))
             } else {
                 running += 1
+                longestStartedWait = max(longestStartedWait, now.timeIntervalSince(entry.arrived))
                 actions.append(.start(entry.job))
             }
         }
@@ -156,8 +160,10 @@ public final class LoginWorkQueue: Sendable {
         return .success(result)
     }
 
-    /// Jobs running and waiting (for tests).
-    public var counts: (running: Int, queued: Int) { state.withLock { ($0.running, $0.queued) } }
+    /// Jobs running and waiting, and the longest any job waited before it started (for tests and reports).
+    public var counts: (running: Int, queued: Int, longestStartedWait: TimeInterval) {
+        state.withLock { ($0.running, $0.queued, $0.longestStartedWait) }
+    }
 
     private func perform(_ actions: [FairQueue<Turn>.Action]) {
         for action in actions {

@@ -17,7 +17,7 @@ struct RADIUSCommand: ParsableCommand {
     @Option(help: "The server, host:port (IPv4).") var server: String
     @Option(help: "The shared secret.") var secret: String
     @Option(help: "CSV with username,password,totp_secret (the file Countersign imports).") var users: String?
-    @Option(help: "totp (User-Password is the code), password (password,code), status (Status-Server).")
+    @Option(help: "totp (User-Password is the code), password (password,code), status (Status-Server), flood (unknown users, wrong password: rejects expected).")
     var workload: RADIUSWorkload = .totp
     @Option(help: "Requests outstanding at once.") var concurrency = 16
     @Option(help: "Requests to send in all.") var requests = 10_000
@@ -35,7 +35,7 @@ struct RADIUSCommand: ParsableCommand {
 
     func run() throws {
         let usersTable = try users.map(BenchUsers.init(csv:))
-        guard workload == .status || usersTable != nil else { throw ValidationError("--users is needed for \(workload)") }
+        guard workload == .status || workload == .flood || usersTable != nil else { throw ValidationError("--users is needed for \(workload)") }
         let offsets = try codeOffsets.split(separator: ",").map { part -> Int64 in
             guard let offset = Int64(part.trimmingCharacters(in: .whitespaces)) else { throw ValidationError("--code-offsets: \(part)") }
             return offset

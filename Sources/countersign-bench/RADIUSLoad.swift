@@ -13,6 +13,9 @@ enum RADIUSWorkload: String, ExpressibleByArgument, CaseIterable, Sendable {
     case status
     /// User-Password is "push": each user once, the reply comes when the device answers.
     case push
+    /// A misbehaving NAS: unknown users (a fresh name each time) with a wrong password; every reply is a reject,
+    /// every request costs the server a password hash.
+    case flood
 }
 
 struct RADIUSLoadPlan: Sendable {
@@ -178,7 +181,13 @@ private final class RADIUSWorker: @unchecked Sendable {
         }
         var attributes = [RADIUSAttribute(type: .nasIdentifier, string: "countersign-bench")]
         var user = -1
-        if plan.workload != .status {
+        if plan.workload == .flood {
+            attributes.append(RADIUSAttribute(type: .userName, string: "flood-\(random.next() as UInt64)"))
+            attributes.append(
+                RADIUSAttribute(
+                    type: .userPassword,
+                    value: RADIUSUserPassword.hide(Array("wrong-password".utf8), secret: plan.secret, requestAuthenticator: authenticator)))
+        } else if plan.workload != .status {
             guard let users = load.users, let (chosen, password) = nextSecret(users) else {
                 load.exhaustedUsers.store(true, ordering: .relaxed)
                 return false
@@ -233,7 +242,9 @@ private final class RADIUSWorker: @unchecked Sendable {
             RADIUSAuthenticators.verifyResponseAuthenticator(raw: bytes, requestAuthenticator: slot.authenticator, secret: secret)
             && RADIUSAuthenticators.checkReplyMessageAuthenticator(raw: bytes, requestAuthenticator: slot.authenticator, secret: secret)
                 != .invalid
-        if authentic && reply[0] == RADIUSCode.accessAccept.rawValue {
+        // The expected code: Access-Reject for a flood of wrong passwords, Access-Accept for everything else.
+        let expected = load.plan.workload == .flood ? RADIUSCode.accessReject : .accessAccept
+        if authentic && reply[0] == expected.rawValue {
             counts.accepted += 1
             if slot.user >= 0, let replyTimes = load.replyTimes { replyTimes[slot.user] = now }
         } else {

@@ -37,8 +37,9 @@ struct TestGateway {
         push: PushSettings = PushSettings(), resources: [AuthAPIResource] = [], ldap: LDAPSettings = LDAPSettings(),
         primary: PrimarySettings = PrimarySettings(), lockout: LockoutSettings = LockoutSettings(),
         clientFailureRate: Int = RADIUSSettings.defaultClientFailureRate,
-        clientFailureBurst: Int = RADIUSSettings.defaultClientFailureBurst, clock: any WallClock = SystemWallClock(),
-        radiusPort: Int = 0, _ body: (TestGateway) async throws -> Void
+        clientFailureBurst: Int = RADIUSSettings.defaultClientFailureBurst,
+        maxQueueWait: Double = RADIUSSettings.defaultMaxQueueWait, clock: any WallClock = SystemWallClock(),
+        hasher: PasswordHasher = TestGateway.hasher, radiusPort: Int = 0, _ body: (TestGateway) async throws -> Void
     ) async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("countersign-test-\(UUID())").path
         defer { try? FileManager.default.removeItem(atPath: directory) }
@@ -46,7 +47,8 @@ struct TestGateway {
             store: StoreSettings(path: directory + "/countersign.db"),
             radius: RADIUSSettings(
                 listen: [ListenAddress(host: "127.0.0.1", port: radiusPort), ListenAddress(host: "::1", port: 0)],
-                clientFailureRate: clientFailureRate, clientFailureBurst: clientFailureBurst, clients: clients),
+                clientFailureRate: clientFailureRate, clientFailureBurst: clientFailureBurst, maxQueueWait: maxQueueWait,
+                clients: clients),
             mfa: MFASettings(unenrolled: unenrolled), totp: TOTPSettings(), log: LogSettings(level: .warning),
             http: HTTPSettings(listen: ListenAddress(host: "127.0.0.1", port: 0), resources: resources), push: push,
             ldap: ldap, primary: primary, lockout: lockout)

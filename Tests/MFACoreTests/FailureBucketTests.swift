@@ -63,7 +63,7 @@ import Testing
         #expect(limit.attemptReceived(now: clock.now()) == .limited)
     }
 
-    @Test func tokensComeBackAtTheRateAndTheEpisodeEndsOnceTheBucketIsFull() {
+    @Test func tokensComeBackAtTheRateAndTheEpisodeEndsAfterARefillWithoutRefusals() {
         var bucket = bucket(rate: 2, burst: 3)
         for _ in 0..<3 { bucket.failureRecorded(now: clock.now()) }
         #expect(bucket.attemptReceived(now: clock.now()) == .limitBegan)
@@ -73,13 +73,18 @@ import Testing
         #expect(bucket.attemptReceived(now: clock.now()) == .admitted)
         bucket.attemptEnded(.failed, now: clock.now())
         #expect(bucket.attemptReceived(now: clock.now()) == .limited)
-        clock.advance(by: 1.5)  // full again: the episode is over
+        // A token back, but the last refusal was only now: still the same episode.
+        clock.advance(by: 0.5)
+        #expect(bucket.attemptReceived(now: clock.now()) == .admitted)
+        bucket.attemptEnded(.notFailed, now: clock.now())
+        // 1.5 s (burst / rate) without a refusal: the episode is over.
+        clock.advance(by: 1.0)
         #expect(bucket.attemptReceived(now: clock.now()) == .limitEnded(refused: 3))
         bucket.attemptEnded(.failed, now: clock.now())
-        #expect(bucket.attemptReceived(now: clock.now()) == .admitted)
-        bucket.attemptEnded(.failed, now: clock.now())
-        #expect(bucket.attemptReceived(now: clock.now()) == .admitted)
-        bucket.attemptEnded(.failed, now: clock.now())
+        for _ in 0..<2 {
+            #expect(bucket.attemptReceived(now: clock.now()) == .admitted)
+            bucket.attemptEnded(.failed, now: clock.now())
+        }
         #expect(bucket.attemptReceived(now: clock.now()) == .limitBegan)
     }
 
