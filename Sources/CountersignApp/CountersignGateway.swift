@@ -70,7 +70,7 @@ public final class CountersignGateway: Sendable {
             settings: configuration.radius, authenticator: authenticator, clock: clock, audit: audit, drops: drops, logger: logger)
         http = CountersignHTTPServer(
             settings: configuration.http, store: store, push: push, authenticator: authenticator, audit: audit,
-            clock: clock, logger: logger)
+            clock: clock, drops: drops, logger: logger)
         ldap =
             configuration.ldap.isEnabled
             ? try LDAPProxyServer(

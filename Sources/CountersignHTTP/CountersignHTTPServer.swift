@@ -12,12 +12,15 @@ public final class CountersignHTTPServer: Service {
 
     public init(
         settings: HTTPSettings, store: CountersignStore, push: PushCoordinator, authenticator: any LoginAuthenticator,
-        audit: any AuditSink, clock: any WallClock, logger: Logger
+        audit: any AuditSink, clock: any WallClock, drops: DropReport? = nil, logger: Logger
     ) {
         let router = Router()
         router.get("/healthz") { _, _ in "ok\n" }
         DeviceAPIRoutes(store: store, push: push, audit: audit, clock: clock, logger: logger).register(on: router)
-        AuthAPIRoutes(resources: settings.resources, authenticator: authenticator).register(on: router)
+        AuthAPIRoutes(
+            resources: settings.resources, authenticator: authenticator, inFlight: AuthAPIRoutes.InFlight(),
+            drops: drops ?? DropReport(logger: logger, clock: clock)
+        ).register(on: router)
         let bound = self.bound
         application = Application(
             router: router,
