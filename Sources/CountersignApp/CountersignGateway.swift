@@ -64,7 +64,8 @@ public final class CountersignGateway: Sendable {
                 challengeWhenDeviceOffline: configuration.push.fallback == .totpChallenge,
                 lockout: LockoutPolicy(
                     maxFailures: configuration.lockout.maxFailures, window: Double(configuration.lockout.windowSeconds),
-                    duration: Double(configuration.lockout.durationSeconds))),
+                    duration: Double(configuration.lockout.durationSeconds)),
+                numberMatching: configuration.push.numberMatching),
             clock: clock, push: push, work: work, logger: logger)
         radius = RADIUSServer(
             settings: configuration.radius, authenticator: authenticator, clock: clock, audit: audit, drops: drops, logger: logger)

@@ -6,12 +6,17 @@ public struct PushSettings: Sendable, Equatable {
     public var fallback: PushFallback
     /// `[push.limit]`.
     public var limit: PushLimitSettings
+    /// `push.number_matching`, default false: a RADIUS login that would wait for a push gets an Access-Challenge at
+    /// once; after approving, the device shows a number that the user types as the response.
+    public var numberMatching: Bool
 
     public static let timeoutRange = 1...600
 
     public init(
-        timeoutSeconds: Int = 45, fallback: PushFallback = .totpChallenge, limit: PushLimitSettings = PushLimitSettings()
+        timeoutSeconds: Int = 45, fallback: PushFallback = .totpChallenge, limit: PushLimitSettings = PushLimitSettings(),
+        numberMatching: Bool = false
     ) {
+        self.numberMatching = numberMatching
         self.timeoutSeconds = timeoutSeconds
         self.fallback = fallback
         self.limit = limit
@@ -58,14 +63,15 @@ public struct PushLimitSettings: Sendable, Equatable {
 
 extension PushSettings: ConfigurationSection {
     static let tableName = "push"
-    static let allowedKeys = ["timeout", "fallback", PushLimitSettings.tableName]
+    static let allowedKeys = ["timeout", "fallback", "number_matching", PushLimitSettings.tableName]
 
     init(reading reader: TableReader) throws(ConfigurationError) {
         self.init(
             timeoutSeconds: try reader.integer("timeout") ?? 45,
             fallback: try reader.choice("fallback") ?? .totpChallenge,
             limit: try PushLimitSettings(
-                reading: reader.table(PushLimitSettings.tableName, allowedKeys: PushLimitSettings.allowedKeys)))
+                reading: reader.table(PushLimitSettings.tableName, allowedKeys: PushLimitSettings.allowedKeys)),
+            numberMatching: try reader.bool("number_matching") ?? false)
     }
 
     /// Called by `CountersignConfiguration.validate()`.

@@ -63,8 +63,9 @@ struct DeviceAPIRoutes: Sendable {
         guard let device = try await authenticate(request, method: "POST"), let pushID = context.parameters.get("id"),
             let body = try? await request.decode(as: PushAnswer.self, context: context)
         else { return JSONResponse.refused }
+        let receipt: PushCoordinator.AnswerReceipt
         do {
-            try push.answer(pushID: pushID, decision: body.decision, signature: body.signature, deviceID: device.id)
+            receipt = try push.answer(pushID: pushID, decision: body.decision, signature: body.signature, deviceID: device.id)
         } catch {
             logger.warning("push answer refused", metadata: ["device": "\(device.id)", "reason": "\(error.rawValue)"])
             await audit.record(
@@ -74,7 +75,7 @@ struct DeviceAPIRoutes: Sendable {
             return JSONResponse.refused
         }
         try await store.touchDevice(id: device.id, at: clock.now())
-        return try JSONResponse.make(["result": "accepted"])
+        return try JSONResponse.make(PushAnswerReceipt(number: receipt.number))
     }
 
     /// The device signed its id, a timestamp within ±60 s and this call's method and path.

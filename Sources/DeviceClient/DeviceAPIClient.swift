@@ -66,9 +66,15 @@ public struct DeviceAPIClient: Sendable {
         }
     }
 
+    /// What the server said to an answer: its HTTP status and, under number matching, the number to show.
+    public struct AnswerOutcome: Sendable, Equatable {
+        public var status: Int
+        public var number: String?
+    }
+
     /// `POST /v1/device/pushes/{id}/answer`; returns the HTTP status when it is not a refusal (401/403) or a
-    /// server error (5xx), which throw.
-    public func answer(_ push: PushMessage, decision: PushDecision) async throws -> Int {
+    /// server error (5xx), which throw, and the number to show the user when number matching is on.
+    public func answer(_ push: PushMessage, decision: PushDecision) async throws -> AnswerOutcome {
         let path = DeviceAPI.answerPath(pushID: push.id)
         let url = try Self.url(baseURL, path: path, query: nil)
         var headers = try authHeaders(method: "POST", path: path)
@@ -80,7 +86,11 @@ public struct DeviceAPIClient: Sendable {
         case 401, 403: throw DeviceClientError.refused(status: response.status)
         case 500...599, 408, 429:
             throw DeviceClientError.unexpectedStatus(status: response.status, message: Self.errorText(response.body))
-        default: return response.status
+        default:
+            let receipt = try? JSONDecoder().decode(PushAnswerReceipt.self, from: response.body)
+            // Only digits reach the terminal: the server's text is shown to the user as it is.
+            let number = receipt?.number.flatMap { $0.allSatisfy(\.isASCII) && $0.allSatisfy(\.isNumber) && $0.count <= 8 ? $0 : nil }
+            return AnswerOutcome(status: response.status, number: number)
         }
     }
 

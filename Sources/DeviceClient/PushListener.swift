@@ -132,9 +132,9 @@ public struct PushListener: Sendable {
                     decision = await decide(push)
                     decisions[push.id] = decision
                 }
-                let status: Int
+                let outcome: DeviceAPIClient.AnswerOutcome
                 do {
-                    status = try await client.answer(push, decision: decision)
+                    outcome = try await client.answer(push, decision: decision)
                 } catch let error as DeviceClientError {
                     guard Self.isRetryable(error) else { throw error }
                     try await failed(error)
@@ -144,7 +144,9 @@ public struct PushListener: Sendable {
                 answeredIDs.insert(push.id)
                 decisions[push.id] = nil
                 answers += 1
-                output("answered \(Sanitize.line(push.id)): \(decision.rawValue) (\(status))")
+                output("answered \(Sanitize.line(push.id)): \(decision.rawValue) (\(outcome.status))")
+                // Number matching: the user types this at the login prompt.
+                if let number = outcome.number { output("number: \(number)") }
                 if let count = options.count, answers >= count { return answers }
             }
             // A non-empty list with nothing new (only answered or rejected pushes) comes back at once: don't spin.

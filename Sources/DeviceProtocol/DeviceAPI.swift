@@ -120,6 +120,18 @@ public struct PushAnswer: Codable, Sendable, Equatable {
     }
 }
 
+/// The answer to an accepted `PushAnswer`. `number`: for an approved push under number matching, the number the
+/// device shows the user, who types it at the login prompt.
+public struct PushAnswerReceipt: Codable, Sendable, Equatable {
+    public var result: String
+    public var number: String?
+
+    public init(result: String = "accepted", number: String? = nil) {
+        self.result = result
+        self.number = number
+    }
+}
+
 /// Every refusal of the device API has this one body, so nothing leaks about why.
 public struct DeviceAPIError: Codable, Sendable, Equatable {
     public var error: String

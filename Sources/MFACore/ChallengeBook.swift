@@ -23,6 +23,15 @@ public final class ChallengeBook: Sendable {
     private struct Entry {
         var binding: Binding
         var expires: Date
+        var pushID: String?
+    }
+
+    /// What a redeemed State was issued for.
+    public enum Redemption: Sendable, Equatable {
+        /// A TOTP code.
+        case code
+        /// The number the device showed after approving this push (number matching).
+        case number(pushID: String)
     }
 
     public static let stateByteCount = 16
@@ -36,23 +45,25 @@ public final class ChallengeBook: Sendable {
         self.capacity = capacity
     }
 
-    /// A new State, or nil when the book is full of unexpired challenges.
-    public func issue(for binding: Binding, now: Date) -> [UInt8]? {
+    /// A new State, or nil when the book is full of unexpired challenges. `pushID`: the push whose number answers it.
+    public func issue(for binding: Binding, now: Date, pushID: String? = nil) -> [UInt8]? {
         let state = SecureRandom.bytes(Self.stateByteCount)
         return entries.withLock { entries in
             if entries.count >= capacity {
                 entries = entries.filter { $0.value.expires > now }
                 if entries.count >= capacity { return nil }
             }
-            entries[state] = Entry(binding: binding, expires: now.addingTimeInterval(lifetime))
+            entries[state] = Entry(binding: binding, expires: now.addingTimeInterval(lifetime), pushID: pushID)
             return state
         }
     }
 
-    /// True when `state` was issued for this binding and has not expired. The State is used up either way.
-    public func redeem(_ state: [UInt8], for binding: Binding, now: Date) -> Bool {
-        guard let entry = entries.withLock({ $0.removeValue(forKey: state) }) else { return false }
-        return entry.binding == binding && now < entry.expires
+    /// What `state` was issued for, when it was issued for this binding and has not expired; nil otherwise. The
+    /// State is used up either way.
+    public func redeem(_ state: [UInt8], for binding: Binding, now: Date) -> Redemption? {
+        guard let entry = entries.withLock({ $0.removeValue(forKey: state) }), entry.binding == binding, now < entry.expires
+        else { return nil }
+        return entry.pushID.map { .number(pushID: $0) } ?? .code
     }
 
     public var count: Int { entries.withLock { $0.count } }

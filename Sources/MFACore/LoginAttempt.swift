@@ -100,11 +100,13 @@ public enum RejectReason: String, Sendable, Equatable {
     case locked = "locked"
     case invalidState = "invalid_state"
     case unavailable = "unavailable"
+    /// Number matching: the push was approved, but the number typed is not the one the device showed.
+    case wrongNumber = "wrong_number"
 
     /// A wrong password, code or push answer: what counts towards a user's lockout and a client's failure rate limit.
     public var isFailedAttempt: Bool {
         switch self {
-        case .invalidCredentials, .invalidCode, .replayedCode, .pushDenied: true
+        case .invalidCredentials, .invalidCode, .replayedCode, .pushDenied, .wrongNumber: true
         case .noSecondFactor, .pushUnavailable, .pushTimeout, .pushLimited, .codeRequired, .locked, .invalidState, .unavailable:
             false
         }
@@ -123,6 +125,7 @@ public enum RejectReason: String, Sendable, Equatable {
         case .codeRequired: "Append your verification code to the password"
         case .locked: "Account locked after too many failed attempts, try again later"
         case .invalidState: "Verification expired, log in again"
+        case .wrongNumber: "Wrong number"
         case .unavailable: "Authentication service unavailable, try again later"
         }
     }

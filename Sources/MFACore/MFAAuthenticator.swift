@@ -26,11 +26,15 @@ public final class MFAAuthenticator: LoginAuthenticator {
         /// When the device holds no connection and the user has TOTP: ask for the code instead of waiting.
         public var challengeWhenDeviceOffline: Bool
         public var lockout: LockoutPolicy
+        /// RADIUS logins that would wait for a push get a challenge at once; after approving, the device shows a
+        /// number, which the user types as the response (`push.number_matching`).
+        public var numberMatching: Bool
 
         public init(
             allowUnenrolled: Bool = false, driftSteps: Int = 1, challengeWhenDeviceOffline: Bool = true,
-            lockout: LockoutPolicy = LockoutPolicy()
+            lockout: LockoutPolicy = LockoutPolicy(), numberMatching: Bool = false
         ) {
+            self.numberMatching = numberMatching
             self.allowUnenrolled = allowUnenrolled
             self.driftSteps = driftSteps
             self.challengeWhenDeviceOffline = challengeWhenDeviceOffline
@@ -39,6 +43,7 @@ public final class MFAAuthenticator: LoginAuthenticator {
     }
 
     public static let codePrompt = "Enter your verification code"
+    public static let numberPrompt = "Approve the sign-in on your device, then enter the number it shows"
 
     private let store: any CredentialStore
     private let audit: any AuditSink
@@ -163,6 +168,8 @@ public final class MFAAuthenticator: LoginAuthenticator {
         case verdict(Verdict)
         case code(String)
         case push(UserCredentials)
+        /// Number matching: the number the user typed for this push.
+        case number(pushID: String, typed: String)
         /// The password is checked first (`primary`); then `planAfterPassword` with the appended factor.
         case password(String, AppendedFactor)
     }
@@ -183,6 +190,7 @@ public final class MFAAuthenticator: LoginAuthenticator {
         switch step {
         case .verdict(let verdict): return .verdict(verdict)
         case .code(let code): return .verdict(try await checkCode(code, credentials: credentials, attempt))
+        case .number(let pushID, let typed): return .verdict(await checkNumber(typed, pushID: pushID, attempt, details: &details))
         case .push(let credentials): return .push(credentials)
         case .password: return .verdict(.reject(.unavailable))  // planAfterPassword never asks for it again
         }
@@ -197,8 +205,11 @@ public final class MFAAuthenticator: LoginAuthenticator {
         }
         if let state = attempt.challengeState {
             details["step"] = "challenge-response"
-            guard challenges.redeem(state, for: ChallengeBook.Binding(attempt), now: clock.now()) else { return .verdict(.reject(.invalidState)) }
-            return .code(attempt.secret)
+            switch challenges.redeem(state, for: ChallengeBook.Binding(attempt), now: clock.now()) {
+            case nil: return .verdict(.reject(.invalidState))
+            case .code: return .code(attempt.secret)
+            case .number(let pushID): return .number(pushID: pushID, typed: attempt.secret)
+            }
         }
 
         switch attempt.delivery {
@@ -303,6 +314,9 @@ public final class MFAAuthenticator: LoginAuthenticator {
     /// Pushes to the user's device and waits; push events are written by the login that created the push.
     private func pushFactor(_ credentials: UserCredentials, _ attempt: LoginAttempt, details: inout [String: String]) async throws -> Verdict {
         guard let device = credentials.device, let push, try await store.isPushEnabled() else { return .reject(.pushUnavailable) }
+        if policy.numberMatching, attempt.resource.kind == .radius {
+            return await numberChallenge(push, device: device, attempt, details: &details)
+        }
         // Waiting costs nothing: the source's failure bucket gets its token back for the wait (a deny takes one).
         attempt.admission?.waiting()
         let result = await push.push(
@@ -332,6 +346,54 @@ public final class MFAAuthenticator: LoginAuthenticator {
         }
         if result.created || result.outcome == .limited {
             await record(event.0, attempt, result: event.1, error: event.2, details: result.pushID.map { ["push_id": $0] } ?? [:])
+        }
+        return verdict
+    }
+
+    /// Number matching, the first round: the push goes out, and the login answers at once with a challenge whose
+    /// State names the push.
+    @inline(never)
+    private func numberChallenge(
+        _ push: PushCoordinator, device: EnrolledDevice, _ attempt: LoginAttempt, details: inout [String: String]
+    ) async -> Verdict {
+        guard let pushID = push.pushForNumber(
+            username: attempt.username, device: device, resource: attempt.resource, clientAddress: attempt.clientAddress)
+        else {
+            await record(.pushAttemptFailed, attempt, result: .failure, error: PushLimiter.refusal, details: [:])
+            return .reject(.pushLimited)
+        }
+        details["push_id"] = pushID
+        await record(.pushAttempt, attempt, result: .success, error: nil, details: ["push_id": pushID, "device_id": device.id])
+        guard let state = challenges.issue(for: ChallengeBook.Binding(attempt), now: clock.now(), pushID: pushID) else {
+            logger.warning("challenge book full; refusing new challenges")
+            return .reject(.unavailable)
+        }
+        return .challenge(prompt: Self.numberPrompt, state: state)
+    }
+
+    /// Number matching, the response: Accept only when the device approved the push and the number is the one it
+    /// showed. Waits while the push is pending.
+    @inline(never)
+    private func checkNumber(_ typed: String, pushID: String, _ attempt: LoginAttempt, details: inout [String: String]) async -> Verdict {
+        guard let push else { return .reject(.pushUnavailable) }
+        details["push_id"] = pushID
+        attempt.admission?.waiting()
+        let (outcome, number) = await push.claim(pushID: pushID)
+        let verdict: Verdict
+        switch outcome {
+        case .approved:
+            let matches = number.map { ConstantTime.equals(Array($0.utf8), Array(typed.utf8)) } ?? false
+            verdict = matches ? .accept : .reject(.wrongNumber)
+            await record(.pushApproved, attempt, result: .success, error: nil, details: ["push_id": pushID])
+        case .denied:
+            verdict = .reject(.pushDenied)
+            await record(.pushDenied, attempt, result: .failure, error: "denied", details: ["push_id": pushID])
+        case .timedOut, .limited:
+            verdict = .reject(.pushTimeout)
+            await record(.pushTimeout, attempt, result: .failure, error: "timeout", details: ["push_id": pushID])
+        case .cancelled:
+            verdict = .reject(.unavailable)
+            await record(.pushTimeout, attempt, result: .failure, error: "shutdown", details: ["push_id": pushID])
         }
         return verdict
     }

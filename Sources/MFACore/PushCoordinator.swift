@@ -21,6 +21,17 @@ public final class PushCoordinator: Sendable {
         public var outcome: Outcome
         public var pushID: String?
         public var created: Bool
+        /// Number matching: the number the device showed after its approval.
+        public var number: String?
+
+        public init(outcome: Outcome, pushID: String?, created: Bool, number: String? = nil) {
+            self.outcome = outcome
+            self.pushID = pushID
+            self.created = created
+            self.number = number
+        }
+
+        var numberOutcome: (outcome: Outcome, number: String?) { (outcome, number) }
     }
 
     public enum AnswerRefusal: String, Error, Sendable {
@@ -38,6 +49,17 @@ public final class PushCoordinator: Sendable {
         var waiters: [CheckedContinuation<Result, Never>]
         /// Attempts that joined on arrival (`joinPending`), before they waited.
         var joiners: [PushJoin] = []
+        /// Number matching: nobody waits while the push is out; the challenge response claims its outcome later.
+        var numberMatching = false
+        /// Set when the device approves a number-matching push: what the user must type.
+        var number: String?
+    }
+
+    /// A number-matching push's outcome, kept until its challenge response claims it or the challenge expires.
+    private struct Unclaimed {
+        var outcome: Outcome
+        var number: String?
+        var expires: Date
     }
 
     private struct DeviceWaiter {
@@ -50,6 +72,7 @@ public final class PushCoordinator: Sendable {
         /// The pending pushes of each device, oldest first: a device's poll finds its own without a look at all.
         var pendingByDevice: [String: [String]] = [:]
         var byJoinKey: [String: String] = [:]
+        var unclaimed: [String: Unclaimed] = [:]
         var deviceWaiters: [String: [DeviceWaiter]] = [:]
         var deviceLastSeen: [String: Date] = [:]
         var limiter: PushLimiter
@@ -87,6 +110,8 @@ public final class PushCoordinator: Sendable {
     }
 
     public let timeout: TimeInterval
+    /// How long a number-matching push's outcome waits for its challenge response (the State's lifetime).
+    public static let claimLifetime: TimeInterval = 300
     /// A device whose last poll ended this recently still counts as connected (it is between two polls).
     public static let reconnectGrace: TimeInterval = 10
     private let signingKey: P256.Signing.PrivateKey
@@ -117,6 +142,31 @@ public final class PushCoordinator: Sendable {
         }
     }
 
+    /// Number matching: pushes to `device` without waiting; the login answers with a challenge at once, and its
+    /// response claims the outcome (`claim`). Returns the push's id, or nil when the limiter refused it.
+    public func pushForNumber(username: String, device: EnrolledDevice, resource: Resource, clientAddress: String) -> String? {
+        let request = signedRequest(username: username, device: device, resource: resource, clientAddress: clientAddress)
+        return register(request, device: device, resource: resource, joinKey: nil, continuation: nil) ? request.id : nil
+    }
+
+    /// The outcome of a number-matching push and, when approved, the number the device showed; waits while the push
+    /// is pending. A push unknown here (claimed already, or long expired) has timed out.
+    public func claim(pushID: String) async -> (outcome: Outcome, number: String?) {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Result, Never>) in
+            let known: Result? = state.withLock { state in
+                if state.pending[pushID] != nil {
+                    state.pending[pushID]!.waiters.append(continuation)
+                    return nil
+                }
+                guard let unclaimed = state.unclaimed.removeValue(forKey: pushID) else {
+                    return Result(outcome: .timedOut, pushID: pushID, created: false)
+                }
+                return Result(outcome: unclaimed.outcome, pushID: pushID, created: false, number: unclaimed.number)
+            }
+            if let known { continuation.resume(returning: known) } else { notifyWatchers() }
+        }.numberOutcome
+    }
+
     /// The same attempt again (same join key) while its push is pending: joined at once, when it arrives, so that it
     /// gets that push's outcome even if the push is answered before this attempt's task runs. Nil: nothing to join.
     public func joinPending(joinKey: String) -> PushJoin? {
@@ -143,37 +193,41 @@ public final class PushCoordinator: Sendable {
     }
 
     /// Joins a pending push with the same `joinKey`, or admits a new one (the limiter) and hands it to the device's
-    /// open polls; `continuation` gets the outcome.
+    /// open polls; `continuation` gets the outcome (none: a number-matching push, claimed later). False when no push
+    /// went out.
     @inline(never)
+    @discardableResult
     private func register(
         _ signed: PushMessage, device: EnrolledDevice, resource: Resource, joinKey: String?,
-        continuation: CheckedContinuation<Result, Never>
-    ) {
+        continuation: CheckedContinuation<Result, Never>?
+    ) -> Bool {
         let id = signed.id
         let limiterKey = PushLimiter.Key(username: signed.user, resource: resource)
         let now = clock.now()
-        let polls: [DeviceWaiter] = state.withLock { state in
+        let (polls, created): ([DeviceWaiter], Bool) = state.withLock { state in
             if state.closed {
-                continuation.resume(returning: Result(outcome: .cancelled, pushID: nil, created: false))
-                return []
+                continuation?.resume(returning: Result(outcome: .cancelled, pushID: nil, created: false))
+                return ([], false)
             }
-            if let joinKey, let existing = state.byJoinKey[joinKey], state.pending[existing] != nil {
+            if let continuation, let joinKey, let existing = state.byJoinKey[joinKey], state.pending[existing] != nil {
                 state.pending[existing]!.waiters.append(continuation)
-                return []
+                return ([], false)
             }
             guard state.limiter.admit(limiterKey, pushID: id, now: now) else {
-                continuation.resume(returning: Result(outcome: .limited, pushID: nil, created: false))
-                return []
+                continuation?.resume(returning: Result(outcome: .limited, pushID: nil, created: false))
+                return ([], false)
             }
-            state.add(
-                Pending(
-                    message: signed, devicePublicKey: device.publicKey, limiterKey: limiterKey, joinKey: joinKey,
-                    waiters: [continuation]))
+            var pending = Pending(
+                message: signed, devicePublicKey: device.publicKey, limiterKey: limiterKey, joinKey: joinKey,
+                waiters: continuation.map { [$0] } ?? [])
+            pending.numberMatching = continuation == nil
+            state.add(pending)
             if let joinKey { state.byJoinKey[joinKey] = id }
-            return state.deviceWaiters.removeValue(forKey: device.id) ?? []
+            return (state.deviceWaiters.removeValue(forKey: device.id) ?? [], true)
         }
         for poll in polls { poll.continuation.resume(returning: [signed]) }
         notifyWatchers()
+        return created
     }
 
     // MARK: Devices
@@ -241,19 +295,36 @@ public final class PushCoordinator: Sendable {
         }
     }
 
+    /// What an accepted answer gives the device: the push, and for an approved number-matching push the number to
+    /// show the user.
+    public struct AnswerReceipt: Sendable {
+        public var push: PushMessage
+        public var number: String?
+    }
+
     /// Takes a device's signed answer. The first valid answer wins; an answer for an unknown, already answered or
     /// expired push, from another device, or with a signature that does not verify is refused.
     @discardableResult
-    public func answer(pushID: String, decision: PushDecision, signature: String, deviceID: String) throws(AnswerRefusal) -> PushMessage {
+    public func answer(pushID: String, decision: PushDecision, signature: String, deviceID: String) throws(AnswerRefusal) -> AnswerReceipt {
         let now = clock.now()
         guard let snapshot = state.withLock({ $0.pending[pushID] }) else { throw .unknownPush }
         guard snapshot.message.deviceID == deviceID else { throw .wrongDevice }
         guard Double(snapshot.message.expires) > now.timeIntervalSince1970 else { throw .expired }
         let signed = SignedMessage.pushAnswer(pushID: pushID, nonce: snapshot.message.nonce, decision: decision, deviceID: deviceID)
         guard DeviceCrypto.verify(signature, of: signed, publicKey: snapshot.devicePublicKey) else { throw .badSignature }
-        // Only one of two racing valid answers finds it still pending.
-        guard let resolved = resolve(pushID, with: decision == .approve ? .approved : .denied) else { throw .unknownPush }
-        return resolved
+        // Only one of two racing valid answers finds it still pending. Three digits from the CSPRNG: one guess in a
+        // thousand, and the State it goes with is single-use.
+        let number = snapshot.numberMatching && decision == .approve ? Self.randomNumber() : nil
+        guard let resolved = resolve(pushID, with: decision == .approve ? .approved : .denied, number: number) else {
+            throw .unknownPush
+        }
+        return AnswerReceipt(push: resolved, number: number)
+    }
+
+    static func randomNumber() -> String {
+        var generator = SystemRandomNumberGenerator()
+        let value = Int.random(in: 0..<1000, using: &generator)
+        return String(repeating: "0", count: value < 10 ? 2 : value < 100 ? 1 : 0) + String(value)
     }
 
     // MARK: Expiry and shutdown
@@ -281,17 +352,24 @@ public final class PushCoordinator: Sendable {
     public var pendingCount: Int { state.withLock { $0.pending.count } }
 
     @discardableResult
-    private func resolve(_ pushID: String, with outcome: Outcome) -> PushMessage? {
+    private func resolve(_ pushID: String, with outcome: Outcome, number: String? = nil) -> PushMessage? {
+        let now = clock.now()
         guard
             let pending = state.withLock({ state -> Pending? in
                 guard let pending = state.remove(pushID) else { return nil }
                 if let joinKey = pending.joinKey, state.byJoinKey[joinKey] == pushID { state.byJoinKey[joinKey] = nil }
                 state.limiter.release(pending.limiterKey, pushID: pushID)
+                if pending.numberMatching, pending.waiters.isEmpty {
+                    // Nobody has claimed it yet: kept for the challenge response, as long as its State lives.
+                    state.unclaimed = state.unclaimed.filter { $0.value.expires > now }
+                    state.unclaimed[pushID] = Unclaimed(outcome: outcome, number: number, expires: now.addingTimeInterval(Self.claimLifetime))
+                }
                 return pending
             })
         else { return nil }
         for (index, waiter) in pending.waiters.enumerated() {
-            waiter.resume(returning: Result(outcome: outcome, pushID: pushID, created: index == 0))
+            waiter.resume(
+                returning: Result(outcome: outcome, pushID: pushID, created: index == 0 && !pending.numberMatching, number: number))
         }
         for join in pending.joiners { join.resolve(Result(outcome: outcome, pushID: pushID, created: false)) }
         notifyWatchers()

@@ -82,7 +82,7 @@ struct PushCommand: AsyncParsableCommand {
         // 5. Approve them all; the latency is from just before the answer is sent to the Access-Accept.
         let approvedAt = try await forEach(0..<count, concurrency: approveConcurrency) { index in
             let sent = monotonicNanoseconds()
-            let statusCode = try await devices[index].answer(pushes[index], decision: .approve)
+            let statusCode = try await devices[index].answer(pushes[index], decision: .approve).status
             guard statusCode == 200 || statusCode == 204 else { throw BenchError("answer for device \(index): HTTP \(statusCode)") }
             return sent
         }

@@ -12,8 +12,8 @@ import Testing
         let state = try #require(book.issue(for: binding, now: clock.now()))
         let other = try #require(book.issue(for: binding, now: clock.now()))
         #expect(state.count == 16 && state != other)
-        #expect(book.redeem(state, for: binding, now: clock.now()))
-        #expect(!book.redeem(state, for: binding, now: clock.now()))
+        #expect(book.redeem(state, for: binding, now: clock.now()) == .code)
+        #expect(book.redeem(state, for: binding, now: clock.now()) == nil)
     }
 
     @Test func aStateExpires() throws {
@@ -21,9 +21,9 @@ import Testing
         let state = try #require(book.issue(for: binding, now: clock.now()))
         let late = try #require(book.issue(for: binding, now: clock.now()))
         clock.advance(by: 299)
-        #expect(book.redeem(state, for: binding, now: clock.now()))
+        #expect(book.redeem(state, for: binding, now: clock.now()) == .code)
         clock.advance(by: 1)
-        #expect(!book.redeem(late, for: binding, now: clock.now()))
+        #expect(book.redeem(late, for: binding, now: clock.now()) == nil)
     }
 
     @Test func aStateIsBoundToUserResourceAndAddress() throws {
@@ -34,9 +34,9 @@ import Testing
         others[2].clientAddress = "192.0.2.2"
         for other in others {
             let state = try #require(book.issue(for: binding, now: clock.now()))
-            #expect(!book.redeem(state, for: other, now: clock.now()))
+            #expect(book.redeem(state, for: other, now: clock.now()) == nil)
             // A failed redemption used it up.
-            #expect(!book.redeem(state, for: binding, now: clock.now()))
+            #expect(book.redeem(state, for: binding, now: clock.now()) == nil)
         }
     }
 
