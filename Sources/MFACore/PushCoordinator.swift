@@ -59,7 +59,8 @@ public final class PushCoordinator: Sendable {
         var watchers: [(condition: @Sendable (Snapshot) -> Bool, continuation: CheckedContinuation<Void, Never>)] = []
 
         var snapshot: Snapshot {
-            Snapshot(waitingLogins: pending.mapValues(\.waiters.count))
+            // An attempt joined on arrival waits on the push as much as one that registered.
+            Snapshot(waitingLogins: pending.mapValues { $0.waiters.count + $0.joiners.count })
         }
 
         mutating func add(_ push: Pending) {
@@ -120,12 +121,14 @@ public final class PushCoordinator: Sendable {
     /// The same attempt again (same join key) while its push is pending: joined at once, when it arrives, so that it
     /// gets that push's outcome even if the push is answered before this attempt's task runs. Nil: nothing to join.
     public func joinPending(joinKey: String) -> PushJoin? {
-        state.withLock { state in
+        let join: PushJoin? = state.withLock { state in
             guard let existing = state.byJoinKey[joinKey], state.pending[existing] != nil else { return nil }
             let join = PushJoin()
             state.pending[existing]!.joiners.append(join)
             return join
         }
+        if join != nil { notifyWatchers() }
+        return join
     }
 
     @inline(never)

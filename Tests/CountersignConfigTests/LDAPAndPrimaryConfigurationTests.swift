@@ -433,19 +433,16 @@ struct LDAPAndPrimaryErrorTests {
         #expect(error.key == "ldap.max_message_size")
     }
 
-    @Test(arguments: ["client_failure_rate", "client_failure_burst"], [-1, 1_000_001])
-    func clientFailureLimitOutOfRange(key: String, value: Int) throws {
+    @Test(arguments: [
+        ("client_failure_rate", -1, "0 and 1000000"), ("client_failure_rate", 1_000_001, "0 and 1000000"),
+        ("client_failure_burst", -1, "0 and 1000000"), ("client_failure_burst", 1_000_001, "0 and 1000000"),
+        ("max_connections", 0, "1 and 1000000"), ("max_connections", 1_000_001, "1 and 1000000"),
+    ])
+    func admissionLimitOutOfRange(key: String, value: Int, range: String) throws {
         let error = try #require(parseError("[ldap]\n\(key) = \(value)\n" + minimalClient))
         #expect(error.code == .outOfRange)
         #expect(error.key == "ldap.\(key)")
-    }
-
-    @Test(arguments: [0, 1_000_001, -1])
-    func maxConnectionsOutOfRange(count: Int) throws {
-        let error = try #require(parseError("[ldap]\nmax_connections = \(count)\n" + minimalClient))
-        #expect(error.code == .outOfRange)
-        #expect(error.key == "ldap.max_connections")
-        #expect(error.message == "must be between 1 and 1000000, got \(count)")
+        #expect(error.message == "must be between \(range), got \(value)")
     }
 
     @Test func clientFailureLimitWrongType() throws {
