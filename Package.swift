@@ -172,6 +172,7 @@ let package = Package(
             dependencies: ["DeviceClient", "DeviceProtocol", .product(name: "Crypto", package: "swift-crypto")]
         ),
         .testTarget(name: "LDAPCodecTests", dependencies: ["LDAPCodec"]),
+        .testTarget(name: "LDAPProxyTests", dependencies: ["LDAPProxy", "LDAPCodec", "MFACore", "CountersignConfig"]),
         .testTarget(name: "RADIUSCodecTests", dependencies: ["RADIUSCodec"]),
         .testTarget(
             name: "RADIUSServerTests",

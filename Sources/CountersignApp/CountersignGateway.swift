@@ -76,7 +76,7 @@ public final class CountersignGateway: Sendable {
             configuration.ldap.isEnabled
             ? try LDAPProxyServer(
                 settings: configuration.ldap, delimiter: configuration.radius.delimiter.first ?? ",", authenticator: authenticator,
-                audit: audit, logger: logger)
+                audit: audit, clock: clock, drops: drops, logger: logger)
             : nil
         // Shut down in reverse: pushes are answered first, then the listeners drain.
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: radius)]

@@ -28,12 +28,27 @@ public struct LDAPSettings: Sendable, Equatable {
     public var idleTimeoutSeconds: Int
     /// `ldap.max_message_size`, default 1048576 (1 MiB), 1024...16777216: larger LDAP messages close the connection.
     public var maximumMessageSize: Int
+    /// `ldap.client_failure_rate`, default 20, 0...1000000: failed binds per second each client address is allowed over
+    /// time (its bucket refills at this rate). 0 turns the limit off.
+    public var clientFailureRate: Int
+    /// `ldap.client_failure_burst`, default 100, 0...1000000: failed binds a client address may make in a row before
+    /// its binds are refused without asking the directory. 0 turns the limit off.
+    public var clientFailureBurst: Int
+    /// `ldap.max_connections`, default 1024, 1...1000000: client connections open at once; more are closed as they
+    /// arrive.
+    public var maxConnections: Int
 
     public static let defaultUsernameAttribute = "uid"
     public static let defaultIdleTimeoutSeconds = 300
     public static let idleTimeoutRange = 1...86400
     public static let defaultMaximumMessageSize = 1_048_576
     public static let maximumMessageSizeRange = 1024...16_777_216
+    // The same brake as `[radius]`'s, per client address.
+    public static let defaultClientFailureRate = RADIUSSettings.defaultClientFailureRate
+    public static let defaultClientFailureBurst = RADIUSSettings.defaultClientFailureBurst
+    public static let clientFailureRange = RADIUSSettings.clientFailureRange
+    public static let defaultMaxConnections = 1024
+    public static let maxConnectionsRange = 1...1_000_000
 
     /// The proxy runs when it has at least one address to listen on.
     public var isEnabled: Bool { listen != nil || ldapsListen != nil }
@@ -48,7 +63,10 @@ public struct LDAPSettings: Sendable, Equatable {
         exempt: [String] = [],
         allowAnonymous: Bool = false,
         idleTimeoutSeconds: Int = LDAPSettings.defaultIdleTimeoutSeconds,
-        maximumMessageSize: Int = LDAPSettings.defaultMaximumMessageSize
+        maximumMessageSize: Int = LDAPSettings.defaultMaximumMessageSize,
+        clientFailureRate: Int = LDAPSettings.defaultClientFailureRate,
+        clientFailureBurst: Int = LDAPSettings.defaultClientFailureBurst,
+        maxConnections: Int = LDAPSettings.defaultMaxConnections
     ) {
         self.listen = listen
         self.ldapsListen = ldapsListen
@@ -60,6 +78,9 @@ public struct LDAPSettings: Sendable, Equatable {
         self.allowAnonymous = allowAnonymous
         self.idleTimeoutSeconds = idleTimeoutSeconds
         self.maximumMessageSize = maximumMessageSize
+        self.clientFailureRate = clientFailureRate
+        self.clientFailureBurst = clientFailureBurst
+        self.maxConnections = maxConnections
     }
 
     /// An LDAP attribute name as RFC 4512 calls a `keystring`: an ASCII letter, then ASCII letters, digits and `-`.
@@ -195,7 +216,8 @@ extension LDAPSettings: ConfigurationSection {
     static let tableName = "ldap"
     static let allowedKeys = [
         "listen", "ldaps_listen", "certificate", "private_key", LDAPUpstreamSettings.tableName,
-        "username_attribute", "exempt", "allow_anonymous", "idle_timeout", "max_message_size",
+        "username_attribute", "exempt", "allow_anonymous", "idle_timeout", "max_message_size", "client_failure_rate",
+        "client_failure_burst", "max_connections",
     ]
 
     init(reading reader: TableReader) throws(ConfigurationError) {
@@ -210,7 +232,10 @@ extension LDAPSettings: ConfigurationSection {
             exempt: try reader.strings("exempt")?.map(\.value) ?? [],
             allowAnonymous: try reader.bool("allow_anonymous") ?? false,
             idleTimeoutSeconds: try reader.integer("idle_timeout") ?? Self.defaultIdleTimeoutSeconds,
-            maximumMessageSize: try reader.integer("max_message_size") ?? Self.defaultMaximumMessageSize)
+            maximumMessageSize: try reader.integer("max_message_size") ?? Self.defaultMaximumMessageSize,
+            clientFailureRate: try reader.integer("client_failure_rate", in: Self.clientFailureRange) ?? Self.defaultClientFailureRate,
+            clientFailureBurst: try reader.integer("client_failure_burst", in: Self.clientFailureRange) ?? Self.defaultClientFailureBurst,
+            maxConnections: try reader.integer("max_connections", in: Self.maxConnectionsRange) ?? Self.defaultMaxConnections)
     }
 
     private static func listenAddress(_ reader: TableReader, _ name: String) throws(ConfigurationError) -> ListenAddress? {
@@ -274,6 +299,13 @@ extension LDAPSettings: ConfigurationSection {
         }
         if !Self.maximumMessageSizeRange.contains(maximumMessageSize) {
             throw .outOfRange("ldap.max_message_size", maximumMessageSize, Self.maximumMessageSizeRange)
+        }
+        for (key, value) in [("client_failure_rate", clientFailureRate), ("client_failure_burst", clientFailureBurst)]
+        where !Self.clientFailureRange.contains(value) {
+            throw .outOfRange("ldap.\(key)", value, Self.clientFailureRange)
+        }
+        if !Self.maxConnectionsRange.contains(maxConnections) {
+            throw .outOfRange("ldap.max_connections", maxConnections, Self.maxConnectionsRange)
         }
 
         try upstream.validate()

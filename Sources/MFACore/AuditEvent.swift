@@ -70,6 +70,18 @@ public enum AuditResult: String, Sendable, Codable, Equatable {
     case success, failure, challenge
 }
 
+extension AuditEvent {
+    /// A source's failure bucket has run empty (`FailureBucket.Admission.limitBegan`): once per limiting episode.
+    public static func clientRateLimited(
+        at time: Date, resource: Resource, clientAddress: String, settings: FailureBucket.Settings
+    ) -> AuditEvent {
+        AuditEvent(
+            time: time, type: .clientRateLimited, user: nil, resource: resource.description, clientAddress: clientAddress,
+            result: .failure, error: "too_many_failures",
+            details: ["rate": "\(Int(settings.rate))", "burst": "\(Int(settings.burst))"])
+    }
+}
+
 /// Where events go (the store and the log, in the app).
 public protocol AuditSink: Sendable {
     func record(_ event: AuditEvent) async

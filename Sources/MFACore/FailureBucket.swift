@@ -126,6 +126,11 @@ public final class FailureRateLimit: Sendable {
         bucket.withLock { $0.failureRecorded(now: now) }
     }
 
+    /// Full: the source could be forgotten (`FailureBucket.isFull`).
+    public func isFull(now: Date) -> Bool {
+        bucket.withLock { $0.isFull(now: now) }
+    }
+
     /// The ticket an admitted attempt carries until it ends.
     public func ticket(clock: any WallClock) -> AdmissionTicket {
         AdmissionTicket(limit: self, clock: clock)

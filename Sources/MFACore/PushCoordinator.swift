@@ -51,8 +51,6 @@ public final class PushCoordinator: Sendable {
         var joiners: [PushJoin] = []
         /// Number matching: nobody waits while the push is out; the challenge response claims its outcome later.
         var numberMatching = false
-        /// Set when the device approves a number-matching push: what the user must type.
-        var number: String?
     }
 
     /// A number-matching push's outcome, kept until its challenge response claims it or the challenge expires.
@@ -82,6 +80,7 @@ public final class PushCoordinator: Sendable {
         var watchers: [(condition: @Sendable (Snapshot) -> Bool, continuation: CheckedContinuation<Void, Never>)] = []
 
         var snapshot: Snapshot {
+            // An attempt joined on arrival waits on the push as much as one that registered.
             Snapshot(waitingLogins: pending.mapValues { $0.waiters.count + $0.joiners.count })
         }
 

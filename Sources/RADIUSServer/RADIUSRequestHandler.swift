@@ -97,22 +97,17 @@ final class RADIUSRequestHandler: ChannelInboundHandler {
     ) {
         guard inFlight.begin() else { return cancelled() }
         let inFlight = self.inFlight
-        let loop = context.eventLoop
-        let bound = NIOLoopBound((handler: self, context: context), eventLoop: loop)
+        let bound = NIOLoopBound((handler: self, context: context), eventLoop: context.eventLoop)
         // Decided on this loop: no hand-off to the cooperative pool and back.
-        Task(executorPreference: executor) {
-            let finished = await work()
-            let finish: @Sendable () -> Void = {
-                let (handler, context) = bound.value
-                switch finished {
-                case .verdict(let verdict, let login):
-                    handler.run(handler.step.verdictReached(verdict, for: login, now: .now()), to: destination, context: context)
-                case .send(let reply):
-                    handler.write(reply, to: destination, context: context)
-                }
-                inFlight.end()
+        executor.run(work) { finished in
+            let (handler, context) = bound.value
+            switch finished {
+            case .verdict(let verdict, let login):
+                handler.run(handler.step.verdictReached(verdict, for: login, now: .now()), to: destination, context: context)
+            case .send(let reply):
+                handler.write(reply, to: destination, context: context)
             }
-            if loop.inEventLoop { finish() } else { loop.execute(finish) }
+            inFlight.end()
         }
     }
 

@@ -103,11 +103,8 @@ struct RADIUSRequestStep {
             return refuseLimited(request, key: key, client: client, event: nil)
         case .limitBegan:
             logger.warning("client rate limited after repeated failed attempts", metadata: ["client": "\(client.name)", "source": "\(source.text)"])
-            let settings = limit.settings
-            let event = AuditEvent(
-                time: wallNow, type: .clientRateLimited, user: nil, resource: client.resource.description,
-                clientAddress: source.text, result: .failure, error: "too_many_failures",
-                details: ["rate": "\(Int(settings.rate))", "burst": "\(Int(settings.burst))"])
+            let event = AuditEvent.clientRateLimited(
+                at: wallNow, resource: client.resource, clientAddress: source.text, settings: limit.settings)
             return refuseLimited(request, key: key, client: client, event: event)
         }
         attempt.arrived = wallNow

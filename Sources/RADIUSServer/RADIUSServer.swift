@@ -82,14 +82,7 @@ public final class RADIUSServer: Service {
         try await bind()
         // Answer what is under way (pushes are rejected by then), bounded, then close.
         let inFlight = self.inFlight
-        try await listeners.serveUntilShutdown {
-            await withTaskGroup(of: Void.self) { group in
-                group.addTask { await inFlight.drain() }
-                group.addTask { try? await Task.sleep(for: Self.drainTimeout) }
-                await group.next()
-                group.cancelAll()
-            }
-        }
+        try await listeners.serveUntilShutdown { await inFlight.drain(timeout: Self.drainTimeout) }
     }
 
     /// Sockets bound, and the event loops they could spread over (for tests).

@@ -16,3 +16,17 @@ public final class EventLoopTaskExecutor: TaskExecutor {
         eventLoop.execute { job.runSynchronously(on: self.asUnownedTaskExecutor()) }
     }
 }
+
+extension EventLoopTaskExecutor {
+    /// Runs `work` on a task of its own on this loop, then `then` with its outcome, on the loop: while the task waits
+    /// (store, push), the loop goes on with other requests.
+    public func run<Outcome: Sendable>(
+        _ work: @escaping @Sendable () async -> Outcome, then: @escaping @Sendable (Outcome) -> Void
+    ) {
+        let loop = eventLoop
+        Task(executorPreference: self) {
+            let outcome = await work()
+            if loop.inEventLoop { then(outcome) } else { loop.execute { then(outcome) } }
+        }
+    }
+}

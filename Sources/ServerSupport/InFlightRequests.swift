@@ -35,6 +35,16 @@ public final class InFlightRequests: Sendable {
         for waiter in waiters { waiter.resume() }
     }
 
+    /// Stops new logins and waits until those under way have been answered, or `timeout` has passed.
+    public func drain(timeout: Duration) async {
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await self.drain() }
+            group.addTask { try? await Task.sleep(for: timeout) }
+            await group.next()
+            group.cancelAll()
+        }
+    }
+
     /// Stops new logins and waits until those under way have been answered.
     public func drain() async {
         await withCheckedContinuation { continuation in

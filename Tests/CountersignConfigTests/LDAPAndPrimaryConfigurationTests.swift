@@ -22,6 +22,9 @@ struct LDAPAndPrimaryValueTests {
         #expect(config.ldap.allowAnonymous == false)
         #expect(config.ldap.idleTimeoutSeconds == 300)
         #expect(config.ldap.maximumMessageSize == 1_048_576)
+        #expect(config.ldap.clientFailureRate == 20)
+        #expect(config.ldap.clientFailureBurst == 100)
+        #expect(config.ldap.maxConnections == 1024)
         #expect(config.ldap.upstream.url == nil)
         #expect(config.ldap.upstream.host == nil)
         #expect(config.ldap.upstream.port == nil)
@@ -59,6 +62,9 @@ struct LDAPAndPrimaryValueTests {
             allow_anonymous = true
             idle_timeout = 86400
             max_message_size = 16777216
+            client_failure_rate = 0
+            client_failure_burst = 5000
+            max_connections = 1000000
             [ldap.upstream]
             url = "ldap://dir.example.org:10389"
             starttls = true
@@ -80,6 +86,9 @@ struct LDAPAndPrimaryValueTests {
         #expect(config.ldap.allowAnonymous)
         #expect(config.ldap.idleTimeoutSeconds == 86400)
         #expect(config.ldap.maximumMessageSize == 16_777_216)
+        #expect(config.ldap.clientFailureRate == 0)
+        #expect(config.ldap.clientFailureBurst == 5000)
+        #expect(config.ldap.maxConnections == 1_000_000)
         #expect(config.ldap.upstream.url == "ldap://dir.example.org:10389")
         #expect(config.ldap.upstream.host == "dir.example.org")
         #expect(config.ldap.upstream.port == 10389)
@@ -118,11 +127,16 @@ struct LDAPAndPrimaryValueTests {
             idle_timeout = 1
             max_message_size = 1024
             exempt = []
+            client_failure_rate = 0
+            client_failure_burst = 0
+            max_connections = 1
             [ldap.upstream]
             timeout = 1
             """)
         #expect(config.ldap.idleTimeoutSeconds == 1)
         #expect(config.ldap.maximumMessageSize == 1024)
+        #expect(config.ldap.clientFailureRate == 0 && config.ldap.clientFailureBurst == 0)
+        #expect(config.ldap.maxConnections == 1)
         #expect(config.ldap.upstream.timeoutSeconds == 1)
     }
 
@@ -419,6 +433,24 @@ struct LDAPAndPrimaryErrorTests {
         #expect(error.key == "ldap.max_message_size")
     }
 
+    @Test(arguments: [
+        ("client_failure_rate", -1, "0 and 1000000"), ("client_failure_rate", 1_000_001, "0 and 1000000"),
+        ("client_failure_burst", -1, "0 and 1000000"), ("client_failure_burst", 1_000_001, "0 and 1000000"),
+        ("max_connections", 0, "1 and 1000000"), ("max_connections", 1_000_001, "1 and 1000000"),
+    ])
+    func admissionLimitOutOfRange(key: String, value: Int, range: String) throws {
+        let error = try #require(parseError("[ldap]\n\(key) = \(value)\n" + minimalClient))
+        #expect(error.code == .outOfRange)
+        #expect(error.key == "ldap.\(key)")
+        #expect(error.message == "must be between \(range), got \(value)")
+    }
+
+    @Test func clientFailureLimitWrongType() throws {
+        let error = try #require(parseError("[ldap]\nclient_failure_rate = \"20\"\n" + minimalClient))
+        #expect(error.code == .wrongType)
+        #expect(error.key == "ldap.client_failure_rate")
+    }
+
     // MARK: [ldap.upstream]
 
     @Test(arguments: [
@@ -614,6 +646,9 @@ struct LDAPAndPrimaryErrorTests {
         #expect(key { $0.ldap.exempt = [""] } == "ldap.exempt[0]")
         #expect(key { $0.ldap.idleTimeoutSeconds = 0 } == "ldap.idle_timeout")
         #expect(key { $0.ldap.maximumMessageSize = 1 } == "ldap.max_message_size")
+        #expect(key { $0.ldap.clientFailureRate = -1 } == "ldap.client_failure_rate")
+        #expect(key { $0.ldap.clientFailureBurst = 1_000_001 } == "ldap.client_failure_burst")
+        #expect(key { $0.ldap.maxConnections = 0 } == "ldap.max_connections")
         #expect(key { $0.ldap.upstream.url = "ldap://" } == "ldap.upstream.url")
         #expect(key { $0.ldap.upstream = LDAPUpstreamSettings(url: "ldaps://h", startTLS: true) } == "ldap.upstream.starttls")
         #expect(key { $0.ldap.upstream.timeoutSeconds = 301 } == "ldap.upstream.timeout")

@@ -130,6 +130,16 @@ struct SampleConfigurationTests {
         #expect(defaults == LDAPSettings())
     }
 
+    /// Every `[ldap]` key is shown, with its explanation, in the commented-out example.
+    @Test func commentedLDAPExampleShowsEveryKey() throws {
+        let text = try String(contentsOfFile: Self.samplePath, encoding: .utf8)
+        let block = try Self.commentedBlock("[ldap]", in: text)
+        for key in LDAPSettings.allowedKeys where key != LDAPUpstreamSettings.tableName {
+            #expect(block.contains { $0.hasPrefix("# \(key) = ") }, "ldap.\(key) is missing from the sample")
+        }
+        #expect(text.contains("# [ldap.upstream]"))
+    }
+
     /// The search-mode alternative in `[primary]`, used instead of the template, must be valid too.
     @Test func commentedSearchModeExampleIsValid() throws {
         let text = try String(contentsOfFile: Self.samplePath, encoding: .utf8)

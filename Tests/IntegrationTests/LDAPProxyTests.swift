@@ -3,6 +3,8 @@ import Foundation
 import MFACore
 import Testing
 
+@testable import LDAPProxy
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -19,10 +21,14 @@ import Glibc
 
     /// A slapd, and a gateway whose LDAP proxy points at it.
     static func withProxy(
-        push: PushSettings = PushSettings(), _ body: (TestGateway, TestDirectory, _ plain: String, _ tls: String) async throws -> Void
+        push: PushSettings = PushSettings(), lockout: LockoutSettings = LockoutSettings(), clock: any WallClock = SystemWallClock(),
+        configure: (inout LDAPSettings) -> Void = { _ in },
+        _ body: (TestGateway, TestDirectory, _ plain: String, _ tls: String) async throws -> Void
     ) async throws {
         try await TestDirectory.with { directory in
-            try await TestGateway.with(push: push, ldap: ldapSettings(directory)) { gateway in
+            var ldap = ldapSettings(directory)
+            configure(&ldap)
+            try await TestGateway.with(push: push, ldap: ldap, lockout: lockout, clock: clock) { gateway in
                 let (plain, tls) = try await #require(gateway.gateway.ldap).bind()
                 try await body(gateway, directory, "ldap://127.0.0.1:\(plain?.port ?? 0)", "ldaps://localhost:\(tls?.port ?? 0)")
             }
@@ -75,6 +81,96 @@ import Glibc
             let denied = try await LDAPTool.whoami(proxy, dn: TestDirectory.userDN("bob"), password: "bob-pw,push")
             #expect(denied.status == 49)
             #expect(denied.output.joined().contains("Push denied"))
+        }
+    }
+
+    /// The directory's refusals count towards the user's lockout like any wrong password: through the MFA core, one
+    /// event each.
+    @Test func wrongDirectoryPasswordsLockTheUser() async throws {
+        try await Self.withProxy(lockout: LockoutSettings(maxFailures: 3)) { gateway, directory, proxy, _ in
+            let secret = try await gateway.addLocalUser("alice")
+            let dn = TestDirectory.userDN("alice")
+            for _ in 0..<3 {
+                let wrong = try await LDAPTool.whoami(proxy, dn: dn, password: "wrong,123456")
+                #expect(wrong.status == 49)
+                #expect(wrong.output.joined().contains("Wrong username or password"), "\(wrong.output)")
+            }
+            // The right password and a valid code: locked all the same.
+            let locked = try await LDAPTool.whoami(proxy, dn: dn, password: "alice-pw,\(gateway.code(secret))")
+            #expect(locked.status == 49)
+            #expect(locked.output.joined().contains("Account locked after too many failed attempts, try again later"), "\(locked.output)")
+            #expect(try await gateway.admin.user("alice").lockedUntil != nil)
+            #expect(try await gateway.events(.userLocked).count == 1)
+
+            let binds = try await gateway.events(.ldapBind)
+            #expect(binds.count == 4, "\(binds)")
+            #expect(binds.allSatisfy { $0.user == "alice" && $0.result == .failure && $0.clientAddress == "127.0.0.1" })
+            #expect(binds.filter { $0.error == RejectReason.invalidCredentials.rawValue }.count == 3)
+            #expect(binds.filter { $0.error == RejectReason.locked.rawValue }.count == 1)
+        }
+    }
+
+    /// One address sending wrong passwords is refused before the directory is asked, with one event per episode.
+    @Test func aFloodOfWrongPasswordsFromOneAddressIsRateLimited() async throws {
+        let clock = ManualWallClock(Date())
+        try await Self.withProxy(clock: clock, configure: { $0.clientFailureRate = 1; $0.clientFailureBurst = 3 }) {
+            gateway, directory, proxy, _ in
+            let secret = try await gateway.addLocalUser("alice")
+            for guess in 1...3 {
+                let wrong = try await LDAPTool.whoami(proxy, dn: TestDirectory.userDN("mallory\(guess)"), password: "guess,123456")
+                #expect(wrong.status == 49)
+                #expect(wrong.output.joined().contains("Wrong username or password"), "\(wrong.output)")
+            }
+            for _ in 0..<5 {
+                let refused = try await LDAPTool.whoami(
+                    proxy, dn: TestDirectory.userDN("alice"), password: "alice-pw,\(gateway.code(secret))")
+                #expect(refused.status == 49)
+                #expect(refused.output.joined().contains("Too many failed attempts, try again later"), "\(refused.output)")
+            }
+            let limited = try await gateway.events(.clientRateLimited)
+            #expect(limited.count == 1)
+            #expect(limited.first?.clientAddress == "127.0.0.1")
+            #expect(limited.first?.resource == "ldap:127.0.0.1")
+            // Refused undecided: no bind event for alice.
+            #expect(try await gateway.events(.ldapBind).filter { $0.user == "alice" }.isEmpty)
+
+            // Tokens back (one a second); the next step's code.
+            clock.advance(by: 30)
+            let bound = try await LDAPTool.whoami(proxy, dn: TestDirectory.userDN("alice"), password: "alice-pw,\(gateway.code(secret))")
+            #expect(bound.status == 0, "\(bound.output)")
+            #expect(try await gateway.events(.clientRateLimited).count == 1)
+        }
+    }
+
+    /// Past `ldap.max_connections`, a connection is accepted and closed at once, and counted.
+    @Test func connectionsBeyondTheCapAreClosed() async throws {
+        try await Self.withProxy(configure: { $0.maxConnections = 1 }) { gateway, directory, proxy, _ in
+            let port = Int(proxy.split(separator: ":").last ?? "0") ?? 0
+            let first = try LDAPWireClient(port: port)
+            // Answered: the first connection is counted.
+            first.send(MalformedLDAPTests.v2Bind)
+            #expect(try first.next() != nil)
+            let second = try await LDAPTool.whoami(proxy, dn: TestDirectory.serviceDN, password: "app-pw")
+            #expect(second.status != 0, "\(second.output)")
+            #expect(gateway.gateway.drops.total(.overloaded) == 1)
+            #expect(try #require(gateway.gateway.ldap).bookkeeping.connections == 1)
+        }
+    }
+
+    /// A graceful shutdown answers the binds under way (a pending push is rejected) before the listeners close.
+    @Test func shutdownAnswersBindsUnderWay() async throws {
+        try await Self.withProxy { gateway, directory, proxy, _ in
+            try await gateway.admin.addUser("bob", password: nil)
+            _ = try await gateway.enrollDevice("bob")
+            let waiting = Task { try await LDAPTool.whoami(proxy, dn: TestDirectory.userDN("bob"), password: "bob-pw,push") }
+            await gateway.gateway.push.waitUntil { $0.pendingCount == 1 }
+            let server = try #require(gateway.gateway.ldap)
+            #expect(server.bookkeeping.binds == 1)
+            await gateway.gateway.shutdown()
+            let answered = try await waiting.value
+            #expect(answered.status == 49)
+            #expect(answered.output.joined().contains("Authentication service unavailable"), "\(answered.output)")
+            #expect(server.bookkeeping.binds == 0)
         }
     }
 

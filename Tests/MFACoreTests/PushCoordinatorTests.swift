@@ -113,6 +113,18 @@ import Testing
         #expect(await second.value == .init(outcome: .approved, pushID: message.id, created: false))
     }
 
+    /// Joined on arrival (before its task runs): counted as waiting, so that watchers see it.
+    @Test func anAttemptJoinedOnArrivalCountsAsWaiting() async throws {
+        let push = coordinator()
+        let (first, message) = try await startPush(push, joinKey: "attempt-1")
+        let watching = Task { await push.waitUntil { $0.waitingLogins[message.id] == 2 } }
+        let join = try #require(push.joinPending(joinKey: "attempt-1"))
+        await watching.value
+        try push.answer(pushID: message.id, decision: .approve, signature: answerSignature(message, .approve), deviceID: "dev-1")
+        #expect(await first.value.outcome == .approved)
+        #expect(await join.result() == .init(outcome: .approved, pushID: message.id, created: false))
+    }
+
     @Test func aDevicePollGetsItsOwnPendingPushesOldestFirst() async throws {
         let push = coordinator()
         let (vpnLogin, vpnPush) = try await startPush(push)
