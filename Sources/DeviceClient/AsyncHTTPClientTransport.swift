@@ -28,6 +28,14 @@ public struct AsyncHTTPClientTransport: HTTPTransport {
         tls.trustRoots = .certificates(roots)
     }
 
+    /// One client for the process, never shut down (as `HTTPClient.shared`), that fails a request at once when no
+    /// connection can be made: a refused certificate is no passing glitch to retry until the request's deadline.
+    private static let client: HTTPClient = {
+        var configuration = HTTPClient.Configuration.singletonConfiguration
+        configuration.connectionPool.retryConnectionEstablishment = false
+        return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
+    }()
+
     /// Large enough for any device API answer (a list of pushes).
     static let maximumBodySize = 4 << 20
 
@@ -38,7 +46,7 @@ public struct AsyncHTTPClientTransport: HTTPTransport {
         if let body = request.body { outgoing.body = .bytes(ByteBuffer(bytes: body)) }
         outgoing.tlsConfiguration = tls
         do {
-            let response = try await HTTPClient.shared.execute(outgoing, timeout: .milliseconds(Int64(request.timeout * 1000)))
+            let response = try await Self.client.execute(outgoing, timeout: .milliseconds(Int64(request.timeout * 1000)))
             let body = try await response.body.collect(upTo: Self.maximumBodySize)
             return HTTPResponse(status: Int(response.status.code), body: Data(body.readableBytesView))
         } catch let error as CancellationError {
