@@ -25,34 +25,18 @@ struct HTTPSConfigurationTests {
         #expect(config.http == HTTPSettings(certificatePath: "/etc/ssl/mfa.crt", privateKeyPath: "/etc/ssl/private/mfa.key"))
     }
 
-    @Test func certificateWithoutPrivateKey() throws {
-        let error = try #require(parseError("[http]\ncertificate = \"http.crt\"\n" + minimalClient))
-        #expect(error.code == .missingKey)
-        #expect(error.key == "http.private_key")
-        #expect(error.message.contains("http.certificate"))
-    }
-
-    @Test func privateKeyWithoutCertificate() throws {
-        let error = try #require(parseError("[http]\nprivate_key = \"http.key\"\n" + minimalClient))
-        #expect(error.code == .missingKey)
-        #expect(error.key == "http.certificate")
-        #expect(error.message.contains("http.private_key"))
-    }
-
+    /// Both or neither, neither empty: the error names the key to fix.
     @Test(arguments: [
-        ("certificate = \"\"\nprivate_key = \"http.key\"", "http.certificate"),
-        ("certificate = \"http.crt\"\nprivate_key = \"\"", "http.private_key"),
+        ("certificate = \"http.crt\"", ConfigurationError.Code.missingKey, "http.private_key"),
+        ("private_key = \"http.key\"", .missingKey, "http.certificate"),
+        ("certificate = \"\"\nprivate_key = \"http.key\"", .invalidValue, "http.certificate"),
+        ("certificate = \"http.crt\"\nprivate_key = \"\"", .invalidValue, "http.private_key"),
+        ("certificate = \"http.crt\"\nprivate_key = 1", .wrongType, "http.private_key"),
     ])
-    func emptyPath(lines: String, key: String) throws {
+    func aBadPairNamesItsKey(lines: String, code: ConfigurationError.Code, key: String) throws {
         let error = try #require(parseError("[http]\n\(lines)\n" + minimalClient))
-        #expect(error.code == .invalidValue)
+        #expect(error.code == code)
         #expect(error.key == key)
-    }
-
-    @Test func privateKeyWrongType() throws {
-        let error = try #require(parseError("[http]\ncertificate = \"http.crt\"\nprivate_key = 1\n" + minimalClient))
-        #expect(error.code == .wrongType)
-        #expect(error.key == "http.private_key")
     }
 
     @Test func validateCatchesAHalfPairBuiltInCode() throws {
