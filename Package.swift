@@ -22,6 +22,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-asn1.git", from: "1.7.4"),
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
     ],
     targets: [
         // RADIUS wire codec: pure functions on bytes, no I/O.
@@ -57,6 +58,10 @@ let package = Package(
         ),
         // Bulk import files (CSV, JSON, FreeRADIUS users) read as streams and checked line by line; export rows.
         .target(name: "UserImport", dependencies: ["MFACore"]),
+        // Nayuki's QR Code generator in C, from Debian's libqrcodegen-dev.
+        .systemLibrary(name: "CQRCodeGen", pkgConfig: "qrcodegen", providers: [.apt(["libqrcodegen-dev"])]),
+        // QR codes of enrollment URIs and links, drawn for a terminal or as SVG.
+        .target(name: "QRCode", dependencies: ["CQRCodeGen"]),
         // The configuration file: model, TOML loading, validation.
         .target(
             name: "CountersignConfig",
@@ -95,6 +100,9 @@ let package = Package(
                 "CountersignStore",
                 "CountersignConfig",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -138,6 +146,7 @@ let package = Package(
                 "CountersignConfig",
                 "CountersignStore",
                 "MFACore",
+                "QRCode",
                 "UserImport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
@@ -145,7 +154,15 @@ let package = Package(
         // The device side of the push protocol: keystore, signed API calls, the listen loop.
         .target(
             name: "DeviceClient",
-            dependencies: ["DeviceProtocol", .product(name: "Crypto", package: "swift-crypto")]
+            dependencies: [
+                "DeviceProtocol",
+                .product(name: "Crypto", package: "swift-crypto"),
+                // For a private CA's trust (Foundation's URLSession on Linux has no way to add one).
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ]
         ),
         // The reference authenticator.
         .executableTarget(
@@ -173,6 +190,7 @@ let package = Package(
         ),
         .testTarget(name: "LDAPCodecTests", dependencies: ["LDAPCodec"]),
         .testTarget(name: "LDAPProxyTests", dependencies: ["LDAPProxy", "LDAPCodec", "MFACore", "CountersignConfig"]),
+        .testTarget(name: "QRCodeTests", dependencies: ["QRCode"]),
         .testTarget(name: "RADIUSCodecTests", dependencies: ["RADIUSCodec"]),
         .testTarget(
             name: "RADIUSServerTests",
@@ -190,7 +208,7 @@ let package = Package(
             name: "IntegrationTests",
             dependencies: [
                 "CountersignApp", "CountersignStore", "RADIUSCodec", "RADIUSServer", "LDAPCodec", "LDAPProxy", "MFACore",
-                "DeviceProtocol",
+                "DeviceProtocol", "CountersignHTTP",
                 "UserImport",
                 .product(name: "Crypto", package: "swift-crypto"),
             ]

@@ -69,7 +69,7 @@ public final class CountersignGateway: Sendable {
             clock: clock, push: push, work: work, logger: logger)
         radius = RADIUSServer(
             settings: configuration.radius, authenticator: authenticator, clock: clock, audit: audit, drops: drops, logger: logger)
-        http = CountersignHTTPServer(
+        http = try CountersignHTTPServer(
             settings: configuration.http, store: store, push: push, authenticator: authenticator, audit: audit,
             clock: clock, drops: drops, logger: logger)
         ldap =

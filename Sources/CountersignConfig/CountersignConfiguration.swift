@@ -32,7 +32,7 @@ public struct CountersignConfiguration: Sendable, Equatable {
         self.primary = primary
     }
 
-    /// Reads and validates a TOML file. Relative paths (store, key, LDAP certificate, key and CA) are resolved against
+    /// Reads and validates a TOML file. Relative paths (store, key, the LDAP and HTTP certificates, keys and CA) are resolved against
     /// the config file's folder.
     public static func load(path: String) throws(ConfigurationError) -> CountersignConfiguration {
         let text: String
@@ -67,6 +67,7 @@ public struct CountersignConfiguration: Sendable, Equatable {
         var configuration = try CountersignConfiguration(reading: TableReader(document, path: "", allowedKeys: sectionNames))
         configuration.store = configuration.store.resolved(against: baseDirectory)
         configuration.ldap = configuration.ldap.resolved(against: baseDirectory)
+        configuration.http = configuration.http.resolved(against: baseDirectory)
         try configuration.validate()
         return configuration
     }

@@ -5,22 +5,34 @@ public struct HTTPSettings: Sendable, Equatable {
     /// `http.listen`, one `host:port` string, default `127.0.0.1:8080`; port 0 picks a free port.
     public var listen: ListenAddress
     /// `http.public_url`, default `http://127.0.0.1:8080`: the URL devices reach the server at, put into
-    /// enrollment URIs. Must be `http://` or `https://` with a host; a trailing `/` is removed.
+    /// enrollment URIs and links. Must be `http://` or `https://` with a host; a trailing `/` is removed.
     public var publicURL: String
     /// `[[http.resources]]`, default none.
     public var resources: [AuthAPIResource]
+    /// `http.certificate`, default none: PEM certificate (chain) the listener serves HTTPS with; absolute after
+    /// loading. Set together with `private_key` or not at all; without them the listener speaks plain HTTP.
+    public var certificatePath: String?
+    /// `http.private_key`, default none: PEM private key of `certificate`; absolute after loading.
+    public var privateKeyPath: String?
 
     public static let defaultListen = ListenAddress(host: "127.0.0.1", port: 8080)
     public static let defaultPublicURL = "http://127.0.0.1:8080"
 
+    /// The listener serves HTTPS.
+    public var servesTLS: Bool { certificatePath != nil && privateKeyPath != nil }
+
     public init(
         listen: ListenAddress = HTTPSettings.defaultListen,
         publicURL: String = HTTPSettings.defaultPublicURL,
-        resources: [AuthAPIResource] = []
+        resources: [AuthAPIResource] = [],
+        certificatePath: String? = nil,
+        privateKeyPath: String? = nil
     ) {
         self.listen = listen
         self.publicURL = Self.trimmingTrailingSlashes(publicURL)
         self.resources = resources
+        self.certificatePath = certificatePath
+        self.privateKeyPath = privateKeyPath
     }
 
     /// `https://mfa.example.com/` → `https://mfa.example.com`, so paths can be appended with a single `/`.
@@ -49,7 +61,7 @@ public struct AuthAPIResource: Sendable, Equatable {
 
 extension HTTPSettings: ConfigurationSection {
     static let tableName = "http"
-    static let allowedKeys = ["listen", "public_url", "resources"]
+    static let allowedKeys = ["listen", "public_url", "resources", "certificate", "private_key"]
 
     init(reading reader: TableReader) throws(ConfigurationError) {
         var listen = Self.defaultListen
@@ -67,7 +79,17 @@ extension HTTPSettings: ConfigurationSection {
             publicURL: try reader.string("public_url") ?? Self.defaultPublicURL,
             resources: try resources.map { (resource) throws(ConfigurationError) in
                 try AuthAPIResource(reading: resource)
-            })
+            },
+            certificatePath: try reader.string("certificate"),
+            privateKeyPath: try reader.string("private_key"))
+    }
+
+    /// Makes the certificate and key paths absolute against `baseDirectory` (the config file's folder).
+    func resolved(against baseDirectory: String) -> HTTPSettings {
+        var settings = self
+        settings.certificatePath = PathResolver.absoluteIfSet(certificatePath, base: baseDirectory)
+        settings.privateKeyPath = PathResolver.absoluteIfSet(privateKeyPath, base: baseDirectory)
+        return settings
     }
 
     /// Called by `CountersignConfiguration.validate()`.
@@ -75,6 +97,7 @@ extension HTTPSettings: ConfigurationSection {
         try CountersignConfiguration.validate(listen, key: "http.listen")
         try Self.validatePublicURL(publicURL)
         try validateResources()
+        try CertificateFiles.validate(certificate: certificatePath, privateKey: privateKeyPath, section: "http")
     }
 
     private static func validatePublicURL(_ url: String) throws(ConfigurationError) {

@@ -251,14 +251,10 @@ extension LDAPSettings: ConfigurationSection {
     /// Makes the certificate, key and CA paths absolute against `baseDirectory` (the config file's folder).
     /// Empty paths are kept so validation reports them.
     func resolved(against baseDirectory: String) -> LDAPSettings {
-        func resolve(_ path: String?) -> String? {
-            guard let path, !path.isEmpty else { return path }
-            return PathResolver.absolute(path, base: baseDirectory)
-        }
         var settings = self
-        settings.certificatePath = resolve(certificatePath)
-        settings.privateKeyPath = resolve(privateKeyPath)
-        settings.upstream.caPath = resolve(upstream.caPath)
+        settings.certificatePath = PathResolver.absoluteIfSet(certificatePath, base: baseDirectory)
+        settings.privateKeyPath = PathResolver.absoluteIfSet(privateKeyPath, base: baseDirectory)
+        settings.upstream.caPath = PathResolver.absoluteIfSet(upstream.caPath, base: baseDirectory)
         return settings
     }
 
@@ -271,19 +267,10 @@ extension LDAPSettings: ConfigurationSection {
                 code: .duplicate, key: "ldap.ldaps_listen", message: "\(ldapsListen) is already used by ldap.listen")
         }
 
-        if certificatePath?.isEmpty == true { throw .invalid("ldap.certificate", "must not be empty") }
-        if privateKeyPath?.isEmpty == true { throw .invalid("ldap.private_key", "must not be empty") }
+        try CertificateFiles.validate(certificate: certificatePath, privateKey: privateKeyPath, section: "ldap")
         if ldapsListen != nil, certificatePath == nil {
             throw ConfigurationError(
                 code: .missingKey, key: "ldap.certificate", message: "required when ldap.ldaps_listen is set")
-        }
-        if certificatePath != nil, privateKeyPath == nil {
-            throw ConfigurationError(
-                code: .missingKey, key: "ldap.private_key", message: "required together with ldap.certificate")
-        }
-        if privateKeyPath != nil, certificatePath == nil {
-            throw ConfigurationError(
-                code: .missingKey, key: "ldap.certificate", message: "required together with ldap.private_key")
         }
 
         if !Self.isAttributeName(usernameAttribute) {

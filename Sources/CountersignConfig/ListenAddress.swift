@@ -59,6 +59,19 @@ public struct ListenAddress: Sendable, Equatable, CustomStringConvertible {
         return .success(address)
     }
 
+    /// `localhost`, 127.0.0.0/8 or ::1 (also IPv4-mapped): reachable from this machine only.
+    public var isLoopback: Bool {
+        if host == "localhost" { return true }
+        guard let octets = IPNetwork.parseAddress(host) else { return false }
+        switch octets.count {
+        case 4: return octets[0] == 127
+        case 16:
+            if octets == [UInt8](repeating: 0, count: 15) + [1] { return true }
+            return octets.prefix(12) == [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff] && octets[12] == 127
+        default: return false
+        }
+    }
+
     /// No DNS at startup: only literals and `localhost` are accepted.
     var hasValidHost: Bool {
         host == "localhost" || IPNetwork.parseAddress(host) != nil

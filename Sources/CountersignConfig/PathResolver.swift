@@ -7,4 +7,10 @@ enum PathResolver {
         let baseURL = URL(fileURLWithPath: base.isEmpty ? "." : base, isDirectory: true)
         return URL(fileURLWithPath: path, relativeTo: baseURL).standardizedFileURL.path
     }
+
+    /// An optional path made absolute; nil and empty paths are kept so that validation reports them.
+    static func absoluteIfSet(_ path: String?, base: String) -> String? {
+        guard let path, !path.isEmpty else { return path }
+        return absolute(path, base: base)
+    }
 }

@@ -1,11 +1,15 @@
 import CountersignConfig
 import CountersignStore
 import Hummingbird
+import HummingbirdCore
+import HummingbirdTLS
 import Logging
 import MFACore
+import NIOSSL
 import ServiceLifecycle
 
-/// The HTTP service (`http.listen`): the device API, the auth API and a health check.
+/// The HTTP service (`http.listen`): the device API, the auth API and a health check; HTTPS when `http.certificate`
+/// and `http.private_key` are set.
 public final class CountersignHTTPServer: Service {
     private let application: Application<RouterResponder<BasicRequestContext>>
     private let bound = BoundPort()
@@ -13,7 +17,7 @@ public final class CountersignHTTPServer: Service {
     public init(
         settings: HTTPSettings, store: CountersignStore, push: PushCoordinator, authenticator: any LoginAuthenticator,
         audit: any AuditSink, clock: any WallClock, drops: DropReport? = nil, logger: Logger
-    ) {
+    ) throws {
         let router = Router()
         router.get("/healthz") { _, _ in "ok\n" }
         DeviceAPIRoutes(store: store, push: push, audit: audit, clock: clock, logger: logger).register(on: router)
@@ -21,13 +25,28 @@ public final class CountersignHTTPServer: Service {
             resources: settings.resources, authenticator: authenticator, inFlight: AuthAPIRoutes.InFlight(),
             drops: drops ?? DropReport(logger: logger, clock: clock)
         ).register(on: router)
+        let server: HTTPServerBuilder
+        if let certificate = settings.certificatePath, let privateKey = settings.privateKeyPath {
+            server = try .tls(tlsConfiguration: Self.tlsConfiguration(certificate: certificate, privateKey: privateKey))
+        } else {
+            server = .http1()
+            // A browser gives WebCrypto only to https pages or localhost, and codes would cross the network in clear.
+            if !settings.listen.isLoopback {
+                logger.warning(
+                    "HTTP listens on a network address without TLS: set http.certificate and http.private_key, or put a TLS proxy in front",
+                    metadata: ["address": "\(settings.listen)"])
+            }
+        }
         let bound = self.bound
         application = Application(
             router: router,
+            server: server,
             configuration: ApplicationConfiguration(address: .hostname(settings.listen.host, port: settings.listen.port)),
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? 0
-                logger.info("HTTP listening", metadata: ["address": "\(channel.localAddress.map { "\($0)" } ?? "?")"])
+                logger.info(
+                    "HTTP listening",
+                    metadata: ["address": "\(channel.localAddress.map { "\($0)" } ?? "?")", "tls": "\(settings.servesTLS)"])
                 let waiters = bound.state.withLock { state in
                     state.port = port
                     defer { state.waiters = [] }
@@ -36,6 +55,24 @@ public final class CountersignHTTPServer: Service {
                 for waiter in waiters { waiter.resume(returning: port) }
             },
             logger: logger)
+    }
+
+    /// The certificate chain and key from PEM files; an unreadable file is an error that names its key.
+    static func tlsConfiguration(certificate: String, privateKey: String) throws -> TLSConfiguration {
+        let chain: [NIOSSLCertificate]
+        do {
+            chain = try NIOSSLCertificate.fromPEMFile(certificate)
+        } catch {
+            throw TLSFileError(key: "http.certificate", path: certificate, reason: "\(error)")
+        }
+        guard !chain.isEmpty else { throw TLSFileError(key: "http.certificate", path: certificate, reason: "no certificate in it") }
+        let key: NIOSSLPrivateKey
+        do {
+            key = try NIOSSLPrivateKey(file: privateKey, format: .pem)
+        } catch {
+            throw TLSFileError(key: "http.private_key", path: privateKey, reason: "\(error)")
+        }
+        return TLSConfiguration.makeServerConfiguration(certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key))
     }
 
     public func run() async throws {
@@ -53,6 +90,14 @@ public final class CountersignHTTPServer: Service {
             if let known { continuation.resume(returning: known) }
         }
     }
+}
+
+/// A certificate or key file that cannot be used, named by its configuration key.
+public struct TLSFileError: Error, CustomStringConvertible {
+    public var key: String
+    public var path: String
+    public var reason: String
+    public var description: String { "\(key): cannot use \(path): \(reason)" }
 }
 
 /// The port the server bound, and who waits to learn it.

@@ -18,6 +18,7 @@ public enum DeviceClientError: Error, Equatable, CustomStringConvertible, Locali
     case connection(String)
     case badResponse(String)
     case tooManyFailures(Int, last: String)
+    case unusableCA(path: String, message: String)
 
     public var description: String {
         switch self {
@@ -37,6 +38,7 @@ public enum DeviceClientError: Error, Equatable, CustomStringConvertible, Locali
         case .connection(let message): return "cannot reach the server: \(message)"
         case .badResponse(let message): return "bad response from the server: \(message)"
         case .tooManyFailures(let count, let last): return "giving up after \(count) consecutive failures; last: \(last)"
+        case .unusableCA(let path, let message): return "CA file \(path): \(message)"
         }
     }
 

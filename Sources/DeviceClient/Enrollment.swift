@@ -22,10 +22,11 @@ public enum Enrollment {
         #endif
     }
 
-    /// The enrollment URI, with its server URL checked to be usable (http/https with a host).
+    /// The enrollment URI or link, with its server URL checked to be usable (http/https with a host).
     public static func parseURI(_ text: String) throws -> EnrollmentURI {
         guard let uri = EnrollmentURI(text.trimmingCharacters(in: .whitespacesAndNewlines)) else {
-            throw DeviceClientError.invalidEnrollmentURI("expected countersign://enroll?url=…&code=…&fp=…")
+            throw DeviceClientError.invalidEnrollmentURI(
+                "expected countersign://enroll?url=…&code=…&fp=… or https://…/authenticator#code=…&fp=…")
         }
         _ = try DeviceAPIClient.serverBaseURL(uri.serverURL)
         guard !uri.code.isEmpty else { throw DeviceClientError.invalidEnrollmentURI("empty code") }

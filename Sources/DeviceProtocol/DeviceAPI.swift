@@ -139,11 +139,17 @@ public struct DeviceAPIError: Codable, Sendable, Equatable {
     public static let refused = DeviceAPIError(error: "refused")
 }
 
-/// `countersign://enroll?url=…&code=…&fp=…`: where to enroll, the single-use code, the server key's fingerprint.
+/// Where to enroll, the single-use code and the server key's fingerprint, in two forms:
+/// - `uri`, `countersign://enroll?url=…&code=…&fp=…`, for `countersign-device`;
+/// - `link`, `{url}/authenticator#code=…&fp=…`, the web authenticator's page for a phone's browser, with the code and
+///   fingerprint in the fragment, which a browser never sends to a server.
 public struct EnrollmentURI: Sendable, Equatable {
     public var serverURL: String
     public var code: String
     public var fingerprint: String
+
+    /// The web authenticator's path below the server URL.
+    public static let authenticatorPath = "/authenticator"
 
     public init(serverURL: String, code: String, fingerprint: String) {
         self.serverURL = serverURL
@@ -162,14 +168,50 @@ public struct EnrollmentURI: Sendable, Equatable {
         return components.string ?? ""
     }
 
+    public var link: String {
+        // Only unreserved characters stay as they are: a page's URLSearchParams would read a "+" as a space.
+        let unreserved = CharacterSet(charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+        func encoded(_ value: String) -> String { value.addingPercentEncoding(withAllowedCharacters: unreserved) ?? "" }
+        var base = Substring(serverURL)
+        while base.hasSuffix("/") { base = base.dropLast() }
+        return "\(base)\(Self.authenticatorPath)#code=\(encoded(code))&fp=\(encoded(fingerprint))"
+    }
+
+    /// Parses either form; nil when it is neither or a part is missing.
     public init?(_ text: String) {
-        guard let components = URLComponents(string: text), components.scheme == "countersign", components.host == "enroll",
-            let items = components.queryItems,
-            let url = items.first(where: { $0.name == "url" })?.value,
-            let code = items.first(where: { $0.name == "code" })?.value,
+        guard let components = URLComponents(string: text) else { return nil }
+        if components.scheme == "countersign" {
+            guard components.host == "enroll", let items = components.queryItems else { return nil }
+            self.init(items: items, serverURL: items.first(where: { $0.name == "url" })?.value)
+        } else {
+            self.init(link: components)
+        }
+    }
+
+    /// `http[s]://host[/prefix]/authenticator#code=…&fp=…`, without a query.
+    private init?(link: URLComponents) {
+        var server = link
+        guard let scheme = link.scheme?.lowercased(), scheme == "https" || scheme == "http", link.query == nil,
+            let fragment = link.percentEncodedFragment, link.percentEncodedPath.hasSuffix(Self.authenticatorPath)
+        else { return nil }
+        // By hand: URLComponents' percentEncodedQuery setter traps on a bad escape, and the fragment is input.
+        var items: [URLQueryItem] = []
+        for pair in fragment.split(separator: "&") {
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            guard parts.count == 2, let name = parts[0].removingPercentEncoding, let value = parts[1].removingPercentEncoding
+            else { return nil }
+            items.append(URLQueryItem(name: name, value: value))
+        }
+        server.fragment = nil
+        server.percentEncodedPath = String(link.percentEncodedPath.dropLast(Self.authenticatorPath.count))
+        self.init(items: items, serverURL: server.string)
+    }
+
+    private init?(items: [URLQueryItem], serverURL: String?) {
+        guard let serverURL, let code = items.first(where: { $0.name == "code" })?.value,
             let fingerprint = items.first(where: { $0.name == "fp" })?.value
         else { return nil }
-        self.init(serverURL: url, code: code, fingerprint: fingerprint)
+        self.init(serverURL: serverURL, code: code, fingerprint: fingerprint)
     }
 }
 

@@ -27,6 +27,16 @@ struct KeystoreOption: ParsableArguments {
     var path: String { keystore ?? DeviceKeystore.defaultPath() }
 }
 
+/// `--ca FILE`: the gateway's certificate is checked against these CAs instead of the system's.
+struct TrustOption: ParsableArguments {
+    @Option(
+        name: .long,
+        help: "PEM file of the CA certificates to trust instead of the system's (as SSL_CERT_FILE would), for a gateway with a private CA.")
+    var ca: String?
+
+    func transport() throws -> AsyncHTTPClientTransport { try AsyncHTTPClientTransport(caFile: ca) }
+}
+
 /// Prints `error` to stderr and exits 1.
 func fail(_ error: any Error) -> ExitCode {
     let text = (error as? DeviceClientError)?.description ?? "\(error)"
@@ -35,17 +45,19 @@ func fail(_ error: any Error) -> ExitCode {
 }
 
 struct Enroll: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Enroll this device with a countersign://enroll?… URI.")
+    static let configuration = CommandConfiguration(
+        abstract: "Enroll this device with the URI or link of `countersign device enroll`.")
 
-    @Argument(help: "The enrollment URI: countersign://enroll?url=…&code=…&fp=…") var uri: String
+    @Argument(help: "countersign://enroll?url=…&code=…&fp=… or https://…/authenticator#code=…&fp=…") var uri: String
     @OptionGroup var keystoreOption: KeystoreOption
+    @OptionGroup var trust: TrustOption
     @Option(name: .long, help: "The device name shown on the server (default: the host name).") var name: String?
     @Flag(name: .long, help: "Replace an existing keystore.") var force = false
 
     func run() async throws {
         do {
             let keystore = try await Enrollment.enroll(
-                uriText: uri, keystorePath: keystoreOption.path, name: name, force: force)
+                uriText: uri, keystorePath: keystoreOption.path, name: name, force: force, transport: trust.transport())
             Terminal.out("enrolled device \(keystore.deviceID) for \(keystore.user)")
         } catch {
             throw fail(error)
@@ -69,6 +81,7 @@ struct Listen: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Wait for pushes and answer them.")
 
     @OptionGroup var keystoreOption: KeystoreOption
+    @OptionGroup var trust: TrustOption
     @Flag(exclusivity: .exclusive) var mode: DecisionMode
     @Option(name: .long, help: "Exit 0 after this many answers.") var count: Int?
     @Option(name: .long, help: "Exit 1 after this many consecutive connection errors or 5xx (0: never).")
@@ -84,7 +97,7 @@ struct Listen: AsyncParsableCommand {
             let path = keystoreOption.path
             let keystore = try DeviceKeystore.load(from: path)
             if let warning = DeviceKeystore.permissionWarning(path: path) { Terminal.err(warning) }
-            let client = try DeviceAPIClient(keystore: keystore)
+            let client = try DeviceAPIClient(keystore: keystore, transport: trust.transport())
             let decide: PushListener.Decide
             switch mode {
             case .approve: decide = { _ in .approve }

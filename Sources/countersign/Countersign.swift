@@ -181,13 +181,16 @@ struct TOTP: AsyncParsableCommand {
 
     struct Enroll: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Make a new TOTP secret for a user and print its otpauth:// URI (shown once).")
+            abstract: "Make a new TOTP secret for a user and print its otpauth:// URI (shown once), with its QR code on a terminal.")
         @OptionGroup var options: ConfigOption
         @Argument var name: String
         @Flag(help: "One JSON object with uri and secret.") var json = false
+        @OptionGroup var qrCode: QRCodeOutput
 
         func run() async throws {
+            let file = try qrCode.openFile()
             let (uri, secret) = try await options.admin().enrollTOTP(name)
+            try qrCode.show(uri, file: file, drawing: !json)
             if json { return try printJSON(["uri": uri, "secret": secret]) }
             print(uri)
         }
@@ -211,19 +214,24 @@ struct Device: AsyncParsableCommand {
 
     struct Enroll: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Print a single-use enrollment URI (valid 10 minutes) for `countersign-device enroll`.")
+            abstract: "Print a single-use enrollment link for a phone's browser and URI for `countersign-device enroll` (valid 10 minutes), with the link's QR code on a terminal.")
         @OptionGroup var options: ConfigOption
         @Argument var name: String
-        @Flag(help: "One JSON object with uri, code, url and fingerprint.") var json = false
+        @Flag(help: "One JSON object with uri, url (the link), code, fingerprint and server.") var json = false
+        @OptionGroup var qrCode: QRCodeOutput
 
         func run() async throws {
+            let file = try qrCode.openFile()
             let enrollment = try await options.admin().enrollDevice(name)
+            try qrCode.show(enrollment.link, file: file, drawing: !json)
             if json {
                 return try printJSON([
-                    "uri": enrollment.uri, "code": enrollment.code, "url": enrollment.serverURL,
-                    "fingerprint": enrollment.fingerprint,
+                    "uri": enrollment.uri, "url": enrollment.link, "code": enrollment.code,
+                    "fingerprint": enrollment.fingerprint, "server": enrollment.serverURL,
                 ])
             }
+            // The URI last, so that `tail -n 1` (or the last line) is what countersign-device takes.
+            print(enrollment.link)
             print(enrollment.uri)
         }
     }

@@ -70,6 +70,51 @@ struct SampleConfigurationTests {
         #expect(config.primary == PrimarySettings())
     }
 
+    /// Every key the model reads is written in the sample (set, or commented out) under its own table.
+    @Test func everyKeyIsDocumented() throws {
+        let text = try String(contentsOfFile: Self.samplePath, encoding: .utf8)
+        var keys: [String: Set<String>] = [:]
+        var table = ""
+        for line in text.split(separator: "\n") {
+            var line = Substring(line)
+            while line.hasPrefix("# ") { line = line.dropFirst(2) }
+            if line.hasPrefix("[") {
+                table = line.trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
+            } else if let equals = line.range(of: " = "), line[..<equals.lowerBound].allSatisfy({ $0.isLetter || $0 == "_" }) {
+                keys[table, default: []].insert(String(line[..<equals.lowerBound]))
+            }
+        }
+        let tables: [(String, [String])] = [
+            (StoreSettings.tableName, StoreSettings.allowedKeys), (RADIUSSettings.tableName, RADIUSSettings.allowedKeys),
+            ("radius.clients", RADIUSClientSettings.allowedKeys), (MFASettings.tableName, MFASettings.allowedKeys),
+            (LockoutSettings.tableName, LockoutSettings.allowedKeys), (TOTPSettings.tableName, TOTPSettings.allowedKeys),
+            (LogSettings.tableName, LogSettings.allowedKeys), (HTTPSettings.tableName, HTTPSettings.allowedKeys),
+            ("http.resources", AuthAPIResource.allowedKeys), (PushSettings.tableName, PushSettings.allowedKeys),
+            ("push.limit", PushLimitSettings.allowedKeys), (LDAPSettings.tableName, LDAPSettings.allowedKeys),
+            ("ldap.upstream", LDAPUpstreamSettings.allowedKeys), (PrimarySettings.tableName, PrimarySettings.allowedKeys),
+        ]
+        for (name, allowed) in tables {
+            // Nested tables are documented under their own header.
+            let nested = Set(tables.map(\.0).filter { $0.hasPrefix(name + ".") }.map { String($0.dropFirst(name.count + 1)) })
+            for key in allowed where !nested.contains(key) {
+                #expect(keys[name]?.contains(key) == true, "\(name).\(key) is not in conf/countersign.toml")
+            }
+        }
+    }
+
+    /// The commented-out HTTPS lines of `[http]` must be valid once uncommented.
+    @Test func commentedHTTPSExampleIsValid() throws {
+        var text = try String(contentsOfFile: Self.samplePath, encoding: .utf8)
+        for line in ["certificate = \"tls/http.crt\"", "private_key = \"tls/http.key\""] {
+            let commented = try #require(text.range(of: "\n# " + line + "\n"))
+            text.replaceSubrange(commented, with: "\n" + line + "\n")
+        }
+        let config = try CountersignConfiguration.parse(toml: text, baseDirectory: "/etc/countersign")
+        #expect(config.http.certificatePath == "/etc/countersign/tls/http.crt")
+        #expect(config.http.privateKeyPath == "/etc/countersign/tls/http.key")
+        #expect(config.http.servesTLS)
+    }
+
     /// The commented-out `[[http.resources]]` example must be valid once uncommented.
     @Test func commentedResourceExampleIsValid() throws {
         let text = try String(contentsOfFile: Self.samplePath, encoding: .utf8)

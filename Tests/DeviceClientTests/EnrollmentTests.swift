@@ -18,6 +18,66 @@ import Testing
         #expect(try Enrollment.parseURI(built.uri) == built)
     }
 
+    @Test func parsesALink() throws {
+        let link = try Enrollment.parseURI("https://mfa.example.com:8443/authenticator#code=ABCD-1234&fp=\(fp)\n")
+        #expect(link == EnrollmentURI(serverURL: "https://mfa.example.com:8443", code: "ABCD-1234", fingerprint: fp))
+        // A public URL with a path prefix keeps it.
+        let prefixed = try Enrollment.parseURI("https://mfa.example.com/countersign/authenticator#fp=\(fp)&code=C")
+        #expect(prefixed.serverURL == "https://mfa.example.com/countersign")
+        #expect(prefixed.code == "C")
+    }
+
+    @Test func theLinkAndTheURICarryTheSameEnrollment() throws {
+        let enrollment = EnrollmentURI(serverURL: "https://mfa.example.com/", code: "a+b c&d=é", fingerprint: fp)
+        #expect(enrollment.link.hasPrefix("https://mfa.example.com/authenticator#code=a%2Bb%20c%26d%3D%C3%A9&fp="))
+        let fromLink = try Enrollment.parseURI(enrollment.link)
+        let fromURI = try Enrollment.parseURI(enrollment.uri)
+        #expect(fromLink.code == enrollment.code)
+        #expect(fromLink.fingerprint == fp)
+        #expect(fromLink.serverURL == "https://mfa.example.com")
+        #expect(fromURI.code == fromLink.code)
+        #expect(fromURI.fingerprint == fromLink.fingerprint)
+    }
+
+    @Test(arguments: [
+        "https://mfa.example.com/authenticator",
+        "https://mfa.example.com/authenticator#",
+        "https://mfa.example.com/authenticator#code=c",
+        "https://mfa.example.com/authenticator#fp=FP",
+        "https://mfa.example.com/authenticator#code=&fp=FP",
+        "https://mfa.example.com/authenticator#code&fp=FP",
+        "https://mfa.example.com/other#code=c&fp=FP",
+        "https://mfa.example.com/authenticator?code=c&fp=FP",
+        "https://mfa.example.com/authenticator?x=1#code=c&fp=FP",
+        "ftp://mfa.example.com/authenticator#code=c&fp=FP",
+        "https:///authenticator#code=c&fp=FP",
+        "https://mfa.example.com/authenticator#code=c&fp=1234",
+    ])
+    func rejectsBadLinks(_ text: String) {
+        let text = text.replacingOccurrences(of: "FP", with: fp)
+        #expect(throws: DeviceClientError.self) { try Enrollment.parseURI(text) }
+    }
+
+    @Test func enrollsWithALink() async throws {
+        let dir = try Fixture.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let server = P256.Signing.PrivateKey()
+        let transport = FakeTransport { _, _ in
+            try Fixture.json(
+                EnrollmentResponse(deviceID: "dev-9", user: "alice", serverPublicKey: DeviceCrypto.encode(server.publicKey)),
+                status: 201)
+        }
+        let link = EnrollmentURI(
+            serverURL: "https://mfa.example.com/mfa", code: "ABCD-1234",
+            fingerprint: DeviceCrypto.fingerprint(of: DeviceCrypto.encode(server.publicKey))!
+        ).link
+        let keystore = try await Enrollment.enroll(uriText: link, keystorePath: dir + "/k.json", transport: transport)
+        #expect(keystore.serverURL == "https://mfa.example.com/mfa")
+        let request = try #require(transport.requests.first)
+        #expect(request.url.absoluteString == "https://mfa.example.com/mfa/v1/device/enroll")
+        #expect(try JSONDecoder().decode(EnrollmentRequest.self, from: request.body ?? Data()).code == "ABCD-1234")
+    }
+
     @Test(arguments: [
         "",
         "not a uri",

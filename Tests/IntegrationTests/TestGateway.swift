@@ -39,7 +39,8 @@ struct TestGateway {
         clientFailureRate: Int = RADIUSSettings.defaultClientFailureRate,
         clientFailureBurst: Int = RADIUSSettings.defaultClientFailureBurst,
         maxQueueWait: Double = RADIUSSettings.defaultMaxQueueWait, clock: any WallClock = SystemWallClock(),
-        hasher: PasswordHasher = TestGateway.hasher, radiusPort: Int = 0, _ body: (TestGateway) async throws -> Void
+        hasher: PasswordHasher = TestGateway.hasher, radiusPort: Int = 0, httpsWith tls: TestCertificateAuthority? = nil,
+        _ body: (TestGateway) async throws -> Void
     ) async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("countersign-test-\(UUID())").path
         defer { try? FileManager.default.removeItem(atPath: directory) }
@@ -50,7 +51,10 @@ struct TestGateway {
                 clientFailureRate: clientFailureRate, clientFailureBurst: clientFailureBurst, maxQueueWait: maxQueueWait,
                 clients: clients),
             mfa: MFASettings(unenrolled: unenrolled), totp: TOTPSettings(), log: LogSettings(level: .warning),
-            http: HTTPSettings(listen: ListenAddress(host: "127.0.0.1", port: 0), resources: resources), push: push,
+            http: HTTPSettings(
+                listen: ListenAddress(host: "127.0.0.1", port: 0), resources: resources, certificatePath: tls?.certificatePath,
+                privateKeyPath: tls?.privateKeyPath),
+            push: push,
             ldap: ldap, primary: primary, lockout: lockout)
         var logger = Logger(label: "countersign-test")
         logger.logLevel = ProcessInfo.processInfo.environment["COUNTERSIGN_TEST_LOG"].flatMap(Logger.Level.init(rawValue:)) ?? .warning
@@ -62,7 +66,8 @@ struct TestGateway {
         let test = TestGateway(
             gateway: gateway,
             admin: CountersignAdmin(
-                store: gateway.store, issuer: "Countersign", publicURL: "http://127.0.0.1:\(httpPort)", hasher: hasher,
+                store: gateway.store, issuer: "Countersign", publicURL: "\(tls == nil ? "http" : "https")://127.0.0.1:\(httpPort)",
+                hasher: hasher,
                 logger: logger),
             ipv4Port: bound[0].port, ipv6Port: bound[1].port, httpPort: httpPort, directory: directory, clock: clock)
         do {
