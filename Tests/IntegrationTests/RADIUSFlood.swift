@@ -116,9 +116,12 @@ final class RADIUSFlood: @unchecked Sendable {
         }
     }
 
-    private func request(identifier: UInt8, authenticator: [UInt8]) -> [UInt8] {
-        let user = "flood-\(UInt32.random(in: 0...UInt32.max))"
-        let hidden = RADIUSUserPassword.hide(Array("wrong-password".utf8), secret: secret, requestAuthenticator: authenticator)
+    /// An Access-Request; by default for an unknown user with a wrong password.
+    private func request(
+        identifier: UInt8, authenticator: [UInt8], user: String = "flood-\(UInt32.random(in: 0...UInt32.max))",
+        password: String = "wrong-password"
+    ) -> [UInt8] {
+        let hidden = RADIUSUserPassword.hide(Array(password.utf8), secret: secret, requestAuthenticator: authenticator)
         return RADIUSPacket.encodeRequest(
             code: .accessRequest, identifier: identifier, authenticator: authenticator,
             attributes: [RADIUSAttribute(type: .userName, string: user), RADIUSAttribute(type: .userPassword, value: hidden)],
@@ -130,11 +133,7 @@ final class RADIUSFlood: @unchecked Sendable {
         await withCheckedContinuation { continuation in
             Thread {
                 let authenticator = (0..<16).map { _ in UInt8.random(in: 0...255) }
-                let hidden = RADIUSUserPassword.hide(Array(password.utf8), secret: self.secret, requestAuthenticator: authenticator)
-                let packet = RADIUSPacket.encodeRequest(
-                    code: .accessRequest, identifier: 0xfe, authenticator: authenticator,
-                    attributes: [RADIUSAttribute(type: .userName, string: user), RADIUSAttribute(type: .userPassword, value: hidden)],
-                    secret: self.secret)
+                let packet = self.request(identifier: 0xfe, authenticator: authenticator, user: user, password: password)
                 var address = self.destination
                 _ = withUnsafePointer(to: &address) {
                     $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
