@@ -102,6 +102,14 @@ class PushOverHTTPS(Scenario):
         for key_format in ["pkcs8", "jwk", "raw"]:
             self.assertEqual(summary[key_format], "InvalidAccessError", f"exportKey({key_format})")
 
+    def test_2b_the_page_is_installable(self):
+        # Chromium's own verdict on the manifest and icons (DevTools protocol).
+        driver = self.browser.driver
+        manifest = driver.execute_cdp_cmd("Page.getAppManifest", {})
+        self.assertTrue(manifest["url"].endswith("/authenticator/manifest.webmanifest"), manifest)
+        self.assertEqual(manifest.get("errors"), [], manifest)
+        self.assertEqual(driver.execute_cdp_cmd("Page.getInstallabilityErrors", {})["installabilityErrors"], [])
+
     def test_3_approve_gives_access_accept(self):
         login = Radclient(self.gateway, "bob", "pw", extra=['Calling-Station-Id = "02-00-5e-10-00-01"'])
         try:

@@ -363,6 +363,8 @@
       tick();
       $("pushes").append(element);
       show("idle", false);
+      // The last approval's number belongs to that sign-in only.
+      show("number-box", false);
       notify(push);
     }
 
