@@ -7,6 +7,7 @@ real `countersign serve` gateways and FreeRADIUS's radclient: issue 13's accepta
 Prints one closing line `browser: N passed, N failed` (Scripts/test adds it to its total) and exits 1 on a failure.
 With COUNTERSIGN_SCREENSHOTS=docs the README's screenshots are written there.
 """
+import json
 import os
 import shutil
 import sys
@@ -128,6 +129,31 @@ class PushOverHTTPS(Scenario):
         self.assertEqual(code, "Access-Accept", output)
         self.browser.no_push_card()
         self.browser.wait(lambda d: d.find_element(By.ID, "status").text == "Approved.")
+
+    def test_3b_a_push_while_the_tab_is_in_the_background_shows_a_notification(self):
+        driver = self.browser.driver
+        driver.execute_cdp_cmd("Browser.grantPermissions", {"origin": self.gateway.origin, "permissions": ["notifications"]})
+        self.browser.open(f"{self.gateway.origin}/authenticator")
+        self.browser.wait(lambda d: d.find_element(By.ID, "device-user").text == "bob")
+        driver.execute_script(support.RECORD_NOTIFICATIONS)
+        page = driver.current_window_handle
+        # Another tab in front: the page's document is hidden now.
+        driver.switch_to.new_window("tab")
+        driver.get(f"{self.gateway.origin}/healthz")
+        login = Radclient(self.gateway, "bob", "pw")
+        try:
+            shown = self.browser.wait(lambda d: d.execute_script("return localStorage.getItem('countersign-test-notification')"))
+            notification = json.loads(shown)
+            self.assertEqual(notification["title"], "Sign-in request")
+            self.assertEqual(notification["body"], "bob → radius:localhost")
+            driver.close()
+            driver.switch_to.window(page)
+            self.browser.push_card().find_element(By.CSS_SELECTOR, "button.approve").click()
+            code, _, output = login.result()
+        finally:
+            login.kill()
+        self.assertEqual(code, "Access-Accept", output)
+        self.browser.no_push_card()
 
     def test_4_deny_gives_access_reject(self):
         code, attributes, output, _ = self.login_with_push("bob", "deny")

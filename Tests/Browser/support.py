@@ -259,6 +259,21 @@ request.onsuccess = () => {
 """
 
 
+# Wraps the page's Notification constructor to note each notification in localStorage, which a test reads from
+# another tab of the same origin while the page is in the background.
+RECORD_NOTIFICATIONS = """
+const Original = window.Notification;
+window.Notification = class extends Original {
+  constructor(title, options) {
+    localStorage.setItem("countersign-test-notification", JSON.stringify({title, body: options && options.body}));
+    super(title, options);
+  }
+};
+Object.defineProperty(window.Notification, "permission", {get: () => Original.permission});
+localStorage.removeItem("countersign-test-notification");
+"""
+
+
 class TamperingProxy:
     """A test device's view of a forged server: forwards everything to the gateway unchanged, except that each push
     in a push list gets its resource renamed after the server signed it, so no signature verifies. Plain HTTP on
@@ -290,14 +305,17 @@ class TamperingProxy:
                         push["resource_name"] = "forged-" + push["resource_name"]
                         tampered.append(push["id"])
                     data = json.dumps(listed).encode()
-                self.send_response(response.status)
-                for name, value in response.getheaders():
-                    if name.lower() not in ("content-length", "connection", "transfer-encoding"):
-                        self.send_header(name, value)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
                 upstream.close()
+                try:
+                    self.send_response(response.status)
+                    for name, value in response.getheaders():
+                        if name.lower() not in ("content-length", "connection", "transfer-encoding"):
+                            self.send_header(name, value)
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the page went away during a long poll
 
             do_GET = forward
             do_POST = forward
