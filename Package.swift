@@ -52,6 +52,7 @@ let package = Package(
             name: "CountersignStore",
             dependencies: [
                 "MFACore",
+                "DeviceProtocol",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
@@ -91,11 +92,27 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
-        // HTTP: the device API (enroll, receive pushes, answer) and the auth API for other resources.
+        // The web authenticator: static HTML, CSS, JavaScript and icons, embedded in the binary, and their routes.
+        .target(
+            name: "WebUI",
+            dependencies: [
+                .product(name: "Hummingbird", package: "hummingbird"), .product(name: "HTTPTypes", package: "swift-http-types"),
+            ],
+            resources: [
+                .embedInCode("Files/authenticator.html"), .embedInCode("Files/authenticator.css"),
+                .embedInCode("Files/authenticator.js"), .embedInCode("Files/sw.js"),
+                .embedInCode("Files/manifest.webmanifest"), .embedInCode("Files/icon.svg"),
+                .embedInCode("Files/icon-192.png"), .embedInCode("Files/icon-512.png"),
+            ]
+        ),
+        // HTTP: the device API (enroll, receive pushes, answer), the auth API for other resources, the web
+        // authenticator's files, and the push webhooks.
         .target(
             name: "CountersignHTTP",
             dependencies: [
                 "DeviceProtocol",
+                "WebUI",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 "MFACore",
                 "CountersignStore",
                 "CountersignConfig",
@@ -211,6 +228,7 @@ let package = Package(
                 "DeviceProtocol", "CountersignHTTP",
                 "UserImport",
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Hummingbird", package: "hummingbird"),
             ]
         ),
     ]

@@ -1,6 +1,7 @@
 import CountersignConfig
 import CountersignHTTP
 import CountersignStore
+import DeviceProtocol
 import Foundation
 import LDAPProxy
 import Logging
@@ -34,12 +35,26 @@ public final class CountersignGateway: Sendable {
         store = try CountersignStore.open(
             path: configuration.store.path, keyPath: configuration.store.keyPath, environment: environment)
         let limit = configuration.push.limit
+        let webhooks =
+            configuration.push.notify.isEmpty
+            ? nil
+            : WebhookNotifier(
+                webhooks: configuration.push.notify, publicURL: configuration.http.publicURL, clock: clock, logger: logger)
+        var userVerification: WebAuthnRelyingParty?
+        if configuration.push.requireUserVerification {
+            guard let relyingParty = WebAuthnRelyingParty(publicURL: configuration.http.publicURL) else {
+                throw ConfigurationError(
+                    code: .invalidValue, key: "push.require_user_verification",
+                    message: "needs http.public_url with a host name, got \"\(configuration.http.publicURL)\"")
+            }
+            userVerification = relyingParty
+        }
         push = PushCoordinator(
             signingKey: try await store.serverSigningKey(), timeout: Double(configuration.push.timeoutSeconds),
             limiter: PushLimiter.Settings(
                 enabled: limit.enabled, maxConcurrent: limit.maxConcurrent, window: Double(limit.windowSeconds),
                 exempt: Set(limit.exempt.compactMap(Resource.Kind.init(rawValue:)))),
-            clock: clock)
+            clock: clock, userVerification: userVerification, notifier: webhooks)
         store.onBackgroundWriteFailure { what, error in
             logger.error("store write failed", metadata: ["write": "\(what)", "error": "\(error)"])
         }
@@ -82,6 +97,7 @@ public final class CountersignGateway: Sendable {
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: radius)]
         if let ldap { services.append(.init(service: ldap)) }
         services += [.init(service: http), .init(service: PushExpiryService(push: push, clock: clock))]
+        if let webhooks { services.append(.init(service: webhooks)) }
         self.services = ServiceGroup(
             configuration: ServiceGroupConfiguration(
                 services: services,

@@ -125,6 +125,7 @@ public struct CountersignConfiguration: Sendable, Equatable {
 
         try http.validate()
         try push.validate()
+        try push.validateUserVerification(publicURL: http.publicURL)
         try ldap.validate()
         try primary.validate(ldap: ldap)
         try lockout.validate()

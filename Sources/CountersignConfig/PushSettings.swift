@@ -1,3 +1,5 @@
+import Foundation
+
 /// Push approvals on enrolled devices: `[push]` and its `[push.limit]`.
 public struct PushSettings: Sendable, Equatable {
     /// `push.timeout`, default 45, 1...600: seconds a push waits for the user's answer.
@@ -9,17 +11,38 @@ public struct PushSettings: Sendable, Equatable {
     /// `push.number_matching`, default false: a RADIUS login that would wait for a push gets an Access-Challenge at
     /// once; after approving, the device shows a number that the user types as the response.
     public var numberMatching: Bool
+    /// `push.require_user_verification`, default false: every answer must carry a WebAuthn assertion with user
+    /// verification (the web authenticator with a platform authenticator); `countersign-device` cannot enroll.
+    public var requireUserVerification: Bool
+    /// `[[push.notify]]`, default none: webhooks told of each new push.
+    public var notify: [PushWebhook]
 
     public static let timeoutRange = 1...600
 
     public init(
         timeoutSeconds: Int = 45, fallback: PushFallback = .totpChallenge, limit: PushLimitSettings = PushLimitSettings(),
-        numberMatching: Bool = false
+        numberMatching: Bool = false, requireUserVerification: Bool = false, notify: [PushWebhook] = []
     ) {
         self.numberMatching = numberMatching
+        self.requireUserVerification = requireUserVerification
+        self.notify = notify
         self.timeoutSeconds = timeoutSeconds
         self.fallback = fallback
         self.limit = limit
+    }
+}
+
+/// An entry of `[[push.notify]]`: for each new push, a POST of JSON (user, resource, a link to the authenticator) to
+/// `url`, such as a self-hosted ntfy topic or a chat room's incoming webhook.
+public struct PushWebhook: Sendable, Equatable {
+    /// `url`, required: `http://` or `https://` with a host.
+    public var url: String
+    /// `headers`, default none: an inline table of header names and values (e.g. a token).
+    public var headers: [String: String]
+
+    public init(url: String, headers: [String: String] = [:]) {
+        self.url = url
+        self.headers = headers
     }
 }
 
@@ -63,7 +86,9 @@ public struct PushLimitSettings: Sendable, Equatable {
 
 extension PushSettings: ConfigurationSection {
     static let tableName = "push"
-    static let allowedKeys = ["timeout", "fallback", "number_matching", PushLimitSettings.tableName]
+    static let allowedKeys = [
+        "timeout", "fallback", "number_matching", "require_user_verification", PushLimitSettings.tableName, "notify",
+    ]
 
     init(reading reader: TableReader) throws(ConfigurationError) {
         self.init(
@@ -71,7 +96,11 @@ extension PushSettings: ConfigurationSection {
             fallback: try reader.choice("fallback") ?? .totpChallenge,
             limit: try PushLimitSettings(
                 reading: reader.table(PushLimitSettings.tableName, allowedKeys: PushLimitSettings.allowedKeys)),
-            numberMatching: try reader.bool("number_matching") ?? false)
+            numberMatching: try reader.bool("number_matching") ?? false,
+            requireUserVerification: try reader.bool("require_user_verification") ?? false,
+            notify: try (reader.tables("notify", allowedKeys: PushWebhook.allowedKeys) ?? []).map {
+                (webhook) throws(ConfigurationError) in try PushWebhook(reading: webhook)
+            })
     }
 
     /// Called by `CountersignConfiguration.validate()`.
@@ -80,6 +109,43 @@ extension PushSettings: ConfigurationSection {
             throw .outOfRange("push.timeout", timeoutSeconds, Self.timeoutRange)
         }
         try limit.validate()
+        for (index, webhook) in notify.enumerated() { try webhook.validate(key: "push.notify[\(index)]") }
+    }
+
+    /// WebAuthn's RP ID is the page's host name: an IP address cannot be one.
+    func validateUserVerification(publicURL: String) throws(ConfigurationError) {
+        guard requireUserVerification, let host = URLComponents(string: publicURL)?.host else { return }
+        if IPNetwork.parseAddress(host.trimmingCharacters(in: CharacterSet(charactersIn: "[]"))) != nil {
+            throw .invalid(
+                "push.require_user_verification",
+                "needs http.public_url with a host name (WebAuthn does not work on an IP address), got \"\(publicURL)\"")
+        }
+    }
+}
+
+extension PushWebhook {
+    static let allowedKeys = ["url", "headers"]
+
+    init(reading reader: TableReader) throws(ConfigurationError) {
+        self.init(
+            url: try reader.required(reader.string("url"), "url"),
+            headers: try reader.stringTable("headers") ?? [:])
+    }
+
+    func validate(key: String) throws(ConfigurationError) {
+        guard let components = URLComponents(string: url), let scheme = components.scheme?.lowercased(),
+            scheme == "http" || scheme == "https", let host = components.host, !host.isEmpty
+        else { throw .invalid("\(key).url", "expected an http:// or https:// URL with a host") }
+        // RFC 9110 §5.1 token for names; values without control characters (no header splitting).
+        let token = CharacterSet(charactersIn: "!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
+        for (name, value) in headers.sorted(by: { $0.key < $1.key }) {
+            if name.isEmpty || !name.unicodeScalars.allSatisfy(token.contains) {
+                throw .invalid("\(key).headers", "\"\(name)\" is not a valid header name")
+            }
+            if value.unicodeScalars.contains(where: { $0.value < 0x20 && $0 != "\t" || $0.value == 0x7F }) {
+                throw .invalid("\(key).headers.\(name)", "must not contain control characters")
+            }
+        }
     }
 }
 

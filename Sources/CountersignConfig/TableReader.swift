@@ -114,6 +114,17 @@ struct TableReader {
         return readers
     }
 
+    /// An inline table of strings (`headers = { "X-Token" = "…" }`), any keys.
+    func stringTable(_ name: String) throws(ConfigurationError) -> [String: String]? {
+        guard let value = table[name] else { return nil }
+        guard let nested = value.table else { throw .wrongType(key(name), expected: "a table", got: Self.typeName(value)) }
+        var result: [String: String] = [:]
+        for entry in nested.keys.sorted() {
+            result[entry] = try Self.string(nested[entry]!, key: "\(key(name)).\(entry)")
+        }
+        return result
+    }
+
     /// Reads a section; an absent section is read from an empty table so defaults and required keys behave the same.
     func section<S: ConfigurationSection>(_ type: S.Type) throws(ConfigurationError) -> S {
         try S(reading: table(S.tableName, allowedKeys: S.allowedKeys))

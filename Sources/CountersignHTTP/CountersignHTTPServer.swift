@@ -7,8 +7,9 @@ import Logging
 import MFACore
 import NIOSSL
 import ServiceLifecycle
+import WebUI
 
-/// The HTTP service (`http.listen`): the device API, the auth API and a health check; HTTPS when `http.certificate`
+/// The HTTP service (`http.listen`): the device API, the auth API, the web authenticator and a health check; HTTPS when `http.certificate`
 /// and `http.private_key` are set.
 public final class CountersignHTTPServer: Service {
     private let application: Application<RouterResponder<BasicRequestContext>>
@@ -20,6 +21,7 @@ public final class CountersignHTTPServer: Service {
     ) throws {
         let router = Router()
         router.get("/healthz") { _, _ in "ok\n" }
+        WebAuthenticatorRoutes().register(on: router)
         DeviceAPIRoutes(store: store, push: push, audit: audit, clock: clock, logger: logger).register(on: router)
         AuthAPIRoutes(
             resources: settings.resources, authenticator: authenticator, inFlight: AuthAPIRoutes.InFlight(),

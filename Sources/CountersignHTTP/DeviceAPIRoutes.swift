@@ -16,6 +16,9 @@ struct DeviceAPIRoutes: Sendable {
     let logger: Logger
 
     func register(on router: Router<BasicRequestContext>) {
+        router.get(RouterPath(stringLiteral: DeviceAPI.settingsPath)) { _, _ in
+            try JSONResponse.make(DeviceSettings(requireUserVerification: push.userVerification != nil))
+        }
         router.post(RouterPath(stringLiteral: DeviceAPI.enrollPath)) { request, context in
             try await enroll(request, context)
         }
@@ -31,6 +34,20 @@ struct DeviceAPIRoutes: Sendable {
         guard let body = try? await request.decode(as: EnrollmentRequest.self, context: context),
             DeviceCrypto.publicKey(body.publicKey) != nil
         else { return JSONResponse.refused }
+        // Checked before the code is spent: a device that cannot verify the user can try again with one that can.
+        var credential: WebAuthnCredential?
+        if let relyingParty = push.userVerification {
+            guard let registration = body.webAuthn else {
+                logger.warning("device enrollment refused: user verification is required and the device registered no WebAuthn credential")
+                return try JSONResponse.make(DeviceAPIError.userVerificationRequired, status: .forbidden)
+            }
+            do {
+                credential = try relyingParty.verify(registration, challenge: SignedMessage.webAuthnEnrollmentChallenge(code: body.code))
+            } catch {
+                logger.warning("device enrollment refused: WebAuthn registration", metadata: ["reason": "\(error.rawValue)"])
+                return JSONResponse.refused
+            }
+        }
         guard let user = try await store.redeemEnrollmentCode(body.code, now: clock.now()) else {
             logger.warning("device enrollment refused: unknown, used or expired code")
             return JSONResponse.refused
@@ -38,7 +55,7 @@ struct DeviceAPIRoutes: Sendable {
         let device = EnrolledDevice(
             id: SecureRandom.bytes(16).map { String(format: "%02x", $0) }.joined(), username: user,
             publicKey: body.publicKey, name: Self.printable(body.name), platform: Self.printable(body.platform),
-            enrolledAt: clock.now())
+            enrolledAt: clock.now(), webAuthn: credential)
         do {
             try await store.addDevice(device)
         } catch {
@@ -48,7 +65,9 @@ struct DeviceAPIRoutes: Sendable {
         await audit.record(
             AuditEvent(
                 time: clock.now(), type: .deviceEnrolled, user: user, resource: "device:\(device.name)",
-                clientAddress: nil, result: .success, details: ["device_id": device.id, "platform": device.platform]))
+                clientAddress: nil, result: .success, details: [
+                    "device_id": device.id, "platform": device.platform, "user_verification": "\(credential != nil)",
+                ]))
         return try JSONResponse.make(EnrollmentResponse(deviceID: device.id, user: user, serverPublicKey: push.serverPublicKey))
     }
 
@@ -65,7 +84,8 @@ struct DeviceAPIRoutes: Sendable {
         else { return JSONResponse.refused }
         let receipt: PushCoordinator.AnswerReceipt
         do {
-            receipt = try push.answer(pushID: pushID, decision: body.decision, signature: body.signature, deviceID: device.id)
+            receipt = try push.answer(
+                pushID: pushID, decision: body.decision, signature: body.signature, deviceID: device.id, webAuthn: body.webAuthn)
         } catch {
             logger.warning("push answer refused", metadata: ["device": "\(device.id)", "reason": "\(error.rawValue)"])
             await audit.record(

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import DeviceProtocol
 import GRDB
 import MFACore
 
@@ -45,12 +46,13 @@ extension CountersignStore {
             }
             try db.execute(
                 sql: """
-                    INSERT INTO devices (id, user, public_key, name, platform, enrolled_at, last_used)
-                    VALUES (?, ?, ?, ?, ?, ?, NULL)
+                    INSERT INTO devices (id, user, public_key, name, platform, enrolled_at, last_used,
+                        webauthn_credential_id, webauthn_public_key)
+                    VALUES (?, ?, ?, ?, ?, ?, NULL, ?, ?)
                     """,
                 arguments: [
                     device.id, device.username, device.publicKey, device.name, device.platform,
-                    device.enrolledAt.timeIntervalSince1970,
+                    device.enrolledAt.timeIntervalSince1970, device.webAuthn?.id, device.webAuthn?.publicKey,
                 ])
         }
     }
@@ -133,7 +135,10 @@ extension CountersignStore {
 
 extension EnrolledDevice {
     static func columns(_ table: String) -> String {
-        ["id AS device_id", "user AS device_user", "public_key", "name AS device_name", "platform", "enrolled_at", "last_used"]
+        [
+            "id AS device_id", "user AS device_user", "public_key", "name AS device_name", "platform", "enrolled_at", "last_used",
+            "webauthn_credential_id", "webauthn_public_key",
+        ]
             .map { "\(table).\($0)" }.joined(separator: ", ")
     }
 
@@ -141,6 +146,9 @@ extension EnrolledDevice {
         self.init(
             id: row["device_id"], username: row["device_user"], publicKey: row["public_key"], name: row["device_name"],
             platform: row["platform"], enrolledAt: Date(timeIntervalSince1970: row["enrolled_at"]),
-            lastUsed: (row["last_used"] as Double?).map(Date.init(timeIntervalSince1970:)))
+            lastUsed: (row["last_used"] as Double?).map(Date.init(timeIntervalSince1970:)),
+            webAuthn: (row["webauthn_credential_id"] as String?).flatMap { id in
+                (row["webauthn_public_key"] as String?).map { WebAuthnCredential(id: id, publicKey: $0) }
+            })
     }
 }

@@ -135,6 +135,14 @@ public final class CountersignStore: Sendable {
                     END;
                     """)
         }
+        // A device's WebAuthn credential (push.require_user_verification); devices enrolled without one keep NULLs.
+        migrator.registerMigration("v5-webauthn") { db in
+            try db.execute(
+                sql: """
+                    ALTER TABLE devices ADD COLUMN webauthn_credential_id TEXT;
+                    ALTER TABLE devices ADD COLUMN webauthn_public_key TEXT;
+                    """)
+        }
         return migrator
     }
 

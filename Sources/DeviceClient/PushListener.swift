@@ -72,13 +72,15 @@ public struct PushListener: Sendable {
         return nil
     }
 
-    /// `push <id>: user <user> wants <kind>:<name> from <address> at <ISO 8601 created>`, control characters escaped.
+    /// `push <id>: user <user> wants <kind>:<name> from <address> at <ISO 8601 created>` (and `, station <id>` with a
+    /// Calling-Station-Id), control characters escaped.
     public static func describe(_ push: PushMessage) -> String {
         let formatter = ISO8601DateFormatter()
         formatter.timeZone = TimeZone(identifier: "UTC")
         let created = formatter.string(from: Date(timeIntervalSince1970: TimeInterval(push.created)))
         let s = Sanitize.line
         return "push \(s(push.id)): user \(s(push.user)) wants \(s(push.resourceKind)):\(s(push.resourceName)) from \(s(push.clientAddress)) at \(created)"
+            + (push.callingStationID.map { ", station \(s($0))" } ?? "")
     }
 
     /// Runs until `options.count` answers have been sent (returns the number answered). Throws

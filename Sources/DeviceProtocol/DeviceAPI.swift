@@ -7,6 +7,8 @@ import Foundation
 public enum DeviceAPI {
     public static let enrollPath = "/v1/device/enroll"
     public static let pushesPath = "/v1/device/pushes"
+    /// What a device must do to enroll and answer here (`DeviceSettings`); no authentication.
+    public static let settingsPath = "/v1/device/settings"
     public static func answerPath(pushID: String) -> String { "/v1/device/pushes/\(pushID)/answer" }
     public static let authPath = "/v1/auth"
 
@@ -30,17 +32,21 @@ public struct EnrollmentRequest: Codable, Sendable, Equatable {
     public var publicKey: String
     public var name: String
     public var platform: String
+    /// The WebAuthn credential that verifies the user, required under `push.require_user_verification`.
+    public var webAuthn: WebAuthnRegistration?
 
-    public init(code: String, publicKey: String, name: String, platform: String) {
+    public init(code: String, publicKey: String, name: String, platform: String, webAuthn: WebAuthnRegistration? = nil) {
         self.code = code
         self.publicKey = publicKey
         self.name = name
         self.platform = platform
+        self.webAuthn = webAuthn
     }
 
     enum CodingKeys: String, CodingKey {
         case code, name, platform
         case publicKey = "public_key"
+        case webAuthn = "webauthn"
     }
 }
 
@@ -76,11 +82,14 @@ public struct PushMessage: Codable, Sendable, Equatable {
     /// Base64 of 16 random octets.
     public var nonce: String
     public var signature: String
+    /// RADIUS Calling-Station-Id (the user's own address or MAC, as the NAS reports it), when the request had one.
+    public var callingStationID: String?
 
     public init(
         id: String, deviceID: String, user: String, resourceKind: String, resourceName: String, clientAddress: String,
-        created: Int64, expires: Int64, nonce: String, signature: String = ""
+        created: Int64, expires: Int64, nonce: String, signature: String = "", callingStationID: String? = nil
     ) {
+        self.callingStationID = callingStationID
         self.id = id
         self.deviceID = deviceID
         self.user = user
@@ -99,6 +108,7 @@ public struct PushMessage: Codable, Sendable, Equatable {
         case resourceKind = "resource_kind"
         case resourceName = "resource_name"
         case clientAddress = "client_address"
+        case callingStationID = "calling_station_id"
     }
 }
 
@@ -113,10 +123,31 @@ public struct PushAnswer: Codable, Sendable, Equatable {
     public var decision: PushDecision
     /// Over `SignedMessage.pushAnswer`.
     public var signature: String
+    /// Under `push.require_user_verification`: a WebAuthn assertion whose challenge is
+    /// `SignedMessage.userVerificationChallenge` of this answer.
+    public var webAuthn: WebAuthnAssertion?
 
-    public init(decision: PushDecision, signature: String) {
+    public init(decision: PushDecision, signature: String, webAuthn: WebAuthnAssertion? = nil) {
         self.decision = decision
         self.signature = signature
+        self.webAuthn = webAuthn
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case decision, signature
+        case webAuthn = "webauthn"
+    }
+}
+
+/// `GET /v1/device/settings`: what the server asks of a device, so that the web authenticator knows before it enrolls.
+public struct DeviceSettings: Codable, Sendable, Equatable {
+    /// Every answer must carry a WebAuthn assertion with user verification (`push.require_user_verification`).
+    public var requireUserVerification: Bool
+
+    public init(requireUserVerification: Bool) { self.requireUserVerification = requireUserVerification }
+
+    enum CodingKeys: String, CodingKey {
+        case requireUserVerification = "require_user_verification"
     }
 }
 
@@ -137,6 +168,9 @@ public struct DeviceAPIError: Codable, Sendable, Equatable {
     public var error: String
     public init(error: String) { self.error = error }
     public static let refused = DeviceAPIError(error: "refused")
+    /// The one refusal that says why: nothing secret is in it, and the user needs to know what to use instead.
+    public static let userVerificationRequired = DeviceAPIError(
+        error: "this server requires user verification (push.require_user_verification): enroll with the web authenticator on a device with a platform authenticator (fingerprint, face or PIN); countersign-device cannot verify the user")
 }
 
 /// Where to enroll, the single-use code and the server key's fingerprint, in two forms:

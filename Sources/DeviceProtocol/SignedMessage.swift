@@ -7,6 +7,7 @@ public enum SignedMessage {
     public static let pushRequestDomain = "countersign/push-request/v1"
     public static let pushAnswerDomain = "countersign/push-answer/v1"
     public static let deviceAuthDomain = "countersign/device-auth/v1"
+    public static let webAuthnEnrollmentDomain = "countersign/webauthn-enrollment/v1"
 
     public static func bytes(domain: String, fields: [String]) -> [UInt8] {
         var out: [UInt8] = []
@@ -18,19 +19,32 @@ public enum SignedMessage {
         return out
     }
 
-    /// What the server signs for a push, so that the device can tell it came from the enrolled server.
+    /// What the server signs for a push, so that the device can tell it came from the enrolled server. The
+    /// Calling-Station-Id, when there is one, is a tenth field: lengths prefix every field, so the two forms never
+    /// share bytes.
     public static func pushRequest(_ push: PushMessage) -> [UInt8] {
         bytes(
             domain: pushRequestDomain,
             fields: [
                 push.id, push.deviceID, push.user, push.resourceKind, push.resourceName, push.clientAddress,
                 String(push.created), String(push.expires), push.nonce,
-            ])
+            ] + (push.callingStationID.map { [$0] } ?? []))
     }
 
     /// What the device signs to answer: the push id, its nonce, the decision and the device id.
     public static func pushAnswer(pushID: String, nonce: String, decision: PushDecision, deviceID: String) -> [UInt8] {
         bytes(domain: pushAnswerDomain, fields: [pushID, nonce, decision.rawValue, deviceID])
+    }
+
+    /// The WebAuthn challenge of an answer under user verification: SHA-256 of the answer's signed bytes, so the
+    /// assertion commits to the push id, its nonce, the decision and the device.
+    public static func userVerificationChallenge(pushID: String, nonce: String, decision: PushDecision, deviceID: String) -> [UInt8] {
+        Array(SHA256.hash(data: pushAnswer(pushID: pushID, nonce: nonce, decision: decision, deviceID: deviceID)))
+    }
+
+    /// The WebAuthn challenge of the credential made at enrollment: binds it to the single-use code.
+    public static func webAuthnEnrollmentChallenge(code: String) -> [UInt8] {
+        Array(SHA256.hash(data: bytes(domain: webAuthnEnrollmentDomain, fields: [code])))
     }
 
     /// What the device signs on every API call: who it is, when, and which call.

@@ -1,3 +1,4 @@
+import DeviceProtocol
 import Foundation
 
 /// A user's push device (one per user): its id and P-256 public key (base64 raw), made on the device.
@@ -9,11 +10,14 @@ public struct EnrolledDevice: Sendable, Equatable, Codable {
     public var platform: String
     public var enrolledAt: Date
     public var lastUsed: Date?
+    /// The WebAuthn credential registered with it (the web authenticator under `push.require_user_verification`).
+    public var webAuthn: WebAuthnCredential?
 
     public init(
         id: String, username: String, publicKey: String, name: String, platform: String, enrolledAt: Date,
-        lastUsed: Date? = nil
+        lastUsed: Date? = nil, webAuthn: WebAuthnCredential? = nil
     ) {
+        self.webAuthn = webAuthn
         self.id = id
         self.username = username
         self.publicKey = publicKey

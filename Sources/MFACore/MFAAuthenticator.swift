@@ -321,8 +321,13 @@ public final class MFAAuthenticator: LoginAuthenticator {
         attempt.admission?.waiting()
         let result = await push.push(
             username: credentials.username, device: device, resource: attempt.resource, clientAddress: attempt.clientAddress,
-            joinKey: joinKey(attempt))
+            callingStationID: Self.callingStationID(attempt), joinKey: joinKey(attempt))
         return await pushOutcome(result, deviceID: device.id, attempt, details: &details)
+    }
+
+    /// What the device shows as where the user is: RADIUS's Calling-Station-Id (the session hint of a RADIUS login).
+    static func callingStationID(_ attempt: LoginAttempt) -> String? {
+        attempt.resource.kind == .radius ? attempt.sessionHint.flatMap { $0.isEmpty ? nil : $0 } : nil
     }
 
     /// The verdict and the push events for an answered (or limited, timed out) push.
@@ -357,7 +362,8 @@ public final class MFAAuthenticator: LoginAuthenticator {
         _ push: PushCoordinator, device: EnrolledDevice, _ attempt: LoginAttempt, details: inout [String: String]
     ) async -> Verdict {
         guard let pushID = push.pushForNumber(
-            username: attempt.username, device: device, resource: attempt.resource, clientAddress: attempt.clientAddress)
+            username: attempt.username, device: device, resource: attempt.resource, clientAddress: attempt.clientAddress,
+            callingStationID: Self.callingStationID(attempt))
         else {
             await record(.pushAttemptFailed, attempt, result: .failure, error: PushLimiter.refusal, details: [:])
             return .reject(.pushLimited)

@@ -1,4 +1,5 @@
 import Crypto
+import DeviceProtocol
 import Foundation
 import _CryptoExtras
 

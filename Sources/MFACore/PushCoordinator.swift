@@ -39,11 +39,16 @@ public final class PushCoordinator: Sendable {
         case wrongDevice = "wrong_device"
         case expired = "expired"
         case badSignature = "bad_signature"
+        /// User verification is required and the device has no WebAuthn credential: it must enroll again.
+        case userVerificationRequired = "user_verification_required"
+        /// User verification is required and the answer's assertion is missing or does not check out.
+        case userNotVerified = "user_not_verified"
     }
 
     private struct Pending {
         var message: PushMessage
         var devicePublicKey: String
+        var webAuthn: WebAuthnCredential?
         var limiterKey: PushLimiter.Key
         var joinKey: String?
         var waiters: [CheckedContinuation<Result, Never>]
@@ -113,14 +118,22 @@ public final class PushCoordinator: Sendable {
     public static let claimLifetime: TimeInterval = 300
     /// A device whose last poll ended this recently still counts as connected (it is between two polls).
     public static let reconnectGrace: TimeInterval = 10
+    /// Set under `push.require_user_verification`: every answer must carry a WebAuthn assertion for this RP.
+    public let userVerification: WebAuthnRelyingParty?
     private let signingKey: P256.Signing.PrivateKey
     private let clock: any WallClock
+    private let notifier: (any PushNotifier)?
     private let state: Locked<State>
 
-    public init(signingKey: P256.Signing.PrivateKey, timeout: TimeInterval = 45, limiter: PushLimiter.Settings = .init(), clock: any WallClock = SystemWallClock()) {
+    public init(
+        signingKey: P256.Signing.PrivateKey, timeout: TimeInterval = 45, limiter: PushLimiter.Settings = .init(),
+        clock: any WallClock = SystemWallClock(), userVerification: WebAuthnRelyingParty? = nil, notifier: (any PushNotifier)? = nil
+    ) {
         self.signingKey = signingKey
         self.timeout = timeout
         self.clock = clock
+        self.userVerification = userVerification
+        self.notifier = notifier
         self.state = Locked(State(limiter: PushLimiter(settings: limiter)))
     }
 
@@ -131,11 +144,13 @@ public final class PushCoordinator: Sendable {
     /// Pushes to `device` and waits for the answer, the timeout or shutdown. A login with the same `joinKey` as a
     /// pending push (the same attempt through another Identifier or server address) waits for that push instead.
     public func push(
-        username: String, device: EnrolledDevice, resource: Resource, clientAddress: String, joinKey: String? = nil
+        username: String, device: EnrolledDevice, resource: Resource, clientAddress: String, callingStationID: String? = nil,
+        joinKey: String? = nil
     ) async -> Result {
         // The request is made and signed in a synchronous function: a login keeps its async frames, sized for
         // everything held across a wait, for as long as the push waits.
-        let request = signedRequest(username: username, device: device, resource: resource, clientAddress: clientAddress)
+        let request = signedRequest(
+            username: username, device: device, resource: resource, clientAddress: clientAddress, callingStationID: callingStationID)
         return await withCheckedContinuation { continuation in
             register(request, device: device, resource: resource, joinKey: joinKey, continuation: continuation)
         }
@@ -143,8 +158,11 @@ public final class PushCoordinator: Sendable {
 
     /// Number matching: pushes to `device` without waiting; the login answers with a challenge at once, and its
     /// response claims the outcome (`claim`). Returns the push's id, or nil when the limiter refused it.
-    public func pushForNumber(username: String, device: EnrolledDevice, resource: Resource, clientAddress: String) -> String? {
-        let request = signedRequest(username: username, device: device, resource: resource, clientAddress: clientAddress)
+    public func pushForNumber(
+        username: String, device: EnrolledDevice, resource: Resource, clientAddress: String, callingStationID: String? = nil
+    ) -> String? {
+        let request = signedRequest(
+            username: username, device: device, resource: resource, clientAddress: clientAddress, callingStationID: callingStationID)
         return register(request, device: device, resource: resource, joinKey: nil, continuation: nil) ? request.id : nil
     }
 
@@ -180,13 +198,16 @@ public final class PushCoordinator: Sendable {
     }
 
     @inline(never)
-    private func signedRequest(username: String, device: EnrolledDevice, resource: Resource, clientAddress: String) -> PushMessage {
+    private func signedRequest(
+        username: String, device: EnrolledDevice, resource: Resource, clientAddress: String, callingStationID: String?
+    ) -> PushMessage {
         let now = clock.now()
         let id = SecureRandom.bytes(16).map { String(format: "%02x", $0) }.joined()
         var message = PushMessage(
             id: id, deviceID: device.id, user: username, resourceKind: resource.kind.rawValue, resourceName: resource.name,
             clientAddress: clientAddress, created: Int64(now.timeIntervalSince1970),
-            expires: Int64(now.addingTimeInterval(timeout).timeIntervalSince1970), nonce: Data(SecureRandom.bytes(16)).base64EncodedString())
+            expires: Int64(now.addingTimeInterval(timeout).timeIntervalSince1970), nonce: Data(SecureRandom.bytes(16)).base64EncodedString(),
+            callingStationID: callingStationID)
         message.signature = (try? DeviceCrypto.sign(SignedMessage.pushRequest(message), with: signingKey)) ?? ""
         return message
     }
@@ -217,7 +238,7 @@ public final class PushCoordinator: Sendable {
                 return ([], false)
             }
             var pending = Pending(
-                message: signed, devicePublicKey: device.publicKey, limiterKey: limiterKey, joinKey: joinKey,
+                message: signed, devicePublicKey: device.publicKey, webAuthn: device.webAuthn, limiterKey: limiterKey, joinKey: joinKey,
                 waiters: continuation.map { [$0] } ?? [])
             pending.numberMatching = continuation == nil
             state.add(pending)
@@ -225,6 +246,7 @@ public final class PushCoordinator: Sendable {
             return (state.deviceWaiters.removeValue(forKey: device.id) ?? [], true)
         }
         for poll in polls { poll.continuation.resume(returning: [signed]) }
+        if created { notifier?.pushCreated(user: signed.user, resource: resource) }
         notifyWatchers()
         return created
     }
@@ -302,15 +324,25 @@ public final class PushCoordinator: Sendable {
     }
 
     /// Takes a device's signed answer. The first valid answer wins; an answer for an unknown, already answered or
-    /// expired push, from another device, or with a signature that does not verify is refused.
+    /// expired push, from another device, or with a signature that does not verify is refused; under user
+    /// verification, so is one without a valid WebAuthn assertion over `SignedMessage.userVerificationChallenge`.
     @discardableResult
-    public func answer(pushID: String, decision: PushDecision, signature: String, deviceID: String) throws(AnswerRefusal) -> AnswerReceipt {
+    public func answer(
+        pushID: String, decision: PushDecision, signature: String, deviceID: String, webAuthn: WebAuthnAssertion? = nil
+    ) throws(AnswerRefusal) -> AnswerReceipt {
         let now = clock.now()
         guard let snapshot = state.withLock({ $0.pending[pushID] }) else { throw .unknownPush }
         guard snapshot.message.deviceID == deviceID else { throw .wrongDevice }
         guard Double(snapshot.message.expires) > now.timeIntervalSince1970 else { throw .expired }
         let signed = SignedMessage.pushAnswer(pushID: pushID, nonce: snapshot.message.nonce, decision: decision, deviceID: deviceID)
         guard DeviceCrypto.verify(signature, of: signed, publicKey: snapshot.devicePublicKey) else { throw .badSignature }
+        if let userVerification {
+            guard let credential = snapshot.webAuthn else { throw .userVerificationRequired }
+            let challenge = SignedMessage.userVerificationChallenge(
+                pushID: pushID, nonce: snapshot.message.nonce, decision: decision, deviceID: deviceID)
+            guard let webAuthn, (try? userVerification.verify(webAuthn, challenge: challenge, credential: credential)) != nil
+            else { throw .userNotVerified }
+        }
         // Only one of two racing valid answers finds it still pending. Three digits from the CSPRNG: one guess in a
         // thousand, and the State it goes with is single-use.
         let number = snapshot.numberMatching && decision == .approve ? Self.randomNumber() : nil
@@ -403,6 +435,12 @@ public final class PushCoordinator: Sendable {
         }
         for continuation in ready { continuation.resume() }
     }
+}
+
+/// Told of each new push (not of logins that join one): a nudge for the user, such as a webhook. Must return at once;
+/// whatever it sends goes out on its own time.
+public protocol PushNotifier: Sendable {
+    func pushCreated(user: String, resource: Resource)
 }
 
 /// An attempt joined to a pending push on arrival: holds the push's outcome until the attempt asks for it.

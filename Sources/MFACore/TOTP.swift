@@ -1,4 +1,5 @@
 import Crypto
+import DeviceProtocol
 import Foundation
 
 public enum TOTPAlgorithm: String, Sendable, Equatable, CaseIterable {

@@ -146,6 +146,7 @@ struct User: AsyncParsableCommand {
                 print("device:      \(device.name) (\(device.platform)), id \(device.id)")
                 print("  enrolled:  \(device.enrolledAt.formatted(.iso8601))")
                 print("  last used: \(device.lastUsed.map { $0.formatted(.iso8601) } ?? "never")")
+                print("  user verification: \(device.webAuthn != nil ? "WebAuthn credential" : "none")")
             } else {
                 print("device:      none")
             }

@@ -90,7 +90,8 @@ struct SampleConfigurationTests {
             (LockoutSettings.tableName, LockoutSettings.allowedKeys), (TOTPSettings.tableName, TOTPSettings.allowedKeys),
             (LogSettings.tableName, LogSettings.allowedKeys), (HTTPSettings.tableName, HTTPSettings.allowedKeys),
             ("http.resources", AuthAPIResource.allowedKeys), (PushSettings.tableName, PushSettings.allowedKeys),
-            ("push.limit", PushLimitSettings.allowedKeys), (LDAPSettings.tableName, LDAPSettings.allowedKeys),
+            ("push.limit", PushLimitSettings.allowedKeys), ("push.notify", PushWebhook.allowedKeys),
+            (LDAPSettings.tableName, LDAPSettings.allowedKeys),
             ("ldap.upstream", LDAPUpstreamSettings.allowedKeys), (PrimarySettings.tableName, PrimarySettings.allowedKeys),
         ]
         for (name, allowed) in tables {

@@ -33,6 +33,19 @@ import Testing
         #expect(try await store.redeemEnrollmentCode("NEVER", now: now) == nil)
     }
 
+    /// The v5 columns: a device's WebAuthn credential comes back with it, from every read; without one, nil.
+    @Test func aDeviceKeepsItsWebAuthnCredential() async throws {
+        try await store.addUser("bob", passwordHash: nil)
+        var verified = device("dev-1")
+        verified.webAuthn = WebAuthnCredential(id: "AQID", publicKey: DeviceCrypto.encode(P256.Signing.PrivateKey().publicKey))
+        try await store.addDevice(verified)
+        try await store.addDevice(device("dev-2", user: "bob"))
+        #expect(try await store.device(id: "dev-1")?.webAuthn == verified.webAuthn)
+        #expect(try await store.device(forUser: "alice")?.webAuthn == verified.webAuthn)
+        #expect(try await store.credentials(for: "alice")?.device?.webAuthn == verified.webAuthn)
+        #expect(try await store.device(id: "dev-2")?.webAuthn == nil)
+    }
+
     @Test func oneDevicePerUser() async throws {
         try await store.addDevice(device())
         await #expect(throws: StoreError(.alreadyEnrolled, "")) { try await store.addDevice(device("dev-2")) }

@@ -33,6 +33,28 @@ import Testing
         #expect(PushListener.check(push, serverPublicKey: serverPublic, deviceID: push.deviceID) == .badSignature)
     }
 
+    /// The Calling-Station-Id is a tenth signed field when present: altered, dropped or added, the signature fails.
+    @Test func theCallingStationIDIsSigned() throws {
+        var push = try Fixture.push(serverKey: server)
+        push.callingStationID = "02-00-5e-10-00-01"
+        push.signature = try DeviceCrypto.sign(SignedMessage.pushRequest(push), with: server)
+        #expect(PushListener.check(push, serverPublicKey: serverPublic, deviceID: "dev-1") == nil)
+        #expect(PushListener.describe(push).hasSuffix(", station 02-00-5e-10-00-01"))
+        let decoded = try JSONDecoder().decode(PushMessage.self, from: try JSONEncoder().encode(push))
+        #expect(decoded.callingStationID == "02-00-5e-10-00-01")
+        for station in ["02-00-5e-10-00-02", nil, ""] {
+            var changed = push
+            changed.callingStationID = station
+            #expect(PushListener.check(changed, serverPublicKey: serverPublic, deviceID: "dev-1") == .badSignature)
+        }
+        let plain = try Fixture.push(serverKey: server)
+        var added = plain
+        added.callingStationID = ""
+        #expect(PushListener.check(added, serverPublicKey: serverPublic, deviceID: "dev-1") == .badSignature)
+        // Without a station, the JSON has no such key (what older devices know).
+        #expect(!String(decoding: try JSONEncoder().encode(plain), as: UTF8.self).contains("calling_station_id"))
+    }
+
     @Test func pushSignedByAnotherKeyFails() throws {
         let push = try Fixture.push(serverKey: P256.Signing.PrivateKey())
         #expect(PushListener.check(push, serverPublicKey: serverPublic, deviceID: "dev-1") == .badSignature)

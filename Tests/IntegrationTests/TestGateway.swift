@@ -40,7 +40,7 @@ struct TestGateway {
         clientFailureBurst: Int = RADIUSSettings.defaultClientFailureBurst,
         maxQueueWait: Double = RADIUSSettings.defaultMaxQueueWait, clock: any WallClock = SystemWallClock(),
         hasher: PasswordHasher = TestGateway.hasher, radiusPort: Int = 0, httpsWith tls: TestCertificateAuthority? = nil,
-        _ body: (TestGateway) async throws -> Void
+        publicURL: String = HTTPSettings.defaultPublicURL, _ body: (TestGateway) async throws -> Void
     ) async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("countersign-test-\(UUID())").path
         defer { try? FileManager.default.removeItem(atPath: directory) }
@@ -52,7 +52,7 @@ struct TestGateway {
                 clients: clients),
             mfa: MFASettings(unenrolled: unenrolled), totp: TOTPSettings(), log: LogSettings(level: .warning),
             http: HTTPSettings(
-                listen: ListenAddress(host: "127.0.0.1", port: 0), resources: resources, certificatePath: tls?.certificatePath,
+                listen: ListenAddress(host: "127.0.0.1", port: 0), publicURL: publicURL, resources: resources, certificatePath: tls?.certificatePath,
                 privateKeyPath: tls?.privateKeyPath),
             push: push,
             ldap: ldap, primary: primary, lockout: lockout)

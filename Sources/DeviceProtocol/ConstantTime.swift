@@ -1,5 +1,3 @@
-import Crypto
-
 public enum ConstantTime {
     /// Compares without an early exit on the first difference; only the lengths may leak.
     public static func equals(_ a: some Collection<UInt8>, _ b: some Collection<UInt8>) -> Bool {
@@ -7,13 +5,5 @@ public enum ConstantTime {
         var difference: UInt8 = 0
         for (x, y) in zip(a, b) { difference |= x ^ y }
         return difference == 0
-    }
-}
-
-public enum SecureRandom {
-    /// Bytes from the system CSPRNG (SystemRandomNumberGenerator reads getrandom(2) on Linux).
-    public static func bytes(_ count: Int) -> [UInt8] {
-        var generator = SystemRandomNumberGenerator()
-        return (0..<count).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
     }
 }
