@@ -21,9 +21,9 @@ public struct LocalPasswordVerifier: PrimaryVerifier {
     }
 
     public func verify(username: String, password: String, credentials: UserCredentials?) async -> PrimaryVerdict {
-        // The hash takes tens of milliseconds of CPU: on the cooperative pool, never on the event loop a login may
-        // be decided on (EventLoopTaskExecutor).
-        await withTaskExecutorPreference(globalConcurrentExecutor) {
+        // The hash takes tens of milliseconds of CPU: on threads of its own, never on the event loop a login may be
+        // decided on (EventLoopTaskExecutor), nor on the cooperative pool the rest of the process shares.
+        await withTaskExecutorPreference(HashingThreads.shared) {
             hasher.verify(password, against: credentials?.passwordHash) ? .valid : .invalid
         }
     }

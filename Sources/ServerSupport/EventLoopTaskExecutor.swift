@@ -3,7 +3,7 @@ import NIOCore
 /// Runs Swift tasks on one NIO event loop. A login decided on the loop that received it needs no hand-off to
 /// the cooperative pool and back: the request, the decision and the reply stay on one thread, and only the store's
 /// read and commit cross to threads of their own. Work that takes long (a password hash) must move off with
-/// `withTaskExecutorPreference(globalConcurrentExecutor)`.
+/// `withTaskExecutorPreference` (password hashes go to `HashingThreads`).
 public final class EventLoopTaskExecutor: TaskExecutor {
     public let eventLoop: any EventLoop
 
