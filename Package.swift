@@ -144,11 +144,17 @@ let package = Package(
             dependencies: [
                 "CountersignApp",
                 "CountersignConfig",
+                "CountersignHTTP",
                 "CountersignStore",
                 "MFACore",
                 "QRCode",
                 "UserImport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                // `countersign status` asks the gateway's HTTP listener, which may serve HTTPS.
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ]
         ),
         // The device side of the push protocol: keystore, signed API calls, the listen loop.
@@ -211,6 +217,7 @@ let package = Package(
                 "DeviceProtocol", "CountersignHTTP",
                 "UserImport",
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),
     ]

@@ -10,15 +10,19 @@ public struct AuditRecorder: AuditSink {
     private let logger: Logger
     /// The gateway queues; an admin command, whose process ends right after, waits for the commit.
     private let queued: Bool
+    /// The gateway's tally of the last minute's logins.
+    private let logins: RecentLogins?
 
-    public init(store: CountersignStore, logger: Logger, queued: Bool) {
+    init(store: CountersignStore, logger: Logger, queued: Bool, logins: RecentLogins? = nil) {
         self.store = store
         self.logger = logger
         self.queued = queued
+        self.logins = logins
     }
 
     public func record(_ event: AuditEvent) async {
         log(event)
+        logins?.record(event)
         guard !queued else { return store.appendSoon([event]) }
         do {
             try await store.append([event])

@@ -23,6 +23,8 @@ public final class CountersignGateway: Sendable {
     public let http: CountersignHTTPServer
     /// The LDAP bind proxy, when `[ldap]` has a listener.
     public let ldap: LDAPProxyServer?
+    /// Readiness and status, as `/readyz` and `/v1/status` report them.
+    public let probe: any NodeProbe
     private let services: ServiceGroup
 
     public init(
@@ -43,7 +45,8 @@ public final class CountersignGateway: Sendable {
         store.onBackgroundWriteFailure { what, error in
             logger.error("store write failed", metadata: ["write": "\(what)", "error": "\(error)"])
         }
-        let audit = AuditRecorder(store: store, logger: logger, queued: true)
+        let logins = RecentLogins()
+        let audit = AuditRecorder(store: store, logger: logger, queued: true, logins: logins)
         let primary: any PrimaryVerifier =
             switch configuration.primary.source {
             case .local: LocalPasswordVerifier(hasher: hasher)
@@ -69,9 +72,15 @@ public final class CountersignGateway: Sendable {
             clock: clock, push: push, work: work, logger: logger)
         radius = RADIUSServer(
             settings: configuration.radius, authenticator: authenticator, clock: clock, audit: audit, drops: drops, logger: logger)
+        let notifier = SystemdNotifier(environment: environment)
+        let listeners = ListenerReadiness(notifier: notifier)
+        probe = GatewayProbe(
+            started: clock.now(), clock: clock, push: push, logins: logins, listeners: listeners, store: store,
+            directory: configuration.ldap.isEnabled || configuration.primary.source == .ldap ? configuration.ldap.upstream : nil)
+        // The HTTP listener binds last (in `run`, after `bind()`): once it listens, every listener does.
         http = try CountersignHTTPServer(
             settings: configuration.http, store: store, push: push, authenticator: authenticator, audit: audit,
-            clock: clock, drops: drops, logger: logger)
+            clock: clock, drops: drops, probe: probe, onListening: { listeners.allBound() }, logger: logger)
         ldap =
             configuration.ldap.isEnabled
             ? try LDAPProxyServer(
@@ -81,7 +90,10 @@ public final class CountersignGateway: Sendable {
         // Shut down in reverse: pushes are answered first, then the listeners drain.
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: radius)]
         if let ldap { services.append(.init(service: ldap)) }
-        services += [.init(service: http), .init(service: PushExpiryService(push: push, clock: clock))]
+        services += [
+            .init(service: http), .init(service: PushExpiryService(push: push, clock: clock)),
+            .init(service: StoppingNotice(notifier: notifier)),
+        ]
         self.services = ServiceGroup(
             configuration: ServiceGroupConfiguration(
                 services: services,
@@ -101,6 +113,7 @@ public final class CountersignGateway: Sendable {
     /// with a reject first.
     public func run() async throws {
         do {
+            try await bind()
             try await services.run()
         } catch {
             try? await store.flush()
@@ -128,6 +141,16 @@ struct PushExpiryService: Service {
             }
         }
         push.cancelAll()
+    }
+}
+
+/// Tells systemd `STOPPING=1` as a graceful shutdown begins (it is the last service, so the first told to stop).
+struct StoppingNotice: Service {
+    let notifier: SystemdNotifier
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        notifier.notify("STOPPING=1")
     }
 }
 

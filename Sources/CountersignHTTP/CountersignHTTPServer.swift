@@ -8,18 +8,19 @@ import MFACore
 import NIOSSL
 import ServiceLifecycle
 
-/// The HTTP service (`http.listen`): the device API, the auth API and a health check; HTTPS when `http.certificate`
+/// The HTTP service (`http.listen`): the device API, the auth API, health and status; HTTPS when `http.certificate`
 /// and `http.private_key` are set.
 public final class CountersignHTTPServer: Service {
-    private let application: Application<RouterResponder<BasicRequestContext>>
+    private let application: Application<RouterResponder<CountersignRequestContext>>
     private let bound = BoundPort()
 
     public init(
         settings: HTTPSettings, store: CountersignStore, push: PushCoordinator, authenticator: any LoginAuthenticator,
-        audit: any AuditSink, clock: any WallClock, drops: DropReport? = nil, logger: Logger
+        audit: any AuditSink, clock: any WallClock, drops: DropReport? = nil, probe: any NodeProbe,
+        onListening: @escaping @Sendable () -> Void = {}, logger: Logger
     ) throws {
-        let router = Router()
-        router.get("/healthz") { _, _ in "ok\n" }
+        let router = Router(context: CountersignRequestContext.self)
+        OperationsRoutes<CountersignRequestContext>(probe: probe, statusAllowed: { $0.isFromThisMachine }).register(on: router)
         DeviceAPIRoutes(store: store, push: push, audit: audit, clock: clock, logger: logger).register(on: router)
         AuthAPIRoutes(
             resources: settings.resources, authenticator: authenticator, inFlight: AuthAPIRoutes.InFlight(),
@@ -53,6 +54,7 @@ public final class CountersignHTTPServer: Service {
                     return state.waiters
                 }
                 for waiter in waiters { waiter.resume(returning: port) }
+                onListening()
             },
             logger: logger)
     }

@@ -13,6 +13,8 @@ public final class CountersignStore: Sendable {
     let loginReads: ReadConnections
     /// Concurrent: reads run side by side, each on a connection of its own.
     let loginReadQueue = DispatchQueue(label: "countersign.login-read", attributes: .concurrent)
+    /// The database file and a connection of its own for `healthProblem()`; nil in memory.
+    let health: HealthCheck?
     private let backgroundFailureHandler = Locked<@Sendable (String, any Error) -> Void>({ _, _ in })
     private let acceptedSincePrune = Locked(0)
 
@@ -37,7 +39,8 @@ public final class CountersignStore: Sendable {
         readConfiguration.busyMode = .timeout(10)
         return try CountersignStore(
             database: pool, secrets: SecretBox(key: key),
-            loginReads: ReadConnections(path: path, configuration: readConfiguration, fallback: pool))
+            loginReads: ReadConnections(path: path, configuration: readConfiguration, fallback: pool),
+            health: HealthCheck(path: path))
     }
 
     /// A private in-memory database, for tests.
@@ -48,15 +51,16 @@ public final class CountersignStore: Sendable {
             loginReads: ReadConnections(path: nil, configuration: Configuration(), fallback: queue))
     }
 
-    private init(database: any DatabaseWriter, secrets: SecretBox, loginReads: ReadConnections) throws {
+    private init(database: any DatabaseWriter, secrets: SecretBox, loginReads: ReadConnections, health: HealthCheck? = nil) throws {
         self.database = database
         self.secrets = secrets
         self.loginReads = loginReads
+        self.health = health
         groupCommit = GroupCommit(database: database)
         try Self.migrator.migrate(database)
     }
 
-    private static var migrator: DatabaseMigrator {
+    static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1") { db in
             try db.execute(

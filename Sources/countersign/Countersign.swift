@@ -11,7 +11,10 @@ struct Countersign: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "countersign",
         abstract: "An MFA gateway: RADIUS with a password and a second factor.",
-        subcommands: [Serve.self, User.self, TOTP.self, Device.self, Protect.self, Events.self])
+        version: CountersignVersion.current,
+        subcommands: [
+            Serve.self, User.self, TOTP.self, Device.self, Protect.self, Events.self, Status.self, Config.self, Store.self,
+        ])
 }
 
 /// `--config PATH`, else `$COUNTERSIGN_CONFIG`, else `conf/countersign.toml`.

@@ -40,6 +40,7 @@ struct TestGateway {
         clientFailureBurst: Int = RADIUSSettings.defaultClientFailureBurst,
         maxQueueWait: Double = RADIUSSettings.defaultMaxQueueWait, clock: any WallClock = SystemWallClock(),
         hasher: PasswordHasher = TestGateway.hasher, radiusPort: Int = 0, httpsWith tls: TestCertificateAuthority? = nil,
+        environment: [String: String] = ProcessInfo.processInfo.environment,
         _ body: (TestGateway) async throws -> Void
     ) async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("countersign-test-\(UUID())").path
@@ -59,7 +60,8 @@ struct TestGateway {
         var logger = Logger(label: "countersign-test")
         logger.logLevel = ProcessInfo.processInfo.environment["COUNTERSIGN_TEST_LOG"].flatMap(Logger.Level.init(rawValue:)) ?? .warning
         let gateway = try await CountersignGateway(
-            configuration: configuration, clock: clock, hasher: hasher, handlingSignals: false, logger: logger)
+            configuration: configuration, clock: clock, hasher: hasher, handlingSignals: false, logger: logger,
+            environment: environment)
         let bound = try await gateway.bind()
         let serving = Task { try await gateway.run() }
         let httpPort = await gateway.http.port()
