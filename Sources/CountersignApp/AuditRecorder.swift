@@ -10,19 +10,19 @@ public struct AuditRecorder: AuditSink {
     private let logger: Logger
     /// The gateway queues; an admin command, whose process ends right after, waits for the commit.
     private let queued: Bool
-    /// The gateway's tally of the last minute's logins.
-    private let logins: RecentLogins?
+    /// Who else hears of each event (the gateway's status and metrics).
+    private let observe: (@Sendable (AuditEvent) -> Void)?
 
-    init(store: CountersignStore, logger: Logger, queued: Bool, logins: RecentLogins? = nil) {
+    init(store: CountersignStore, logger: Logger, queued: Bool, observe: (@Sendable (AuditEvent) -> Void)? = nil) {
         self.store = store
         self.logger = logger
         self.queued = queued
-        self.logins = logins
+        self.observe = observe
     }
 
     public func record(_ event: AuditEvent) async {
         log(event)
-        logins?.record(event)
+        observe?(event)
         guard !queued else { return store.appendSoon([event]) }
         do {
             try await store.append([event])

@@ -63,22 +63,23 @@ struct GatewayProbe: NodeProbe {
     }
 }
 
-/// Set once every listener is bound; systemd hears `READY=1` then (`Type=notify`).
+/// Counts the listeners that bind as the services start; systemd hears `READY=1` once the last has (`Type=notify`).
 final class ListenerReadiness: Sendable {
-    private let bound = Locked(false)
+    private let waiting: Locked<Int>
     private let notifier: SystemdNotifier
 
-    init(notifier: SystemdNotifier) {
+    init(waitingFor count: Int, notifier: SystemdNotifier) {
+        waiting = Locked(count)
         self.notifier = notifier
     }
 
-    var isBound: Bool { bound.withLock { $0 } }
+    var isBound: Bool { waiting.withLock { $0 == 0 } }
 
-    func allBound() {
-        let first = bound.withLock { bound in
-            defer { bound = true }
-            return !bound
+    func oneBound() {
+        let last = waiting.withLock { waiting in
+            waiting -= 1
+            return waiting == 0
         }
-        if first { notifier.notify("READY=1\nSTATUS=serving") }
+        if last { notifier.notify("READY=1\nSTATUS=serving") }
     }
 }

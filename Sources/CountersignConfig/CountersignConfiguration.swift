@@ -13,14 +13,16 @@ public struct CountersignConfiguration: Sendable, Equatable {
     public var ldap: LDAPSettings
     public var primary: PrimarySettings
     public var lockout: LockoutSettings
+    public var metrics: MetricsSettings
 
     public init(
         store: StoreSettings, radius: RADIUSSettings, mfa: MFASettings, totp: TOTPSettings, log: LogSettings,
         http: HTTPSettings = HTTPSettings(), push: PushSettings = PushSettings(),
         ldap: LDAPSettings = LDAPSettings(), primary: PrimarySettings = PrimarySettings(),
-        lockout: LockoutSettings = LockoutSettings()
+        lockout: LockoutSettings = LockoutSettings(), metrics: MetricsSettings = MetricsSettings()
     ) {
         self.lockout = lockout
+        self.metrics = metrics
         self.store = store
         self.radius = radius
         self.mfa = mfa
@@ -104,7 +106,7 @@ public struct CountersignConfiguration: Sendable, Equatable {
     static let sectionNames = [
         StoreSettings.tableName, RADIUSSettings.tableName, MFASettings.tableName,
         TOTPSettings.tableName, LogSettings.tableName, HTTPSettings.tableName, PushSettings.tableName,
-        LDAPSettings.tableName, PrimarySettings.tableName, LockoutSettings.tableName,
+        LDAPSettings.tableName, PrimarySettings.tableName, LockoutSettings.tableName, MetricsSettings.tableName,
     ]
 
     /// Reads every section, even after one fails, so that each reports its errors; nil when one could not be read.
@@ -119,12 +121,13 @@ public struct CountersignConfiguration: Sendable, Equatable {
         let store = section(StoreSettings.self), radius = section(RADIUSSettings.self), mfa = section(MFASettings.self)
         let totp = section(TOTPSettings.self), log = section(LogSettings.self), http = section(HTTPSettings.self)
         let push = section(PushSettings.self), ldap = section(LDAPSettings.self), primary = section(PrimarySettings.self)
-        let lockout = section(LockoutSettings.self)
-        guard let store, let radius, let mfa, let totp, let log, let http, let push, let ldap, let primary, let lockout
+        let lockout = section(LockoutSettings.self), metrics = section(MetricsSettings.self)
+        guard let store, let radius, let mfa, let totp, let log, let http, let push, let ldap, let primary, let lockout,
+            let metrics
         else { return nil }
         self.init(
             store: store, radius: radius, mfa: mfa, totp: totp, log: log, http: http, push: push, ldap: ldap, primary: primary,
-            lockout: lockout)
+            lockout: lockout, metrics: metrics)
     }
 
     /// Checks ranges and cross-field rules. `parse` and `load` call it; call it yourself for a configuration built in code.
@@ -137,7 +140,7 @@ public struct CountersignConfiguration: Sendable, Equatable {
         // Untyped closures: an array of typed-throws ones crashes Swift 6.3's code generation.
         let checks: [() throws -> Void] = [
             validateStore, validateRADIUS, validateTOTP, http.validate, push.validate, ldap.validate,
-            { try primary.validate(ldap: ldap) }, lockout.validate,
+            { try primary.validate(ldap: ldap) }, lockout.validate, metrics.validate,
         ]
         return checks.compactMap { check in
             do {

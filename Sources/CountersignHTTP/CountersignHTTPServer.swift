@@ -48,12 +48,7 @@ public final class CountersignHTTPServer: Service {
                 logger.info(
                     "HTTP listening",
                     metadata: ["address": "\(channel.localAddress.map { "\($0)" } ?? "?")", "tls": "\(settings.servesTLS)"])
-                let waiters = bound.state.withLock { state in
-                    state.port = port
-                    defer { state.waiters = [] }
-                    return state.waiters
-                }
-                for waiter in waiters { waiter.resume(returning: port) }
+                bound.bound(port)
                 onListening()
             },
             logger: logger)
@@ -83,14 +78,7 @@ public final class CountersignHTTPServer: Service {
 
     /// The bound port, once the server runs (port 0 in the configuration picks a free one).
     public func port() async -> Int {
-        await withCheckedContinuation { continuation in
-            let known: Int? = bound.state.withLock { state in
-                if let port = state.port { return port }
-                state.waiters.append(continuation)
-                return nil
-            }
-            if let known { continuation.resume(returning: known) }
-        }
+        await bound.port()
     }
 }
 
@@ -102,7 +90,28 @@ public struct TLSFileError: Error, CustomStringConvertible {
     public var description: String { "\(key): cannot use \(path): \(reason)" }
 }
 
-/// The port the server bound, and who waits to learn it.
-private final class BoundPort: Sendable {
-    let state = Locked<(port: Int?, waiters: [CheckedContinuation<Int, Never>])>((nil, []))
+/// The port a server bound, and who waits to learn it.
+final class BoundPort: Sendable {
+    private let state = Locked<(port: Int?, waiters: [CheckedContinuation<Int, Never>])>((nil, []))
+
+    func bound(_ port: Int) {
+        let waiters = state.withLock { state in
+            state.port = port
+            defer { state.waiters = [] }
+            return state.waiters
+        }
+        for waiter in waiters { waiter.resume(returning: port) }
+    }
+
+    /// Waits until the server runs (port 0 in the configuration picks a free one).
+    func port() async -> Int {
+        await withCheckedContinuation { continuation in
+            let known: Int? = state.withLock { state in
+                if let port = state.port { return port }
+                state.waiters.append(continuation)
+                return nil
+            }
+            if let known { continuation.resume(returning: known) }
+        }
+    }
 }

@@ -18,10 +18,14 @@ public final class CountersignStore: Sendable {
     private let backgroundFailureHandler = Locked<@Sendable (String, any Error) -> Void>({ _, _ in })
     private let acceptedSincePrune = Locked(0)
 
+    /// How long the login path's store operations take (for metrics).
+    let timing: StoreTiming?
+
     /// Opens (creating if needed, mode 0600) the database at `path` and the key file at `keyPath`, and migrates.
     /// With `COUNTERSIGN_STORE_KEY` in `environment`, the key comes from there and no key file is touched.
     public static func open(
-        path: String, keyPath: String, environment: [String: String] = ProcessInfo.processInfo.environment
+        path: String, keyPath: String, environment: [String: String] = ProcessInfo.processInfo.environment,
+        timing: StoreTiming? = nil
     ) throws -> CountersignStore {
         let key = try SecretBox.loadKey(keyPath: keyPath, environment: environment)
         if !FileManager.default.fileExists(atPath: path) {
@@ -40,7 +44,7 @@ public final class CountersignStore: Sendable {
         return try CountersignStore(
             database: pool, secrets: SecretBox(key: key),
             loginReads: ReadConnections(path: path, configuration: readConfiguration, fallback: pool),
-            health: HealthCheck(path: path))
+            health: HealthCheck(path: path), timing: timing)
     }
 
     /// A private in-memory database, for tests.
@@ -51,12 +55,16 @@ public final class CountersignStore: Sendable {
             loginReads: ReadConnections(path: nil, configuration: Configuration(), fallback: queue))
     }
 
-    private init(database: any DatabaseWriter, secrets: SecretBox, loginReads: ReadConnections, health: HealthCheck? = nil) throws {
+    private init(
+        database: any DatabaseWriter, secrets: SecretBox, loginReads: ReadConnections, health: HealthCheck? = nil,
+        timing: StoreTiming? = nil
+    ) throws {
         self.database = database
         self.secrets = secrets
         self.loginReads = loginReads
         self.health = health
-        groupCommit = GroupCommit(database: database)
+        self.timing = timing
+        groupCommit = GroupCommit(database: database, timing: timing)
         try Self.migrator.migrate(database)
     }
 
@@ -315,7 +323,11 @@ public final class CountersignStore: Sendable {
 
 extension CountersignStore: CredentialStore {
     public func credentials(for username: String) async throws -> UserCredentials? {
-        try await onLoginReadQueue { try self.credentialsNow(for: username) }
+        try await onLoginReadQueue {
+            let started = ContinuousClock.now
+            defer { self.timing?(.credentialsRead, .now - started) }
+            return try self.credentialsNow(for: username)
+        }
     }
 
     /// Runs a login-path read on the read queue, not on the caller's event loop: with a large store the page may
@@ -394,6 +406,16 @@ extension CountersignStore: CredentialStore {
             failed: { self.backgroundWriteFailed("pruning used TOTP steps", $0) })
     }
 }
+
+/// The store operations on the login path that are timed.
+public enum StoreOperation: String, Sendable, CaseIterable {
+    /// A user's credentials read for a login.
+    case credentialsRead = "credentials_read"
+    /// One group transaction of the login path's writes, committed.
+    case commit
+}
+
+public typealias StoreTiming = @Sendable (StoreOperation, Duration) -> Void
 
 /// A user as the admin commands show it: no secret in it.
 public struct UserSummary: Sendable, Equatable, Codable {

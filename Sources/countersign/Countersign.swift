@@ -5,6 +5,8 @@ import CountersignStore
 import Foundation
 import Logging
 import MFACore
+import Metrics
+import Prometheus
 
 @main
 struct Countersign: AsyncParsableCommand {
@@ -52,6 +54,7 @@ struct Serve: AsyncParsableCommand {
         let logger = Logger(label: "countersign")
         warnIfReadableByOthers(options.path, logger: logger)
         let gateway = try await CountersignGateway(configuration: configuration, logger: logger)
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: gateway.metrics.registry))
         try await gateway.bind()
         try await gateway.run()
     }

@@ -30,40 +30,9 @@ import Testing
         defer { server.terminate() }
         let (progress, reporter) = AsyncStream.makeStream(of: Progress.self)
         let stop = CrashDuringAuthLoadTests.Stop()
-        let load = Task {
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                for (user, secret) in secrets {
-                    group.addTask {
-                        try await offCooperativePool {
-                            let client = try UDPTestClient(port: port, receiveTimeout: 5)
-                            var identifier: UInt8 = 0
-                            while !stop.isSet {
-                                identifier &+= 1
-                                let code = OneTimeCode.totp(secret: secret, at: Date())
-                                client.send(CrashDuringAuthLoadTests.codeRequest(user, code, identifier: identifier))
-                                if client.receiveBlocking() != nil { reporter.yield(.reply) }
-                            }
-                        }
-                    }
-                }
-                try await group.waitForAll()
-            }
-        }
-        let enrollments = Task {
-            for user in deviceUsers where !stop.isSet {
-                guard let uri = uris[user],
-                    let enroll = try? ChildProcess(
-                        ChildProcess.builtProduct("countersign-device"),
-                        ["enroll", uri, "--keystore", installation.folder + "/\(user).json", "--name", user])
-                else { continue }
-                if (try? await enroll.exitStatus()) == 0,
-                    let line = enroll.output.first(where: { $0.hasPrefix("enrolled device ") })
-                {
-                    reporter.yield(.enrolled(user: user, deviceID: String(line.split(separator: " ")[2])))
-                }
-            }
-            reporter.yield(.enrollmentsEnded)
-        }
+        let load = CrashDuringAuthLoadTests.codeLogins(secrets, port: port, until: stop, reporting: reporter)
+        let enrollments = CrashDuringAuthLoadTests.enrollments(
+            deviceUsers, uris: uris, folder: installation.folder, lanes: 1, until: stop, reporting: reporter)
 
         // The backup begins once logins are answered and some enrollments acknowledged, with more of both under way.
         var replies = 0
