@@ -23,6 +23,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.5.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
     ],
     targets: [
         // RADIUS wire codec: pure functions on bytes, no I/O.
@@ -152,8 +154,10 @@ let package = Package(
                 "MFACore",
                 "RADIUSServer",
                 "UserImport",
+                "RADIUSCodec",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
         .executableTarget(
@@ -161,11 +165,20 @@ let package = Package(
             dependencies: [
                 "CountersignApp",
                 "CountersignConfig",
+                "CountersignHTTP",
                 "CountersignStore",
                 "MFACore",
                 "QRCode",
                 "UserImport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                // `countersign status` asks the gateway's HTTP listener, which may serve HTTPS.
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                // Whatever the libraries record through swift-metrics lands beside the gateway's own metrics.
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
         // The device side of the push protocol: keystore, signed API calls, the listen loop.
@@ -229,6 +242,7 @@ let package = Package(
                 "UserImport",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),
     ]

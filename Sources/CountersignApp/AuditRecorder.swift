@@ -10,15 +10,19 @@ public struct AuditRecorder: AuditSink {
     private let logger: Logger
     /// The gateway queues; an admin command, whose process ends right after, waits for the commit.
     private let queued: Bool
+    /// Who else hears of each event (the gateway's status and metrics).
+    private let observe: (@Sendable (AuditEvent) -> Void)?
 
-    public init(store: CountersignStore, logger: Logger, queued: Bool) {
+    init(store: CountersignStore, logger: Logger, queued: Bool, observe: (@Sendable (AuditEvent) -> Void)? = nil) {
         self.store = store
         self.logger = logger
         self.queued = queued
+        self.observe = observe
     }
 
     public func record(_ event: AuditEvent) async {
         log(event)
+        observe?(event)
         guard !queued else { return store.appendSoon([event]) }
         do {
             try await store.append([event])

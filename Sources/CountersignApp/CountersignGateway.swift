@@ -24,6 +24,12 @@ public final class CountersignGateway: Sendable {
     public let http: CountersignHTTPServer
     /// The LDAP bind proxy, when `[ldap]` has a listener.
     public let ldap: LDAPProxyServer?
+    /// Readiness and status, as `/readyz` and `/v1/status` report them.
+    public let probe: any NodeProbe
+    /// The Prometheus metrics, served on `metrics.listen` when it is set.
+    public let metrics: GatewayMetrics
+    /// The metrics listener, when `metrics.listen` is set.
+    public let metricsServer: MetricsHTTPServer?
     private let services: ServiceGroup
 
     public init(
@@ -32,8 +38,11 @@ public final class CountersignGateway: Sendable {
         environment: [String: String] = ProcessInfo.processInfo.environment
     ) async throws {
         self.configuration = configuration
+        let metrics = GatewayMetrics(clients: configuration.radius.clients.map(\.name))
+        self.metrics = metrics
         store = try CountersignStore.open(
-            path: configuration.store.path, keyPath: configuration.store.keyPath, environment: environment)
+            path: configuration.store.path, keyPath: configuration.store.keyPath, environment: environment,
+            timing: metrics.storeTiming)
         let limit = configuration.push.limit
         let webhooks =
             configuration.push.notify.isEmpty
@@ -58,7 +67,11 @@ public final class CountersignGateway: Sendable {
         store.onBackgroundWriteFailure { what, error in
             logger.error("store write failed", metadata: ["write": "\(what)", "error": "\(error)"])
         }
-        let audit = AuditRecorder(store: store, logger: logger, queued: true)
+        let logins = RecentLogins()
+        let audit = AuditRecorder(store: store, logger: logger, queued: true) { event in
+            logins.record(event)
+            metrics.recorded(event)
+        }
         let primary: any PrimaryVerifier =
             switch configuration.primary.source {
             case .local: LocalPasswordVerifier(hasher: hasher)
@@ -82,21 +95,40 @@ public final class CountersignGateway: Sendable {
                     duration: Double(configuration.lockout.durationSeconds)),
                 numberMatching: configuration.push.numberMatching),
             clock: clock, push: push, work: work, logger: logger)
+        let measured = MeasuredAuthenticator(authenticator: authenticator, metrics: metrics)
         radius = RADIUSServer(
-            settings: configuration.radius, authenticator: authenticator, clock: clock, audit: audit, drops: drops, logger: logger)
+            settings: configuration.radius, authenticator: measured, clock: clock, audit: audit, drops: drops, counters: metrics,
+            logger: logger)
+        let notifier = SystemdNotifier(environment: environment)
+        // The listeners that bind in `run`: HTTP, and metrics when set (RADIUS and LDAP bind before).
+        let listeners = ListenerReadiness(waitingFor: configuration.metrics.listen == nil ? 1 : 2, notifier: notifier)
+        probe = GatewayProbe(
+            started: clock.now(), clock: clock, push: push, logins: logins, listeners: listeners, store: store,
+            directory: configuration.ldap.isEnabled || configuration.primary.source == .ldap ? configuration.ldap.upstream : nil)
         http = try CountersignHTTPServer(
-            settings: configuration.http, store: store, push: push, authenticator: authenticator, audit: audit,
-            clock: clock, drops: drops, logger: logger)
+            settings: configuration.http, store: store, push: push, authenticator: measured, audit: audit,
+            clock: clock, drops: drops, probe: probe, onListening: { listeners.oneBound() }, logger: logger)
         ldap =
             configuration.ldap.isEnabled
             ? try LDAPProxyServer(
-                settings: configuration.ldap, delimiter: configuration.radius.delimiter.first ?? ",", authenticator: authenticator,
+                settings: configuration.ldap, delimiter: configuration.radius.delimiter.first ?? ",", authenticator: measured,
                 audit: audit, clock: clock, drops: drops, logger: logger)
             : nil
+        let (pushes, probe) = (push, self.probe)
+        metricsServer = configuration.metrics.listen.map { listen in
+            MetricsHTTPServer(
+                listen: listen, probe: probe, exposition: { metrics.exposition(pushesPending: pushes.pendingCount) },
+                onListening: { listeners.oneBound() }, logger: logger)
+        }
         // Shut down in reverse: pushes are answered first, then the listeners drain.
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: radius)]
         if let ldap { services.append(.init(service: ldap)) }
-        services += [.init(service: http), .init(service: PushExpiryService(push: push, clock: clock))]
+        services.append(.init(service: http))
+        if let metricsServer { services.append(.init(service: metricsServer)) }
+        services += [
+            .init(service: PushExpiryService(push: push, clock: clock)),
+            .init(service: StoppingNotice(notifier: notifier)),
+        ]
         if let webhooks { services.append(.init(service: webhooks)) }
         self.services = ServiceGroup(
             configuration: ServiceGroupConfiguration(
@@ -117,6 +149,7 @@ public final class CountersignGateway: Sendable {
     /// with a reject first.
     public func run() async throws {
         do {
+            try await bind()
             try await services.run()
         } catch {
             try? await store.flush()
@@ -144,6 +177,16 @@ struct PushExpiryService: Service {
             }
         }
         push.cancelAll()
+    }
+}
+
+/// Tells systemd `STOPPING=1` as a graceful shutdown begins (it is the last service, so the first told to stop).
+struct StoppingNotice: Service {
+    let notifier: SystemdNotifier
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        notifier.notify("STOPPING=1")
     }
 }
 

@@ -64,6 +64,30 @@ public struct ConfigurationError: Error, Sendable, Equatable, CustomStringConver
     }
 }
 
+/// The errors of one file, at least one, in the order found.
+struct ConfigurationErrors: Error {
+    var all: [ConfigurationError]
+
+    init(all: [ConfigurationError]) {
+        precondition(!all.isEmpty)
+        self.all = all
+    }
+
+    init(_ error: ConfigurationError) {
+        self.init(all: [error])
+    }
+}
+
+extension Result where Failure == ConfigurationErrors {
+    /// The value, or the first error: what a strict load reports.
+    func strict() throws(ConfigurationError) -> Success {
+        switch self {
+        case .success(let value): return value
+        case .failure(let errors): throw errors.all[0]
+        }
+    }
+}
+
 extension ConfigurationError {
     static func unknownKey(_ key: String, allowed: [String]) -> ConfigurationError {
         let list = allowed.sorted().map { "`\($0)`" }.joined(separator: ", ")

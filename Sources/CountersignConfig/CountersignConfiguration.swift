@@ -13,14 +13,16 @@ public struct CountersignConfiguration: Sendable, Equatable {
     public var ldap: LDAPSettings
     public var primary: PrimarySettings
     public var lockout: LockoutSettings
+    public var metrics: MetricsSettings
 
     public init(
         store: StoreSettings, radius: RADIUSSettings, mfa: MFASettings, totp: TOTPSettings, log: LogSettings,
         http: HTTPSettings = HTTPSettings(), push: PushSettings = PushSettings(),
         ldap: LDAPSettings = LDAPSettings(), primary: PrimarySettings = PrimarySettings(),
-        lockout: LockoutSettings = LockoutSettings()
+        lockout: LockoutSettings = LockoutSettings(), metrics: MetricsSettings = MetricsSettings()
     ) {
         self.lockout = lockout
+        self.metrics = metrics
         self.store = store
         self.radius = radius
         self.mfa = mfa
@@ -33,71 +35,130 @@ public struct CountersignConfiguration: Sendable, Equatable {
     }
 
     /// Reads and validates a TOML file. Relative paths (store, key, the LDAP and HTTP certificates, keys and CA) are resolved against
-    /// the config file's folder.
+    /// the config file's folder. Throws the first error; `check(path:)` finds them all.
     public static func load(path: String) throws(ConfigurationError) -> CountersignConfiguration {
-        let text: String
-        do {
-            text = try String(contentsOfFile: path, encoding: .utf8)
-        } catch {
-            throw ConfigurationError(
-                code: .fileUnreadable, message: "cannot read configuration file: \(error.localizedDescription)",
-                file: path)
-        }
-        let baseDirectory = URL(fileURLWithPath: path).deletingLastPathComponent().path
-        do {
-            return try parse(toml: text, baseDirectory: baseDirectory)
-        } catch var error where error.code == .syntax {
-            error.file = path
-            throw error
-        }
+        try read(path: path).strict()
     }
 
     /// Same as `load(path:)` from a string; `baseDirectory` resolves relative paths.
     public static func parse(toml: String, baseDirectory: String) throws(ConfigurationError) -> CountersignConfiguration {
+        try read(toml: toml, baseDirectory: baseDirectory).strict()
+    }
+
+    /// Every error in the file, in the order found; empty when it loads. That is every unknown key, every value of
+    /// the wrong type, out of range or malformed, and then, once every section could be read, the first rule each
+    /// section breaks. A syntax error or an unreadable file is the only error.
+    public static func check(path: String) -> [ConfigurationError] {
+        guard case .failure(let errors) = read(path: path) else { return [] }
+        return errors.all
+    }
+
+    /// Same as `check(path:)` from a string.
+    public static func check(toml: String, baseDirectory: String) -> [ConfigurationError] {
+        guard case .failure(let errors) = read(toml: toml, baseDirectory: baseDirectory) else { return [] }
+        return errors.all
+    }
+
+    static func read(path: String) -> Result<CountersignConfiguration, ConfigurationErrors> {
+        let text: String
+        do {
+            text = try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            return .failure(
+                ConfigurationErrors(
+                    ConfigurationError(
+                        code: .fileUnreadable, message: "cannot read configuration file: \(error.localizedDescription)",
+                        file: path)))
+        }
+        let baseDirectory = URL(fileURLWithPath: path).deletingLastPathComponent().path
+        return read(toml: text, baseDirectory: baseDirectory).mapError { errors in
+            var errors = errors
+            for index in errors.all.indices where errors.all[index].code == .syntax { errors.all[index].file = path }
+            return errors
+        }
+    }
+
+    static func read(toml: String, baseDirectory: String) -> Result<CountersignConfiguration, ConfigurationErrors> {
         let document: TOMLTable
         do {
             document = try TOMLTable(string: toml)
         } catch let error as TOMLParseError {
-            throw ConfigurationError(
-                code: .syntax, message: "invalid TOML: \(error.description)",
-                line: error.source.begin.line, column: error.source.begin.column)
+            return .failure(
+                ConfigurationErrors(
+                    ConfigurationError(
+                        code: .syntax, message: "invalid TOML: \(error.description)",
+                        line: error.source.begin.line, column: error.source.begin.column)))
         } catch {
-            throw ConfigurationError(code: .syntax, message: "invalid TOML: \(error)")
+            return .failure(ConfigurationErrors(ConfigurationError(code: .syntax, message: "invalid TOML: \(error)")))
         }
-        var configuration = try CountersignConfiguration(reading: TableReader(document, path: "", allowedKeys: sectionNames))
-        configuration.store = configuration.store.resolved(against: baseDirectory)
-        configuration.ldap = configuration.ldap.resolved(against: baseDirectory)
-        configuration.http = configuration.http.resolved(against: baseDirectory)
-        try configuration.validate()
-        return configuration
+        let issues = ConfigurationIssues()
+        if var configuration = CountersignConfiguration(reading: TableReader(document, path: "", allowedKeys: sectionNames, issues: issues)) {
+            configuration.store = configuration.store.resolved(against: baseDirectory)
+            configuration.ldap = configuration.ldap.resolved(against: baseDirectory)
+            configuration.http = configuration.http.resolved(against: baseDirectory)
+            for error in configuration.brokenRules() { issues.report(error) }
+            if issues.errors.isEmpty { return .success(configuration) }
+        }
+        return .failure(ConfigurationErrors(all: issues.errors))
     }
 
     /// Top-level tables accepted. A new section goes here and in `init(reading:)`.
     static let sectionNames = [
         StoreSettings.tableName, RADIUSSettings.tableName, MFASettings.tableName,
         TOTPSettings.tableName, LogSettings.tableName, HTTPSettings.tableName, PushSettings.tableName,
-        LDAPSettings.tableName, PrimarySettings.tableName, LockoutSettings.tableName,
+        LDAPSettings.tableName, PrimarySettings.tableName, LockoutSettings.tableName, MetricsSettings.tableName,
     ]
 
-    init(reading root: TableReader) throws(ConfigurationError) {
+    /// Reads every section, even after one fails, so that each reports its errors; nil when one could not be read.
+    init?(reading root: TableReader) {
+        func section<S: ConfigurationSection>(_ type: S.Type) -> S? {
+            do {
+                return try root.section(type)
+            } catch {
+                return root.issues.absent(error)
+            }
+        }
+        let store = section(StoreSettings.self), radius = section(RADIUSSettings.self), mfa = section(MFASettings.self)
+        let totp = section(TOTPSettings.self), log = section(LogSettings.self), http = section(HTTPSettings.self)
+        let push = section(PushSettings.self), ldap = section(LDAPSettings.self), primary = section(PrimarySettings.self)
+        let lockout = section(LockoutSettings.self), metrics = section(MetricsSettings.self)
+        guard let store, let radius, let mfa, let totp, let log, let http, let push, let ldap, let primary, let lockout,
+            let metrics
+        else { return nil }
         self.init(
-            store: try root.section(StoreSettings.self),
-            radius: try root.section(RADIUSSettings.self),
-            mfa: try root.section(MFASettings.self),
-            totp: try root.section(TOTPSettings.self),
-            log: try root.section(LogSettings.self),
-            http: try root.section(HTTPSettings.self),
-            push: try root.section(PushSettings.self),
-            ldap: try root.section(LDAPSettings.self),
-            primary: try root.section(PrimarySettings.self),
-            lockout: try root.section(LockoutSettings.self))
+            store: store, radius: radius, mfa: mfa, totp: totp, log: log, http: http, push: push, ldap: ldap, primary: primary,
+            lockout: lockout, metrics: metrics)
     }
 
     /// Checks ranges and cross-field rules. `parse` and `load` call it; call it yourself for a configuration built in code.
     public func validate() throws(ConfigurationError) {
+        if let first = brokenRules().first { throw first }
+    }
+
+    /// The first rule each part breaks, in file order.
+    func brokenRules() -> [ConfigurationError] {
+        // Untyped closures: an array of typed-throws ones crashes Swift 6.3's code generation.
+        let checks: [() throws -> Void] = [
+            validateStore, validateRADIUS, validateTOTP, http.validate, push.validate,
+            { try push.validateUserVerification(publicURL: http.publicURL) }, ldap.validate,
+            { try primary.validate(ldap: ldap) }, lockout.validate, metrics.validate,
+        ]
+        return checks.compactMap { check in
+            do {
+                try check()
+                return nil
+            } catch {
+                return error as? ConfigurationError
+            }
+        }
+    }
+
+    private func validateStore() throws(ConfigurationError) {
         if store.path.isEmpty { throw .invalid("store.path", "must not be empty") }
         if store.keyPath.isEmpty { throw .invalid("store.key_path", "must not be empty") }
+    }
 
+    private func validateRADIUS() throws(ConfigurationError) {
         if radius.listen.isEmpty { throw .invalid("radius.listen", "at least one address is required") }
         for (index, address) in radius.listen.enumerated() {
             try Self.validate(address, key: "radius.listen[\(index)]")
@@ -115,20 +176,15 @@ public struct CountersignConfiguration: Sendable, Equatable {
             throw .outOfRange("radius.client_failure_burst", radius.clientFailureBurst, RADIUSSettings.clientFailureRange)
         }
         try validateClients()
+    }
 
+    private func validateTOTP() throws(ConfigurationError) {
         if !TOTPSettings.driftStepsRange.contains(totp.driftSteps) {
             throw .outOfRange("totp.drift_steps", totp.driftSteps, TOTPSettings.driftStepsRange)
         }
         if totp.issuer.isEmpty { throw .invalid("totp.issuer", "must not be empty") }
         // The otpauth label is "issuer:account"; a colon in the issuer would split it in the wrong place.
         if totp.issuer.contains(":") { throw .invalid("totp.issuer", "must not contain \":\"") }
-
-        try http.validate()
-        try push.validate()
-        try push.validateUserVerification(publicURL: http.publicURL)
-        try ldap.validate()
-        try primary.validate(ldap: ldap)
-        try lockout.validate()
     }
 
     /// A listen address built in code skips `ListenAddress.parse`, so its port and host are checked again here.

@@ -64,18 +64,9 @@ extension HTTPSettings: ConfigurationSection {
     static let allowedKeys = ["listen", "public_url", "resources", "certificate", "private_key"]
 
     init(reading reader: TableReader) throws(ConfigurationError) {
-        var listen = Self.defaultListen
-        if let text = try reader.string("listen") {
-            switch ListenAddress.parse(text) {
-            case .success(let address): listen = address
-            case .failure(var error):
-                error.key = reader.key("listen")
-                throw error
-            }
-        }
         let resources = try reader.tables("resources", allowedKeys: AuthAPIResource.allowedKeys) ?? []
         self.init(
-            listen: listen,
+            listen: try reader.listenAddress("listen") ?? Self.defaultListen,
             publicURL: try reader.string("public_url") ?? Self.defaultPublicURL,
             resources: try resources.map { (resource) throws(ConfigurationError) in
                 try AuthAPIResource(reading: resource)

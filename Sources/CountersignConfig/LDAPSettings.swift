@@ -222,8 +222,8 @@ extension LDAPSettings: ConfigurationSection {
 
     init(reading reader: TableReader) throws(ConfigurationError) {
         self.init(
-            listen: try Self.listenAddress(reader, "listen"),
-            ldapsListen: try Self.listenAddress(reader, "ldaps_listen"),
+            listen: try reader.listenAddress("listen"),
+            ldapsListen: try reader.listenAddress("ldaps_listen"),
             certificatePath: try reader.string("certificate"),
             privateKeyPath: try reader.string("private_key"),
             upstream: try LDAPUpstreamSettings(
@@ -236,16 +236,6 @@ extension LDAPSettings: ConfigurationSection {
             clientFailureRate: try reader.integer("client_failure_rate", in: Self.clientFailureRange) ?? Self.defaultClientFailureRate,
             clientFailureBurst: try reader.integer("client_failure_burst", in: Self.clientFailureRange) ?? Self.defaultClientFailureBurst,
             maxConnections: try reader.integer("max_connections", in: Self.maxConnectionsRange) ?? Self.defaultMaxConnections)
-    }
-
-    private static func listenAddress(_ reader: TableReader, _ name: String) throws(ConfigurationError) -> ListenAddress? {
-        guard let text = try reader.string(name) else { return nil }
-        switch ListenAddress.parse(text) {
-        case .success(let address): return address
-        case .failure(var error):
-            error.key = reader.key(name)
-            throw error
-        }
     }
 
     /// Makes the certificate, key and CA paths absolute against `baseDirectory` (the config file's folder).

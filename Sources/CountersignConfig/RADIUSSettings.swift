@@ -53,22 +53,10 @@ extension RADIUSSettings: ConfigurationSection {
     ]
 
     init(reading reader: TableReader) throws(ConfigurationError) {
-        var listen = Self.defaultListen
-        if let entries = try reader.strings("listen") {
-            listen = []
-            for (key, text) in entries {
-                switch ListenAddress.parse(text) {
-                case .success(let address): listen.append(address)
-                case .failure(var error):
-                    error.key = key
-                    throw error
-                }
-            }
-        }
         // An absent list is reported by validation, with the same error as an empty one.
         let clients = try reader.tables("clients", allowedKeys: RADIUSClientSettings.allowedKeys) ?? []
         self.init(
-            listen: listen,
+            listen: try reader.listenAddresses("listen") ?? Self.defaultListen,
             delimiter: try reader.string("delimiter") ?? ",",
             duplicateWindowSeconds: try reader.integer("duplicate_window") ?? 30,
             clientFailureRate: try reader.integer("client_failure_rate", in: Self.clientFailureRange) ?? Self.defaultClientFailureRate,

@@ -38,13 +38,13 @@ struct AuthAPIRoutes: Sendable {
     let inFlight: InFlight
     let drops: DropReport
 
-    func register(on router: Router<BasicRequestContext>) {
+    func register(on router: Router<CountersignRequestContext>) {
         router.post(RouterPath(stringLiteral: DeviceAPI.authPath)) { request, context in
             try await authenticate(request, context)
         }
     }
 
-    private func authenticate(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+    private func authenticate(_ request: Request, _ context: CountersignRequestContext) async throws -> Response {
         guard let resource = resource(for: request) else {
             return try JSONResponse.make(AuthResponse(result: "deny", reason: "unknown API key"), status: .unauthorized)
         }

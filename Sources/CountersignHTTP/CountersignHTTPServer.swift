@@ -9,18 +9,19 @@ import NIOSSL
 import ServiceLifecycle
 import WebUI
 
-/// The HTTP service (`http.listen`): the device API, the auth API, the web authenticator and a health check; HTTPS when `http.certificate`
+/// The HTTP service (`http.listen`): the device API, the auth API, the web authenticator, health and status; HTTPS when `http.certificate`
 /// and `http.private_key` are set.
 public final class CountersignHTTPServer: Service {
-    private let application: Application<RouterResponder<BasicRequestContext>>
+    private let application: Application<RouterResponder<CountersignRequestContext>>
     private let bound = BoundPort()
 
     public init(
         settings: HTTPSettings, store: CountersignStore, push: PushCoordinator, authenticator: any LoginAuthenticator,
-        audit: any AuditSink, clock: any WallClock, drops: DropReport? = nil, logger: Logger
+        audit: any AuditSink, clock: any WallClock, drops: DropReport? = nil, probe: any NodeProbe,
+        onListening: @escaping @Sendable () -> Void = {}, logger: Logger
     ) throws {
-        let router = Router()
-        router.get("/healthz") { _, _ in "ok\n" }
+        let router = Router(context: CountersignRequestContext.self)
+        OperationsRoutes<CountersignRequestContext>(probe: probe, statusAllowed: { $0.isFromThisMachine }).register(on: router)
         WebAuthenticatorRoutes().register(on: router)
         DeviceAPIRoutes(store: store, push: push, audit: audit, clock: clock, logger: logger).register(on: router)
         AuthAPIRoutes(
@@ -49,12 +50,8 @@ public final class CountersignHTTPServer: Service {
                 logger.info(
                     "HTTP listening",
                     metadata: ["address": "\(channel.localAddress.map { "\($0)" } ?? "?")", "tls": "\(settings.servesTLS)"])
-                let waiters = bound.state.withLock { state in
-                    state.port = port
-                    defer { state.waiters = [] }
-                    return state.waiters
-                }
-                for waiter in waiters { waiter.resume(returning: port) }
+                bound.bound(port)
+                onListening()
             },
             logger: logger)
     }
@@ -83,14 +80,7 @@ public final class CountersignHTTPServer: Service {
 
     /// The bound port, once the server runs (port 0 in the configuration picks a free one).
     public func port() async -> Int {
-        await withCheckedContinuation { continuation in
-            let known: Int? = bound.state.withLock { state in
-                if let port = state.port { return port }
-                state.waiters.append(continuation)
-                return nil
-            }
-            if let known { continuation.resume(returning: known) }
-        }
+        await bound.port()
     }
 }
 
@@ -102,7 +92,28 @@ public struct TLSFileError: Error, CustomStringConvertible {
     public var description: String { "\(key): cannot use \(path): \(reason)" }
 }
 
-/// The port the server bound, and who waits to learn it.
-private final class BoundPort: Sendable {
-    let state = Locked<(port: Int?, waiters: [CheckedContinuation<Int, Never>])>((nil, []))
+/// The port a server bound, and who waits to learn it.
+final class BoundPort: Sendable {
+    private let state = Locked<(port: Int?, waiters: [CheckedContinuation<Int, Never>])>((nil, []))
+
+    func bound(_ port: Int) {
+        let waiters = state.withLock { state in
+            state.port = port
+            defer { state.waiters = [] }
+            return state.waiters
+        }
+        for waiter in waiters { waiter.resume(returning: port) }
+    }
+
+    /// Waits until the server runs (port 0 in the configuration picks a free one).
+    func port() async -> Int {
+        await withCheckedContinuation { continuation in
+            let known: Int? = state.withLock { state in
+                if let port = state.port { return port }
+                state.waiters.append(continuation)
+                return nil
+            }
+            if let known { continuation.resume(returning: known) }
+        }
+    }
 }

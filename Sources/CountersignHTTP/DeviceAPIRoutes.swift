@@ -15,7 +15,7 @@ struct DeviceAPIRoutes: Sendable {
     let clock: any WallClock
     let logger: Logger
 
-    func register(on router: Router<BasicRequestContext>) {
+    func register(on router: Router<CountersignRequestContext>) {
         router.get(RouterPath(stringLiteral: DeviceAPI.settingsPath)) { _, _ in
             try JSONResponse.make(DeviceSettings(requireUserVerification: push.userVerification != nil))
         }
@@ -30,7 +30,7 @@ struct DeviceAPIRoutes: Sendable {
         }
     }
 
-    private func enroll(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+    private func enroll(_ request: Request, _ context: CountersignRequestContext) async throws -> Response {
         guard let body = try? await request.decode(as: EnrollmentRequest.self, context: context),
             DeviceCrypto.publicKey(body.publicKey) != nil
         else { return JSONResponse.refused }
@@ -71,14 +71,14 @@ struct DeviceAPIRoutes: Sendable {
         return try JSONResponse.make(EnrollmentResponse(deviceID: device.id, user: user, serverPublicKey: push.serverPublicKey))
     }
 
-    private func pushes(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+    private func pushes(_ request: Request, _ context: CountersignRequestContext) async throws -> Response {
         guard let device = try await authenticate(request, method: "GET") else { return JSONResponse.refused }
         let wait = min(max(request.uri.queryParameters.get("wait", as: Int.self) ?? 25, 0), DeviceAPI.maximumWaitSeconds)
         let pushes = await push.pushes(forDevice: device.id, wait: .seconds(wait))
         return try JSONResponse.make(PushList(pushes: pushes))
     }
 
-    private func answer(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+    private func answer(_ request: Request, _ context: CountersignRequestContext) async throws -> Response {
         guard let device = try await authenticate(request, method: "POST"), let pushID = context.parameters.get("id"),
             let body = try? await request.decode(as: PushAnswer.self, context: context)
         else { return JSONResponse.refused }

@@ -13,13 +13,19 @@ public final class CountersignStore: Sendable {
     let loginReads: ReadConnections
     /// Concurrent: reads run side by side, each on a connection of its own.
     let loginReadQueue = DispatchQueue(label: "countersign.login-read", attributes: .concurrent)
+    /// The database file and a connection of its own for `healthProblem()`; nil in memory.
+    let health: HealthCheck?
     private let backgroundFailureHandler = Locked<@Sendable (String, any Error) -> Void>({ _, _ in })
     private let acceptedSincePrune = Locked(0)
+
+    /// How long the login path's store operations take (for metrics).
+    let timing: StoreTiming?
 
     /// Opens (creating if needed, mode 0600) the database at `path` and the key file at `keyPath`, and migrates.
     /// With `COUNTERSIGN_STORE_KEY` in `environment`, the key comes from there and no key file is touched.
     public static func open(
-        path: String, keyPath: String, environment: [String: String] = ProcessInfo.processInfo.environment
+        path: String, keyPath: String, environment: [String: String] = ProcessInfo.processInfo.environment,
+        timing: StoreTiming? = nil
     ) throws -> CountersignStore {
         let key = try SecretBox.loadKey(keyPath: keyPath, environment: environment)
         if !FileManager.default.fileExists(atPath: path) {
@@ -37,7 +43,8 @@ public final class CountersignStore: Sendable {
         readConfiguration.busyMode = .timeout(10)
         return try CountersignStore(
             database: pool, secrets: SecretBox(key: key),
-            loginReads: ReadConnections(path: path, configuration: readConfiguration, fallback: pool))
+            loginReads: ReadConnections(path: path, configuration: readConfiguration, fallback: pool),
+            health: HealthCheck(path: path), timing: timing)
     }
 
     /// A private in-memory database, for tests.
@@ -48,15 +55,20 @@ public final class CountersignStore: Sendable {
             loginReads: ReadConnections(path: nil, configuration: Configuration(), fallback: queue))
     }
 
-    private init(database: any DatabaseWriter, secrets: SecretBox, loginReads: ReadConnections) throws {
+    private init(
+        database: any DatabaseWriter, secrets: SecretBox, loginReads: ReadConnections, health: HealthCheck? = nil,
+        timing: StoreTiming? = nil
+    ) throws {
         self.database = database
         self.secrets = secrets
         self.loginReads = loginReads
-        groupCommit = GroupCommit(database: database)
+        self.health = health
+        self.timing = timing
+        groupCommit = GroupCommit(database: database, timing: timing)
         try Self.migrator.migrate(database)
     }
 
-    private static var migrator: DatabaseMigrator {
+    static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1") { db in
             try db.execute(
@@ -319,7 +331,11 @@ public final class CountersignStore: Sendable {
 
 extension CountersignStore: CredentialStore {
     public func credentials(for username: String) async throws -> UserCredentials? {
-        try await onLoginReadQueue { try self.credentialsNow(for: username) }
+        try await onLoginReadQueue {
+            let started = ContinuousClock.now
+            defer { self.timing?(.credentialsRead, .now - started) }
+            return try self.credentialsNow(for: username)
+        }
     }
 
     /// Runs a login-path read on the read queue, not on the caller's event loop: with a large store the page may
@@ -398,6 +414,16 @@ extension CountersignStore: CredentialStore {
             failed: { self.backgroundWriteFailed("pruning used TOTP steps", $0) })
     }
 }
+
+/// The store operations on the login path that are timed.
+public enum StoreOperation: String, Sendable, CaseIterable {
+    /// A user's credentials read for a login.
+    case credentialsRead = "credentials_read"
+    /// One group transaction of the login path's writes, committed.
+    case commit
+}
+
+public typealias StoreTiming = @Sendable (StoreOperation, Duration) -> Void
 
 /// A user as the admin commands show it: no secret in it.
 public struct UserSummary: Sendable, Equatable, Codable {

@@ -28,12 +28,14 @@ final class GroupCommit: Sendable {
     }
 
     private let database: any DatabaseWriter
+    private let timing: StoreTiming?
     private let queue = Locked(Queue())
     /// Bounds one transaction, so a burst cannot hold the write lock for long.
     static let maximumBatch = 1024
 
-    init(database: any DatabaseWriter) {
+    init(database: any DatabaseWriter, timing: StoreTiming? = nil) {
         self.database = database
+        self.timing = timing
     }
 
     /// Runs `work` in the next group transaction and returns its result once that transaction has committed.
@@ -110,10 +112,12 @@ final class GroupCommit: Sendable {
             do {
                 var completions: [@Sendable () -> Void] = []
                 completions.reserveCapacity(batch.count)
+                let started = ContinuousClock.now
                 try db.inTransaction {
                     for job in batch { completions.append(job.run(db)) }
                     return .commit
                 }
+                self.timing?(.commit, .now - started)
                 for completion in completions { completion() }
             } catch {
                 for job in batch { job.fail(error) }

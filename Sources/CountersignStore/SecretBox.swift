@@ -72,4 +72,13 @@ enum StoreFiles {
             throw StoreError(.io, "cannot write \(path): \(String(cString: strerror(errno)))")
         }
     }
+
+    /// Makes a rename in the file's folder durable (best effort: the data itself is synced already).
+    static func syncDirectory(of path: String) {
+        let directory = (path as NSString).deletingLastPathComponent
+        let fd = open(directory.isEmpty ? "." : directory, O_RDONLY | O_DIRECTORY)
+        guard fd >= 0 else { return }
+        fsync(fd)
+        close(fd)
+    }
 }

@@ -12,6 +12,8 @@ public struct StoreError: Error, Equatable, CustomStringConvertible, Sendable {
         public static let badKeyFile = Code(name: "badKeyFile")
         public static let badKeyVariable = Code(name: "badKeyVariable")
         public static let io = Code(name: "io")
+        public static let storeExists = Code(name: "storeExists")
+        public static let badBackup = Code(name: "badBackup")
     }
 
     public var code: Code

@@ -51,13 +51,17 @@ final class RADIUSRequestHandler: ChannelInboundHandler {
     private func run(_ action: RADIUSRequestStep.Action, to destination: SocketAddress, context: ChannelHandlerContext) {
         switch action {
         case .drop(.unknownClient, _):
+            step.counters?.requestDropped(.unknownClient)
             if unknownSources.shouldLog(now: .now()) {
                 logger.warning(
                     "dropped request from unknown client",
                     metadata: ["source": "\(destination.ipAddress ?? "?")", "dropped": "\(unknownSources.dropped)"])
             }
         case .drop(let reason, let client):
-            if let reason, let client { drops.dropped(reason, client: client) }
+            if let reason, let client {
+                step.counters?.requestDropped(reason)
+                drops.dropped(reason, client: client)
+            }
         case .send(let reply):
             write(reply, to: destination, context: context)
         case .decide(let login):

@@ -40,12 +40,17 @@ struct RADIUSRequestStep {
     let delimiter: Character
     let clock: any WallClock
     let logger: Logger
+    let counters: (any RADIUSCounters)?
     private(set) var cache: DuplicateCache
 
-    init(clients: RADIUSClientTable, delimiter: Character, duplicateWindow: TimeAmount, clock: any WallClock, logger: Logger) {
+    init(
+        clients: RADIUSClientTable, delimiter: Character, duplicateWindow: TimeAmount, clock: any WallClock,
+        counters: (any RADIUSCounters)? = nil, logger: Logger
+    ) {
         self.clients = clients
         self.delimiter = delimiter
         self.clock = clock
+        self.counters = counters
         self.logger = logger
         self.cache = DuplicateCache(lifetime: duplicateWindow)
     }
@@ -72,12 +77,17 @@ struct RADIUSRequestStep {
                 ?? .drop(.malformed, client: client.name)
         }
 
+        counters?.accessRequestReceived(client: client.id)
         let key = DuplicateCache.Key(sourceAddress: source.address, sourcePort: source.port, identifier: request.identifier)
         switch cache.requestReceived(key, authenticator: request.authenticator, client: client.id, now: now) {
         case .new: break
-        case .dropInProgress: return .drop(nil, client: client.name)
+        case .dropInProgress:
+            counters?.duplicateReceived(client: client.id)
+            return .drop(nil, client: client.name)
         case .dropOverloaded: return .drop(.overloaded, client: client.name)
-        case .resend(let reply): return .send(reply)
+        case .resend(let reply):
+            counters?.duplicateReceived(client: client.id)
+            return .send(reply)
         }
 
         var attempt: LoginAttempt
@@ -134,6 +144,7 @@ struct RADIUSRequestStep {
         cache.requestAbandoned(key, authenticator: request.authenticator)
         guard let reply = Self.encode(RADIUSAccessMapping.reply(to: request, refusal: .clientRateLimited), to: request, client: client, logger: logger)
         else { return .drop(.rateLimited, client: client.name) }
+        counters?.replySent(.accessReject, client: client.id)
         return event.map { .recordThenSend($0, reply) } ?? .send(reply)
     }
 
@@ -147,6 +158,7 @@ struct RADIUSRequestStep {
             return .drop(.malformed, client: client.name)
         }
         cache.replySent(key, authenticator: request.authenticator, reply: reply, now: now)
+        counters?.replySent(answer.0, client: client.id)
         return .send(reply)
     }
 

@@ -18,6 +18,7 @@ public final class RADIUSServer: Service {
     private let authenticator: any LoginAuthenticator
     private let clock: any WallClock
     private let audit: (any AuditSink)?
+    private let counters: (any RADIUSCounters)?
     private let group: any EventLoopGroup
     private let logger: Logger
     private let listeners = ListenerSet()
@@ -33,10 +34,11 @@ public final class RADIUSServer: Service {
     /// shed (its own when nil).
     public init(
         settings: RADIUSSettings, authenticator: any LoginAuthenticator, clock: any WallClock = SystemWallClock(),
-        audit: (any AuditSink)? = nil, drops: DropReport? = nil, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
-        logger: Logger = Logger(label: "countersign.radius")
+        audit: (any AuditSink)? = nil, drops: DropReport? = nil, counters: (any RADIUSCounters)? = nil,
+        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, logger: Logger = Logger(label: "countersign.radius")
     ) {
         self.settings = settings
+        self.counters = counters
         self.drops = drops ?? DropReport(logger: logger, clock: clock)
         let limit = FailureBucket.Settings(rate: Double(settings.clientFailureRate), burst: Double(settings.clientFailureBurst))
         let now = clock.now()
@@ -114,6 +116,7 @@ public final class RADIUSServer: Service {
         let logger = self.logger
         let inFlight = self.inFlight
         let drops = self.drops
+        let counters = self.counters
         return try await DatagramBootstrap(group: loop)
             // No SO_REUSEADDR: UDP has no TIME_WAIT to wait out, and on Linux it lets a port-0 bind be handed a port
             // another socket with the option already holds, whose datagrams would then come here.
@@ -127,7 +130,8 @@ public final class RADIUSServer: Service {
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let step = RADIUSRequestStep(
-                        clients: clients, delimiter: delimiter, duplicateWindow: window, clock: clock, logger: logger)
+                        clients: clients, delimiter: delimiter, duplicateWindow: window, clock: clock, counters: counters,
+                        logger: logger)
                     try channel.pipeline.syncOperations.addHandler(
                         RADIUSRequestHandler(
                             step: step, authenticator: authenticator, inFlight: inFlight, audit: audit, drops: drops,

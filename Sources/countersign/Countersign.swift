@@ -5,13 +5,18 @@ import CountersignStore
 import Foundation
 import Logging
 import MFACore
+import Metrics
+import Prometheus
 
 @main
 struct Countersign: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "countersign",
         abstract: "An MFA gateway: RADIUS with a password and a second factor.",
-        subcommands: [Serve.self, User.self, TOTP.self, Device.self, Protect.self, Events.self])
+        version: CountersignVersion.current,
+        subcommands: [
+            Serve.self, User.self, TOTP.self, Device.self, Protect.self, Events.self, Status.self, Config.self, Store.self,
+        ])
 }
 
 /// `--config PATH`, else `$COUNTERSIGN_CONFIG`, else `conf/countersign.toml`.
@@ -49,6 +54,7 @@ struct Serve: AsyncParsableCommand {
         let logger = Logger(label: "countersign")
         warnIfReadableByOthers(options.path, logger: logger)
         let gateway = try await CountersignGateway(configuration: configuration, logger: logger)
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: gateway.metrics.registry))
         try await gateway.bind()
         try await gateway.run()
     }

@@ -162,10 +162,10 @@ struct StorePathTests {
 @Suite("Errors name their key")
 struct ErrorTests {
     @Test func unknownTopLevelKey() throws {
-        let error = try #require(parseError("[metrics]\nenabled = true\n" + minimalClient))
+        let error = try #require(parseError("[telemetry]\nenabled = true\n" + minimalClient))
         #expect(error.code == .unknownKey)
-        #expect(error.key == "metrics")
-        #expect(error.message.contains("unknown key `metrics`"))
+        #expect(error.key == "telemetry")
+        #expect(error.message.contains("unknown key `telemetry`"))
     }
 
     @Test func lockoutSection() throws {

@@ -209,47 +209,8 @@ import Testing
         defer { server.terminate() }
         let (progress, reporter) = AsyncStream.makeStream(of: Progress.self)
         let stop = Stop()
-        let load = Task {
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                for (user, secret) in secrets {
-                    group.addTask {
-                        try await offCooperativePool {
-                            let client = try UDPTestClient(port: port, receiveTimeout: 5)
-                            var identifier: UInt8 = 0
-                            while !stop.isSet {
-                                identifier &+= 1
-                                client.send(Self.codeRequest(user, OneTimeCode.totp(secret: secret, at: Date()), identifier: identifier))
-                                if client.receiveBlocking() != nil { reporter.yield(.reply) }
-                            }
-                        }
-                    }
-                }
-                try await group.waitForAll()
-            }
-        }
-        let enrollments = Task {
-            await withTaskGroup(of: Void.self) { group in
-                for half in [0, 1] {
-                    let users = deviceUsers.enumerated().filter { $0.offset % 2 == half }.map(\.element)
-                    group.addTask {
-                        for user in users where !stop.isSet {
-                            guard let uri = uris[user],
-                                let enroll = try? ChildProcess(
-                                    ChildProcess.builtProduct("countersign-device"),
-                                    ["enroll", uri, "--keystore", installation.folder + "/\(user).json", "--name", user])
-                            else { continue }
-                            // "enrolled device ID for USER", printed once the server's success reply is in.
-                            if (try? await enroll.exitStatus()) == 0,
-                                let line = enroll.output.first(where: { $0.hasPrefix("enrolled device ") })
-                            {
-                                reporter.yield(.enrolled(user: user, deviceID: String(line.split(separator: " ")[2])))
-                            }
-                        }
-                    }
-                }
-            }
-            reporter.yield(.enrollmentsEnded)
-        }
+        let load = Self.codeLogins(secrets, port: port, until: stop, reporting: reporter)
+        let enrollments = Self.enrollments(deviceUsers, uris: uris, folder: installation.folder, lanes: 2, until: stop, reporting: reporter)
 
         // Killed once the load is answered and some enrollments are acknowledged, with more of both under way.
         var replies = 0
@@ -290,6 +251,62 @@ import Testing
             let shown = try await installation.cli(["user", "show", user, "--json"])
             let json = try #require(shown.last.flatMap { try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] })
             #expect((json["device"] as? [String: Any])?["id"] as? String == deviceID, "\(user): \(shown)")
+        }
+    }
+
+    /// Logins with each user's current code, a socket per user, one request at a time, until `stop`; each reply
+    /// reported.
+    static func codeLogins(
+        _ secrets: [String: [UInt8]], port: Int, until stop: Stop, reporting reporter: AsyncStream<Progress>.Continuation
+    ) -> Task<Void, any Error> {
+        Task {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for (user, secret) in secrets {
+                    group.addTask {
+                        try await offCooperativePool {
+                            let client = try UDPTestClient(port: port, receiveTimeout: 5)
+                            var identifier: UInt8 = 0
+                            while !stop.isSet {
+                                identifier &+= 1
+                                client.send(Self.codeRequest(user, OneTimeCode.totp(secret: secret, at: Date()), identifier: identifier))
+                                if client.receiveBlocking() != nil { reporter.yield(.reply) }
+                            }
+                        }
+                    }
+                }
+                try await group.waitForAll()
+            }
+        }
+    }
+
+    /// `countersign-device enroll` for each user, `lanes` at a time, until `stop`; each acknowledged enrollment
+    /// reported, then the end.
+    static func enrollments(
+        _ users: [String], uris: [String: String], folder: String, lanes: Int, until stop: Stop,
+        reporting reporter: AsyncStream<Progress>.Continuation
+    ) -> Task<Void, Never> {
+        Task {
+            await withTaskGroup(of: Void.self) { group in
+                for lane in 0..<lanes {
+                    let users = users.enumerated().filter { $0.offset % lanes == lane }.map(\.element)
+                    group.addTask {
+                        for user in users where !stop.isSet {
+                            guard let uri = uris[user],
+                                let enroll = try? ChildProcess(
+                                    ChildProcess.builtProduct("countersign-device"),
+                                    ["enroll", uri, "--keystore", folder + "/\(user).json", "--name", user])
+                            else { continue }
+                            // "enrolled device ID for USER", printed once the server's success reply is in.
+                            if (try? await enroll.exitStatus()) == 0,
+                                let line = enroll.output.first(where: { $0.hasPrefix("enrolled device ") })
+                            {
+                                reporter.yield(.enrolled(user: user, deviceID: String(line.split(separator: " ")[2])))
+                            }
+                        }
+                    }
+                }
+            }
+            reporter.yield(.enrollmentsEnded)
         }
     }
 

@@ -40,7 +40,9 @@ struct TestGateway {
         clientFailureBurst: Int = RADIUSSettings.defaultClientFailureBurst,
         maxQueueWait: Double = RADIUSSettings.defaultMaxQueueWait, clock: any WallClock = SystemWallClock(),
         hasher: PasswordHasher = TestGateway.hasher, radiusPort: Int = 0, httpsWith tls: TestCertificateAuthority? = nil,
-        publicURL: String = HTTPSettings.defaultPublicURL, _ body: (TestGateway) async throws -> Void
+        publicURL: String = HTTPSettings.defaultPublicURL,
+        environment: [String: String] = ProcessInfo.processInfo.environment, metrics: MetricsSettings = MetricsSettings(),
+        _ body: (TestGateway) async throws -> Void
     ) async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("countersign-test-\(UUID())").path
         defer { try? FileManager.default.removeItem(atPath: directory) }
@@ -55,11 +57,12 @@ struct TestGateway {
                 listen: ListenAddress(host: "127.0.0.1", port: 0), publicURL: publicURL, resources: resources, certificatePath: tls?.certificatePath,
                 privateKeyPath: tls?.privateKeyPath),
             push: push,
-            ldap: ldap, primary: primary, lockout: lockout)
+            ldap: ldap, primary: primary, lockout: lockout, metrics: metrics)
         var logger = Logger(label: "countersign-test")
         logger.logLevel = ProcessInfo.processInfo.environment["COUNTERSIGN_TEST_LOG"].flatMap(Logger.Level.init(rawValue:)) ?? .warning
         let gateway = try await CountersignGateway(
-            configuration: configuration, clock: clock, hasher: hasher, handlingSignals: false, logger: logger)
+            configuration: configuration, clock: clock, hasher: hasher, handlingSignals: false, logger: logger,
+            environment: environment)
         let bound = try await gateway.bind()
         let serving = Task { try await gateway.run() }
         let httpPort = await gateway.http.port()

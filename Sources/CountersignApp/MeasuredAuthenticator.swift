@@ -1,0 +1,18 @@
+import MFACore
+
+/// The MFA core as the front ends see it, with each login's time to its verdict recorded by front end and outcome.
+struct MeasuredAuthenticator: LoginAuthenticator {
+    let authenticator: any LoginAuthenticator
+    let metrics: GatewayMetrics
+
+    func attemptReceived(_ attempt: LoginAttempt) -> LoginAttempt {
+        authenticator.attemptReceived(attempt)
+    }
+
+    func authenticate(_ attempt: LoginAttempt) async -> Verdict {
+        let started = ContinuousClock.now
+        let verdict = await authenticator.authenticate(attempt)
+        metrics.loginDecided(attempt.resource.kind, verdict, after: .now - started)
+        return verdict
+    }
+}

@@ -1,0 +1,74 @@
+import Foundation
+import GRDB
+import MFACore
+import Testing
+
+@testable import CountersignStore
+
+/// `countersign store backup` and `restore`: SQLite's online backup, and a restore that never overwrites.
+@Suite struct StoreBackupTests {
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("countersign-backup-\(UUID())").path
+    var path: String { directory + "/countersign.db" }
+
+    func withStore(_ body: (CountersignStore) async throws -> Void) async throws {
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try await body(try CountersignStore.open(path: path, keyPath: path + ".key"))
+    }
+
+    @Test func aBackupRestoresWithTheSameKeyIntoAFreshStore() async throws {
+        try await withStore { store in
+            let enrollment = TOTPEnrollment.generate()
+            try await store.addUser("alice", passwordHash: "$scrypt$x")
+            try await store.enrollTOTP(enrollment, for: "alice")
+            try await store.addUser("bob", passwordHash: nil)
+            let backup = directory + "/backup.db"
+            let copied = try CountersignStore.backup(databaseAt: path, to: backup)
+            #expect(copied == StoreCopySummary(users: 2, devices: 0))
+            #expect((try FileManager.default.attributesOfItem(atPath: backup)[.posixPermissions] as? NSNumber)?.intValue == 0o600)
+            // One file: no -wal beside it, and nothing of the key in it.
+            #expect(!FileManager.default.fileExists(atPath: backup + "-wal"))
+            let key = try #require(FileManager.default.contents(atPath: path + ".key"))
+            #expect(try Data(contentsOf: URL(fileURLWithPath: backup)).range(of: key) == nil)
+
+            let restored = directory + "/restored/countersign.db"
+            #expect(try CountersignStore.restore(from: backup, toDatabaseAt: restored) == copied)
+            let reopened = try CountersignStore.open(path: restored, keyPath: path + ".key")
+            #expect(try await reopened.users().map(\.name) == ["alice", "bob"])
+            #expect(try await reopened.credentials(for: "alice")?.totp?.secret == enrollment.secret)
+        }
+    }
+
+    @Test func aRestoreNeverOverwritesAStore() async throws {
+        try await withStore { store in
+            try await store.addUser("alice", passwordHash: nil)
+            let backup = directory + "/backup.db"
+            _ = try CountersignStore.backup(databaseAt: path, to: backup)
+            #expect(throws: StoreError(.storeExists, "")) { try CountersignStore.restore(from: backup, toDatabaseAt: path) }
+            #expect(try await store.users().map(\.name) == ["alice"])
+        }
+    }
+
+    @Test func aDamagedOrForeignFileIsRefused() async throws {
+        try await withStore { store in
+            try await store.addUser("alice", passwordHash: nil)
+            let backup = directory + "/backup.db"
+            _ = try CountersignStore.backup(databaseAt: path, to: backup)
+            // A page of the users table's b-tree overwritten: the file still opens, the integrity check fails.
+            var bytes = try Data(contentsOf: URL(fileURLWithPath: backup))
+            let pageSize = Int(bytes[16]) << 8 | Int(bytes[17])
+            for page in 1..<(bytes.count / pageSize) {
+                bytes.replaceSubrange(page * pageSize + 8..<(page + 1) * pageSize, with: Data(repeating: 0xA5, count: pageSize - 8))
+            }
+            let damaged = directory + "/damaged.db"
+            try bytes.write(to: URL(fileURLWithPath: damaged))
+            #expect(throws: (any Error).self) { try CountersignStore.restore(from: damaged, toDatabaseAt: directory + "/a.db") }
+
+            let foreign = directory + "/foreign.db"
+            let other = try DatabaseQueue(path: foreign)
+            try other.inDatabase { try $0.execute(sql: "CREATE TABLE t (x)") }
+            try other.close()
+            #expect(throws: StoreError(.badBackup, "")) { try CountersignStore.restore(from: foreign, toDatabaseAt: directory + "/b.db") }
+            for refused in ["/a.db", "/b.db"] { #expect(!FileManager.default.fileExists(atPath: directory + refused)) }
+        }
+    }
+}
