@@ -31,9 +31,8 @@ final class ChildProcess: Sendable {
         Thread { [self] in
             var pending = Data()
             while true {
-                let chunk = handle.availableData
-                if chunk.isEmpty { break }
-                pending.append(chunk)
+                guard let chunk = readPipe(handle.fileDescriptor) else { break }
+                pending.append(contentsOf: chunk)
                 while let newline = pending.firstIndex(of: UInt8(ascii: "\n")) {
                     let line = String(decoding: pending[pending.startIndex..<newline], as: UTF8.self)
                     pending.removeSubrange(pending.startIndex...newline)
@@ -81,7 +80,7 @@ final class ChildProcess: Sendable {
 
     func write(_ text: String) {
         // A program that has exited closed its end: the write fails, which the test's own checks then show.
-        try? input.fileHandleForWriting.write(contentsOf: Data(text.utf8))
+        writePipe(input.fileHandleForWriting.fileDescriptor, Array(text.utf8))
     }
 
     func closeInput() throws {
@@ -115,3 +114,37 @@ final class ChildProcess: Sendable {
         URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent(name).path
     }
 }
+
+/// The next bytes from a pipe, nil at its end. `FileHandle.availableData` traps when a signal interrupts the read
+/// (EINTR), which the test process sees whenever a child exits; this reads again instead.
+func readPipe(_ descriptor: Int32) -> [UInt8]? {
+    var buffer = [UInt8](repeating: 0, count: 65536)
+    while true {
+        let count = read(descriptor, &buffer, buffer.count)
+        if count > 0 { return Array(buffer[..<count]) }
+        if count < 0, errno == EINTR { continue }
+        return nil
+    }
+}
+
+/// Everything a pipe holds until its writer closes it.
+func readPipeToEnd(_ descriptor: Int32) -> [UInt8] {
+    var all: [UInt8] = []
+    while let chunk = readPipe(descriptor) { all += chunk }
+    return all
+}
+
+/// Writes all of `bytes` to a pipe, again after a signal interrupts; false when the reader has gone.
+@discardableResult
+func writePipe(_ descriptor: Int32, _ bytes: [UInt8]) -> Bool {
+    _ = brokenPipesAreErrors
+    var offset = 0
+    while offset < bytes.count {
+        let count = bytes[offset...].withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
+        if count > 0 { offset += count } else if count < 0, errno == EINTR { continue } else { return false }
+    }
+    return true
+}
+
+/// A write to a child that has exited fails with EPIPE instead of killing the test process.
+private let brokenPipesAreErrors: Void = { signal(SIGPIPE, SIG_IGN) }()

@@ -40,9 +40,9 @@ struct Radclient {
         process.standardOutput = output
         process.standardError = output
         try process.run()
-        input.fileHandleForWriting.write(Data(attributes.joined(separator: "\n").utf8 + [UInt8(ascii: "\n")]))
+        writePipe(input.fileHandleForWriting.fileDescriptor, Array(attributes.joined(separator: "\n").utf8) + [UInt8(ascii: "\n")])
         try input.fileHandleForWriting.close()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
+        let data = readPipeToEnd(output.fileHandleForReading.fileDescriptor)
         process.waitUntilExit()
         return Self.parse(String(decoding: data, as: UTF8.self), exitCode: process.terminationStatus)
     }

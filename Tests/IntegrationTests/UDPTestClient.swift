@@ -1,4 +1,5 @@
 import Foundation
+import MFACore
 
 #if canImport(Glibc)
 import Glibc
@@ -54,19 +55,29 @@ final class UDPTestClient: @unchecked Sendable {
     }
 }
 
-/// A port of 127.0.0.1 the kernel picked as free for a socket of `type` (closed again before use: good enough on a
-/// test machine).
+/// A port of 127.0.0.1 that is free for a socket of `type` now and that nothing else will take before the test
+/// binds it: picked below the kernel's ephemeral range (32768–60999 on Linux), where outgoing connections of other
+/// tests never land, and never handed out twice in one test run.
 func freeLoopbackPort(type: Int32) throws -> Int {
+    for _ in 0..<200 {
+        let port = Int.random(in: 20000..<32768)
+        guard handedOutPorts.withLock({ $0.insert(port).inserted }) else { continue }
+        if loopbackPortIsFree(port, type: type) { return port }
+    }
+    throw POSIXError(.EADDRINUSE)
+}
+
+private let handedOutPorts = Locked(Set<Int>())
+
+private func loopbackPortIsFree(_ port: Int, type: Int32) -> Bool {
     let probe = socket(AF_INET, type, 0)
-    guard probe >= 0 else { throw POSIXError(.EIO) }
+    guard probe >= 0 else { return false }
     defer { close(probe) }
     var address = sockaddr_in()
     address.sin_family = sa_family_t(AF_INET)
+    address.sin_port = in_port_t(UInt16(port).bigEndian)
     inet_pton(AF_INET, "127.0.0.1", &address.sin_addr)
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    let bound = withUnsafeMutablePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(probe, $0, length) == 0 && getsockname(probe, $0, &length) == 0 }
+    return withUnsafePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(probe, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
     }
-    guard bound else { throw POSIXError(.EADDRINUSE) }
-    return Int(UInt16(bigEndian: address.sin_port))
 }
