@@ -49,9 +49,9 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        // Persistence: users, password hashes, encrypted TOTP secrets, events.
+        // The embedded store (one node): the MFA core's store protocols on SQLite through GRDB, group commit, migrations.
         .target(
-            name: "CountersignStore",
+            name: "SQLiteStore",
             dependencies: [
                 "MFACore",
                 "DeviceProtocol",
@@ -116,7 +116,6 @@ let package = Package(
                 "WebUI",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 "MFACore",
-                "CountersignStore",
                 "CountersignConfig",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
@@ -147,7 +146,7 @@ let package = Package(
             name: "CountersignApp",
             dependencies: [
                 "CountersignConfig",
-                "CountersignStore",
+                "SQLiteStore",
                 "CountersignHTTP",
                 "DeviceProtocol",
                 "LDAPProxy",
@@ -166,7 +165,6 @@ let package = Package(
                 "CountersignApp",
                 "CountersignConfig",
                 "CountersignHTTP",
-                "CountersignStore",
                 "MFACore",
                 "QRCode",
                 "UserImport",
@@ -230,14 +228,14 @@ let package = Package(
         ),
         .testTarget(name: "MFACoreTests", dependencies: ["MFACore", "DeviceProtocol"]),
         .testTarget(
-            name: "CountersignStoreTests",
-            dependencies: ["CountersignStore", "DeviceProtocol", .product(name: "GRDB", package: "GRDB.swift")]),
+            name: "SQLiteStoreTests",
+            dependencies: ["SQLiteStore", "MFACore", "DeviceProtocol", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "CountersignConfigTests", dependencies: ["CountersignConfig"]),
-        .testTarget(name: "UserImportTests", dependencies: ["UserImport", "CountersignApp", "CountersignStore", "MFACore"]),
+        .testTarget(name: "UserImportTests", dependencies: ["UserImport", "CountersignApp", "SQLiteStore", "MFACore"]),
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
-                "CountersignApp", "CountersignStore", "RADIUSCodec", "RADIUSServer", "LDAPCodec", "LDAPProxy", "MFACore",
+                "CountersignApp", "SQLiteStore", "RADIUSCodec", "RADIUSServer", "LDAPCodec", "LDAPProxy", "MFACore",
                 "DeviceProtocol", "CountersignHTTP",
                 "UserImport",
                 .product(name: "Crypto", package: "swift-crypto"),

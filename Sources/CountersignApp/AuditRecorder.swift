@@ -1,19 +1,18 @@
-import CountersignStore
 import Foundation
 import Logging
 import MFACore
 
 /// Writes each audit event as one log line (JSON when `log.format = "json"`) and queues it for the store's next
-/// group commit: the reply does not wait for it; `CountersignStore.flush()` does (reads of events, shutdown).
+/// group commit: the reply does not wait for it; `AuditStore.flush()` does (reads of events, shutdown).
 public struct AuditRecorder: AuditSink {
-    private let store: CountersignStore
+    private let store: any GatewayStore
     private let logger: Logger
     /// The gateway queues; an admin command, whose process ends right after, waits for the commit.
     private let queued: Bool
     /// Who else hears of each event (the gateway's status and metrics).
     private let observe: (@Sendable (AuditEvent) -> Void)?
 
-    init(store: CountersignStore, logger: Logger, queued: Bool, observe: (@Sendable (AuditEvent) -> Void)? = nil) {
+    init(store: any GatewayStore, logger: Logger, queued: Bool, observe: (@Sendable (AuditEvent) -> Void)? = nil) {
         self.store = store
         self.logger = logger
         self.queued = queued

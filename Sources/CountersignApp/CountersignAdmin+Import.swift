@@ -1,4 +1,3 @@
-import CountersignStore
 import Dispatch
 import Foundation
 import MFACore
@@ -34,8 +33,8 @@ extension CountersignAdmin {
     public func importUsers(
         fromFile path: String, format: ImportFormat, updatingExisting: Bool = false,
         progress: (@Sendable (ImportProgress) -> Void)? = nil
-    ) throws -> ImportResult {
-        try importUsers(
+    ) async throws -> ImportResult {
+        try await importUsers(
             reading: { try format.reader(ByteSource(path: path)) }, source: path, format: format,
             updatingExisting: updatingExisting, progress: progress)
     }
@@ -46,11 +45,11 @@ extension CountersignAdmin {
     /// hashes the passwords on every core, outside any transaction, into a temporary file; the second writes the
     /// rows in one transaction. So the database's write lock is held only for the inserts, not for the minutes
     /// thousands of scrypt hashes take, and a running `serve` keeps recording logins meanwhile.
-    /// Synchronous, as the store's import is: call it where blocking a thread for the duration is fine.
+    /// The SQLite store's import holds a thread for its duration: call it where that is fine (the CLI).
     public func importUsers(
         reading open: () throws -> any UserRecordReader, source: String, format: ImportFormat,
         updatingExisting: Bool = false, progress: (@Sendable (ImportProgress) -> Void)? = nil
-    ) throws -> ImportResult {
+    ) async throws -> ImportResult {
         let spool = try PasswordHashSpool()
         // The first pass's reader (and the names it holds) is gone before the second gathers its own.
         let (users, hashed, warnings) = try checkAndHash(open(), into: spool, progress: progress)
@@ -60,7 +59,7 @@ extension CountersignAdmin {
         let time = clock.now()
         var written = 0
         var event: AuditEvent?
-        let summary = try store.importUsers(
+        let summary = try await store.importUsers(
             updatingExisting: updatingExisting, at: time,
             nextBatch: {
                 var batch: [ImportedUser] = []
@@ -161,7 +160,7 @@ extension CountersignAdmin {
     /// with `includeSecrets`. Leaves a `user_export` audit event saying whether secrets left.
     public func exportUsers(includeSecrets: Bool, _ body: (ExportRow, _ hasPassword: Bool) throws -> Void) async throws {
         var count = 0
-        try store.forEachUser(includeSecrets: includeSecrets) { user in
+        try await store.forEachUser(includeSecrets: includeSecrets) { user in
             count += 1
             try body(
                 ExportRow(

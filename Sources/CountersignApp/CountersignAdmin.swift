@@ -1,5 +1,4 @@
 import CountersignConfig
-import CountersignStore
 import DeviceProtocol
 import Foundation
 import Logging
@@ -7,7 +6,7 @@ import MFACore
 
 /// The admin operations behind `countersign user …`, `totp …` and `events`, each leaving an audit event.
 public struct CountersignAdmin: Sendable {
-    public let store: CountersignStore
+    public let store: any GatewayStore
     let hasher: PasswordHasher
     private let issuer: String
     private let publicURL: String
@@ -19,15 +18,14 @@ public struct CountersignAdmin: Sendable {
         clock: any WallClock = SystemWallClock(), logger: Logger = Logger(label: "countersign.admin"),
         environment: [String: String] = ProcessInfo.processInfo.environment
     ) throws {
-        let store = try CountersignStore.open(
-            path: configuration.store.path, keyPath: configuration.store.keyPath, environment: environment)
+        let store = try StoreOpener.open(configuration.store, environment: environment)
         self.init(
             store: store, issuer: configuration.totp.issuer, publicURL: configuration.http.publicURL, hasher: hasher,
             clock: clock, logger: logger)
     }
 
     public init(
-        store: CountersignStore, issuer: String, publicURL: String, hasher: PasswordHasher = PasswordHasher(),
+        store: any GatewayStore, issuer: String, publicURL: String, hasher: PasswordHasher = PasswordHasher(),
         clock: any WallClock = SystemWallClock(), logger: Logger = Logger(label: "countersign.admin")
     ) {
         self.store = store

@@ -1,6 +1,5 @@
 import CountersignConfig
 import CountersignHTTP
-import CountersignStore
 import DeviceProtocol
 import Foundation
 import LDAPProxy
@@ -13,7 +12,7 @@ import ServiceLifecycle
 /// HTTP service. `countersign serve` and the integration tests build it the same way.
 public final class CountersignGateway: Sendable {
     public let configuration: CountersignConfiguration
-    public let store: CountersignStore
+    public let store: any GatewayStore
     public let push: PushCoordinator
     public let authenticator: MFAAuthenticator
     public let radius: RADIUSServer
@@ -40,9 +39,7 @@ public final class CountersignGateway: Sendable {
         self.configuration = configuration
         let metrics = GatewayMetrics(clients: configuration.radius.clients.map(\.name))
         self.metrics = metrics
-        store = try CountersignStore.open(
-            path: configuration.store.path, keyPath: configuration.store.keyPath, environment: environment,
-            timing: metrics.storeTiming)
+        store = try StoreOpener.open(configuration.store, environment: environment, timing: metrics.storeTiming)
         let limit = configuration.push.limit
         let webhooks =
             configuration.push.notify.isEmpty

@@ -1,4 +1,3 @@
-import CountersignStore
 import Foundation
 import MFACore
 import Prometheus

@@ -1,6 +1,5 @@
 import CountersignConfig
 import CountersignHTTP
-import CountersignStore
 import Foundation
 import LDAPProxy
 import MFACore
@@ -12,7 +11,7 @@ struct GatewayProbe: NodeProbe {
     let push: PushCoordinator
     let logins: RecentLogins
     let listeners: ListenerReadiness
-    let store: CountersignStore
+    let store: any GatewayStore
     /// The directory, when the LDAP proxy or the password check uses it.
     let directory: LDAPUpstreamSettings?
     /// How long each dependency has to answer.

@@ -1,5 +1,4 @@
 import CountersignConfig
-import CountersignStore
 import Hummingbird
 import HummingbirdCore
 import HummingbirdTLS
@@ -16,7 +15,7 @@ public final class CountersignHTTPServer: Service {
     private let bound = BoundPort()
 
     public init(
-        settings: HTTPSettings, store: CountersignStore, push: PushCoordinator, authenticator: any LoginAuthenticator,
+        settings: HTTPSettings, store: any GatewayStore, push: PushCoordinator, authenticator: any LoginAuthenticator,
         audit: any AuditSink, clock: any WallClock, drops: DropReport? = nil, probe: any NodeProbe,
         onListening: @escaping @Sendable () -> Void = {}, logger: Logger
     ) throws {

@@ -1,4 +1,3 @@
-import CountersignStore
 import DeviceProtocol
 import Foundation
 import HTTPTypes
@@ -9,7 +8,7 @@ import MFACore
 /// The device API: enrollment with a single-use code, a long poll for pushes, signed answers. Every refusal is the
 /// same 403 `{"error":"refused"}`, so a caller learns nothing about why.
 struct DeviceAPIRoutes: Sendable {
-    let store: CountersignStore
+    let store: any GatewayStore
     let push: PushCoordinator
     let audit: any AuditSink
     let clock: any WallClock

@@ -1,7 +1,6 @@
 import ArgumentParser
 import CountersignApp
 import CountersignConfig
-import CountersignStore
 import Foundation
 import Logging
 import MFACore

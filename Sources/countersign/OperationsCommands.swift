@@ -3,8 +3,8 @@ import AsyncHTTPClient
 import CountersignApp
 import CountersignConfig
 import CountersignHTTP
-import CountersignStore
 import Foundation
+import MFACore
 import NIOCore
 import NIOHTTP1
 import NIOSSL
@@ -41,7 +41,7 @@ struct Store: AsyncParsableCommand {
 
         func run() async throws {
             let store = try options.load().store
-            let copied = try CountersignStore.backup(databaseAt: store.path, to: file)
+            let copied = try StoreOpener.backup(store, to: file)
             print("backed up \(copied.users) users and \(copied.devices) devices to \(file)")
             printError("the store key is not in the backup: keep \(Store.keyLocation(store)) apart from it, as safely")
         }
@@ -55,7 +55,7 @@ struct Store: AsyncParsableCommand {
 
         func run() async throws {
             let settings = try options.load().store
-            let copied = try CountersignStore.restore(from: file, toDatabaseAt: settings.path)
+            let copied = try StoreOpener.restore(settings, from: file)
             print("restored \(copied.users) users and \(copied.devices) devices into \(settings.path)")
             let environment = ProcessInfo.processInfo.environment
             guard environment[SecretBox.keyVariable] != nil || FileManager.default.fileExists(atPath: settings.keyPath) else {
@@ -65,7 +65,7 @@ struct Store: AsyncParsableCommand {
                 return
             }
             do {
-                _ = try await CountersignStore.open(path: settings.path, keyPath: settings.keyPath).serverSigningKey()
+                _ = try await StoreOpener.open(settings).serverSigningKey()
             } catch {
                 printError(
                     "warning: \(Store.keyLocation(settings)) does not open the secrets of the restored store: it needs the key of "

@@ -32,7 +32,7 @@ extension User {
             var progress: (@Sendable (CountersignAdmin.ImportProgress) -> Void)?
             if let line { progress = { line.show($0) } }
             defer { line?.finish() }
-            let result = try admin.importUsers(fromFile: file, format: format, updatingExisting: update, progress: progress)
+            let result = try await admin.importUsers(fromFile: file, format: format, updatingExisting: update, progress: progress)
             for warning in result.warnings { standardError("warning: \(warning)") }
             let summary = result.summary
             print(

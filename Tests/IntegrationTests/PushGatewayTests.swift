@@ -1,5 +1,5 @@
 import CountersignConfig
-import CountersignStore
+import SQLiteStore
 import Crypto
 import DeviceProtocol
 import Foundation

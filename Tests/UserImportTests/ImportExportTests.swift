@@ -1,5 +1,5 @@
 import CountersignApp
-import CountersignStore
+import SQLiteStore
 import Foundation
 import MFACore
 import Testing
@@ -13,12 +13,12 @@ import UserImport
 
     init() throws {
         admin = CountersignAdmin(
-            store: try CountersignStore.inMemory(), issuer: "Countersign", publicURL: "http://127.0.0.1", hasher: Self.hasher)
+            store: try SQLiteStore.inMemory(), issuer: "Countersign", publicURL: "http://127.0.0.1", hasher: Self.hasher)
     }
 
     @discardableResult
-    func importText(_ text: String, _ format: ImportFormat, update: Bool = false) throws -> CountersignAdmin.ImportResult {
-        try admin.importUsers(
+    func importText(_ text: String, _ format: ImportFormat, update: Bool = false) async throws -> CountersignAdmin.ImportResult {
+        try await admin.importUsers(
             reading: { try format.reader(ByteSource(text)) }, source: "users.\(format.rawValue)", format: format,
             updatingExisting: update)
     }
@@ -35,7 +35,7 @@ import UserImport
     }
 
     @Test func csvImport() async throws {
-        let result = try importText(
+        let result = try await importText(
             "username,password,totp_secret\nalice,correct horse,\(Self.secret)\nbob,battery staple,\n", .csv)
         #expect(result.summary == ImportSummary(added: 2))
         try await expectAliceAndBob()
@@ -46,14 +46,14 @@ import UserImport
     }
 
     @Test func jsonImport() async throws {
-        try importText(
+        try await importText(
             #"[{"username": "alice", "password": "correct horse", "totp_secret": "\#(Self.secret)"}, {"username": "bob", "password": "battery staple", "totp_secret": null}]"#,
             .json)
         try await expectAliceAndBob()
     }
 
     @Test func freeRADIUSImport() async throws {
-        let result = try importText(
+        let result = try await importText(
             """
             alice  Cleartext-Password := "correct horse", TOTP-Secret := "\(Self.secret)"
                    Reply-Message := "Welcome"
@@ -66,8 +66,8 @@ import UserImport
     @Test func aBadLineThreeNamesItAndChangesNothing() async throws {
         try await admin.addUser("zoe", password: "pw")
         let before = try await admin.store.events().count
-        #expect {
-            try importText("username,password,totp_secret\nalice,correct horse,\(Self.secret)\nbob,pw,NOT-BASE32\n", .csv)
+        await #expect {
+            try await importText("username,password,totp_secret\nalice,correct horse,\(Self.secret)\nbob,pw,NOT-BASE32\n", .csv)
         } throws: { error in
             (error as? ImportError)?.code == .badSecret && (error as? ImportError)?.line == 3
         }
@@ -81,14 +81,14 @@ import UserImport
         var text = "username,totp_secret\n"
         for index in 0..<count { text += "user\(index),\(Self.secret)\n" }
         text += "user7,\(Self.secret)\n"
-        #expect {
-            try importText(text, .csv)
+        await #expect {
+            try await importText(text, .csv)
         } throws: { error in
             (error as? ImportError)?.code == .duplicateName && (error as? ImportError)?.line == count + 2
         }
         #expect(try await admin.users().isEmpty)
         text.removeLast("user7,\(Self.secret)\n".count)
-        #expect(try importText(text, .csv).summary.added == count)
+        #expect(try await importText(text, .csv).summary.added == count)
         #expect(try await admin.users().count == count)
     }
 
@@ -96,8 +96,8 @@ import UserImport
     @Test func aFileChangedBetweenThePassesChangesNothing() async throws {
         let versions = ["username,password\nalice,one\nbob,two\n", "username,password\nbob,two\nalice,one\n"]
         var opened = 0
-        #expect {
-            try admin.importUsers(
+        await #expect {
+            try await admin.importUsers(
                 reading: {
                     opened += 1
                     return try ImportFormat.csv.reader(ByteSource(versions[opened - 1]))
@@ -113,15 +113,15 @@ import UserImport
         _ = try await admin.enrollTOTP("bob")
         #expect(try await admin.store.recordAcceptedTOTPStep(100, for: "bob"))
         let text = "username,password,totp_secret\nalice,correct horse,\(Self.secret)\nbob,battery staple,\(Self.secret)\n"
-        #expect {
-            try importText(text, .csv)
+        await #expect {
+            try await importText(text, .csv)
         } throws: { error in
             (error as? StoreError)?.code == .userExists && "\(error)".hasPrefix("line 3: user bob already exists")
         }
         #expect(try await admin.users().map(\.name) == ["bob"])
         #expect(Self.hasher.verify("old password", against: try await admin.store.credentials(for: "bob")?.passwordHash))
 
-        let result = try importText(text, .csv, update: true)
+        let result = try await importText(text, .csv, update: true)
         #expect(result.summary == ImportSummary(added: 1, updated: 1))
         try await expectAliceAndBobUpdated()
         // A new secret is a new enrollment: the steps accepted for the old one no longer count.
@@ -138,7 +138,7 @@ import UserImport
     /// Update without a password or secret leaves them as they were.
     @Test func updateKeepsWhatTheFileLeavesOut() async throws {
         try await admin.addUser("bob", password: "old password")
-        try importText("username\nbob\n", .csv, update: true)
+        try await importText("username\nbob\n", .csv, update: true)
         #expect(Self.hasher.verify("old password", against: try await admin.store.credentials(for: "bob")?.passwordHash))
     }
 
@@ -161,8 +161,8 @@ import UserImport
         #expect(!text.contains("$scrypt$"))
 
         let copy = CountersignAdmin(
-            store: try CountersignStore.inMemory(), issuer: "Countersign", publicURL: "http://127.0.0.1", hasher: Self.hasher)
-        let imported = try copy.importUsers(
+            store: try SQLiteStore.inMemory(), issuer: "Countersign", publicURL: "http://127.0.0.1", hasher: Self.hasher)
+        let imported = try await copy.importUsers(
             reading: { try (format == .csv ? ImportFormat.csv : .json).reader(ByteSource(text)) }, source: "export", format: .csv)
         #expect(imported.summary.added == 3)
         #expect(try await copy.users().map(\.name) == (try await admin.users().map(\.name)))

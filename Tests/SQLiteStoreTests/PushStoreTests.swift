@@ -4,14 +4,14 @@ import Foundation
 import MFACore
 import Testing
 
-@testable import CountersignStore
+@testable import SQLiteStore
 
 @Suite struct PushStoreTests {
-    let store: CountersignStore
+    let store: SQLiteStore
     let now = Date(timeIntervalSince1970: 1_700_000_000)
 
     init() async throws {
-        store = try CountersignStore.inMemory()
+        store = try SQLiteStore.inMemory()
         try await store.addUser("alice", passwordHash: nil)
     }
 

@@ -2,51 +2,17 @@ import Foundation
 import GRDB
 import MFACore
 
-/// A user as bulk import writes it: the password already hashed, the TOTP secret in the clear (sealed here).
-public struct ImportedUser: Sendable {
-    /// The line of the import file it came from, for the errors only the store can see (an existing user).
-    public var line: Int
-    public var name: String
-    public var passwordHash: String?
-    public var totpSecret: [UInt8]?
-
-    public init(line: Int, name: String, passwordHash: String?, totpSecret: [UInt8]?) {
-        self.line = line
-        self.name = name
-        self.passwordHash = passwordHash
-        self.totpSecret = totpSecret
-    }
-}
-
-public struct ImportSummary: Sendable, Equatable {
-    public var added = 0
-    public var updated = 0
-    public var count: Int { added + updated }
-
-    public init(added: Int = 0, updated: Int = 0) {
-        self.added = added
-        self.updated = updated
-    }
-}
-
-/// A user as export reads it; the secret only when asked for.
-public struct ExportedUser: Sendable, Equatable {
-    public var name: String
-    public var hasPassword: Bool
-    public var totpEnrolled: Bool
-    public var hasDevice: Bool
-    public var totpSecret: [UInt8]?
-}
-
-extension CountersignStore {
-    /// Imports users in one transaction: all of them, or (on any error) none. `nextBatch` is called inside the
-    /// transaction until it returns nil, so that the caller can stream a file of any size through it. Existing
-    /// users are an error unless `updatingExisting`, which sets the password and the TOTP secret given (a new
-    /// secret starts a new enrollment: the last accepted step is cleared). The audit event `auditEvent` makes of
-    /// the summary is written in the same transaction.
-    ///
-    /// Synchronous: the batches are produced on the writer's thread while it holds the transaction.
+extension SQLiteStore {
+    /// Holds this thread for the transaction (GRDB's synchronous write): the batches come from the caller's reader.
     public func importUsers(
+        updatingExisting: Bool, at time: Date, nextBatch: () throws -> [ImportedUser]?,
+        auditEvent: (ImportSummary) -> AuditEvent
+    ) async throws -> ImportSummary {
+        try importUsersNow(updatingExisting: updatingExisting, at: time, nextBatch: nextBatch, auditEvent: auditEvent)
+    }
+
+    /// Synchronous: the batches are produced on this thread while it holds the write transaction.
+    private func importUsersNow(
         updatingExisting: Bool, at time: Date, nextBatch: () throws -> [ImportedUser]?,
         auditEvent: (ImportSummary) -> AuditEvent
     ) throws -> ImportSummary {
@@ -100,7 +66,11 @@ extension CountersignStore {
 
     /// Every user in name order, one at a time (a cursor: memory stays flat), with the TOTP secret decrypted only
     /// when `includeSecrets`.
-    public func forEachUser(includeSecrets: Bool, _ body: (ExportedUser) throws -> Void) throws {
+    public func forEachUser(includeSecrets: Bool, _ body: (ExportedUser) throws -> Void) async throws {
+        try forEachUserNow(includeSecrets: includeSecrets, body)
+    }
+
+    private func forEachUserNow(includeSecrets: Bool, _ body: (ExportedUser) throws -> Void) throws {
         try database.read { db in
             let rows = try Row.fetchCursor(
                 db,

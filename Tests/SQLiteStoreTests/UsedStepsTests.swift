@@ -3,14 +3,14 @@ import GRDB
 import MFACore
 import Testing
 
-@testable import CountersignStore
+@testable import SQLiteStore
 
 /// The last accepted TOTP step lives in totp_used_steps; these check it keeps every promise the users column kept.
 @Suite struct UsedStepsTests {
-    let store: CountersignStore
+    let store: SQLiteStore
 
     init() async throws {
-        store = try CountersignStore.inMemory()
+        store = try SQLiteStore.inMemory()
         try await store.addUser("alice", passwordHash: nil)
         try await store.enrollTOTP(.generate(), for: "alice")
     }
@@ -48,7 +48,7 @@ import Testing
         try await store.enrollTOTP(.generate(), for: "bob")
         #expect(try await store.recordAcceptedTOTPStep(100, for: "bob"))
         // Enough accepted logins of alice to trigger a prune, her newest step far ahead of bob's.
-        for step in 0..<Int64(CountersignStore.pruneEvery) {
+        for step in 0..<Int64(SQLiteStore.pruneEvery) {
             #expect(try await store.recordAcceptedTOTPStep(1000 + step, for: "alice"))
         }
         try await store.flush()

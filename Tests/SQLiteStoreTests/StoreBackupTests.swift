@@ -3,16 +3,16 @@ import GRDB
 import MFACore
 import Testing
 
-@testable import CountersignStore
+@testable import SQLiteStore
 
 /// `countersign store backup` and `restore`: SQLite's online backup, and a restore that never overwrites.
 @Suite struct StoreBackupTests {
     let directory = FileManager.default.temporaryDirectory.appendingPathComponent("countersign-backup-\(UUID())").path
     var path: String { directory + "/countersign.db" }
 
-    func withStore(_ body: (CountersignStore) async throws -> Void) async throws {
+    func withStore(_ body: (SQLiteStore) async throws -> Void) async throws {
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        try await body(try CountersignStore.open(path: path, keyPath: path + ".key"))
+        try await body(try SQLiteStore.open(path: path, keyPath: path + ".key"))
     }
 
     @Test func aBackupRestoresWithTheSameKeyIntoAFreshStore() async throws {
@@ -22,7 +22,7 @@ import Testing
             try await store.enrollTOTP(enrollment, for: "alice")
             try await store.addUser("bob", passwordHash: nil)
             let backup = directory + "/backup.db"
-            let copied = try CountersignStore.backup(databaseAt: path, to: backup)
+            let copied = try SQLiteStore.backup(databaseAt: path, to: backup)
             #expect(copied == StoreCopySummary(users: 2, devices: 0))
             #expect((try FileManager.default.attributesOfItem(atPath: backup)[.posixPermissions] as? NSNumber)?.intValue == 0o600)
             // One file: no -wal beside it, and nothing of the key in it.
@@ -31,8 +31,8 @@ import Testing
             #expect(try Data(contentsOf: URL(fileURLWithPath: backup)).range(of: key) == nil)
 
             let restored = directory + "/restored/countersign.db"
-            #expect(try CountersignStore.restore(from: backup, toDatabaseAt: restored) == copied)
-            let reopened = try CountersignStore.open(path: restored, keyPath: path + ".key")
+            #expect(try SQLiteStore.restore(from: backup, toDatabaseAt: restored) == copied)
+            let reopened = try SQLiteStore.open(path: restored, keyPath: path + ".key")
             #expect(try await reopened.users().map(\.name) == ["alice", "bob"])
             #expect(try await reopened.credentials(for: "alice")?.totp?.secret == enrollment.secret)
         }
@@ -42,8 +42,8 @@ import Testing
         try await withStore { store in
             try await store.addUser("alice", passwordHash: nil)
             let backup = directory + "/backup.db"
-            _ = try CountersignStore.backup(databaseAt: path, to: backup)
-            #expect(throws: StoreError(.storeExists, "")) { try CountersignStore.restore(from: backup, toDatabaseAt: path) }
+            _ = try SQLiteStore.backup(databaseAt: path, to: backup)
+            #expect(throws: StoreError(.storeExists, "")) { try SQLiteStore.restore(from: backup, toDatabaseAt: path) }
             #expect(try await store.users().map(\.name) == ["alice"])
         }
     }
@@ -52,7 +52,7 @@ import Testing
         try await withStore { store in
             try await store.addUser("alice", passwordHash: nil)
             let backup = directory + "/backup.db"
-            _ = try CountersignStore.backup(databaseAt: path, to: backup)
+            _ = try SQLiteStore.backup(databaseAt: path, to: backup)
             // A page of the users table's b-tree overwritten: the file still opens, the integrity check fails.
             var bytes = try Data(contentsOf: URL(fileURLWithPath: backup))
             let pageSize = Int(bytes[16]) << 8 | Int(bytes[17])
@@ -61,13 +61,13 @@ import Testing
             }
             let damaged = directory + "/damaged.db"
             try bytes.write(to: URL(fileURLWithPath: damaged))
-            #expect(throws: (any Error).self) { try CountersignStore.restore(from: damaged, toDatabaseAt: directory + "/a.db") }
+            #expect(throws: (any Error).self) { try SQLiteStore.restore(from: damaged, toDatabaseAt: directory + "/a.db") }
 
             let foreign = directory + "/foreign.db"
             let other = try DatabaseQueue(path: foreign)
             try other.inDatabase { try $0.execute(sql: "CREATE TABLE t (x)") }
             try other.close()
-            #expect(throws: StoreError(.badBackup, "")) { try CountersignStore.restore(from: foreign, toDatabaseAt: directory + "/b.db") }
+            #expect(throws: StoreError(.badBackup, "")) { try SQLiteStore.restore(from: foreign, toDatabaseAt: directory + "/b.db") }
             for refused in ["/a.db", "/b.db"] { #expect(!FileManager.default.fileExists(atPath: directory + refused)) }
         }
     }

@@ -5,7 +5,7 @@ import GRDB
 import MFACore
 
 /// Push devices, their single-use enrollment codes, the server's signing key and the gateway-wide push switch.
-extension CountersignStore {
+extension SQLiteStore {
     // MARK: Enrollment codes
 
     /// Stores a code (only its SHA-256) that enrolls one device for `user` until `expires`.

@@ -1,7 +1,8 @@
 import Foundation
+import MFACore
 import GRDB
 
-extension CountersignStore {
+extension SQLiteStore {
     /// Nil when the store answers, else what is wrong: `/readyz` asks. The database file must still be the one
     /// opened, readable and writable, and a write lock must be had and a page read within a second. A deleted or
     /// replaced file goes unnoticed by open connections, which would go on writing into the lost one.

@@ -3,13 +3,13 @@ import Foundation
 import MFACore
 import Testing
 
-@testable import CountersignStore
+@testable import SQLiteStore
 
-@Suite struct CountersignStoreTests {
-    let store: CountersignStore
+@Suite struct SQLiteStoreTests {
+    let store: SQLiteStore
 
     init() throws {
-        store = try CountersignStore.inMemory()
+        store = try SQLiteStore.inMemory()
     }
 
     @Test func usersAreAddedListedAndDeleted() async throws {
@@ -83,7 +83,7 @@ import Testing
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("countersign-\(UUID())").path
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let path = directory + "/sub/countersign.db"
-        let store = try CountersignStore.open(path: path, keyPath: path + ".key")
+        let store = try SQLiteStore.open(path: path, keyPath: path + ".key")
         try await store.addUser("alice", passwordHash: nil)
         for file in [path, path + ".key"] {
             let attributes = try FileManager.default.attributesOfItem(atPath: file)
@@ -91,7 +91,7 @@ import Testing
         }
         // Reopening uses the same key: an enrolled secret still opens.
         try await store.enrollTOTP(TOTPEnrollment(secret: [9, 9, 9]), for: "alice")
-        let reopened = try CountersignStore.open(path: path, keyPath: path + ".key")
+        let reopened = try SQLiteStore.open(path: path, keyPath: path + ".key")
         #expect(try await reopened.credentials(for: "alice")?.totp?.secret == [9, 9, 9])
     }
 
@@ -101,17 +101,17 @@ import Testing
         let path = directory + "/countersign.db"
         let key = SymmetricKey(size: .bits256)
         let environment = [SecretBox.keyVariable: key.withUnsafeBytes { Data($0) }.base64EncodedString() + "\n"]
-        let store = try CountersignStore.open(path: path, keyPath: path + ".key", environment: environment)
+        let store = try SQLiteStore.open(path: path, keyPath: path + ".key", environment: environment)
         try await store.addUser("alice", passwordHash: nil)
         try await store.enrollTOTP(TOTPEnrollment(secret: [7, 7, 7]), for: "alice")
         let signingKey = try await store.serverSigningKey()
         #expect(!FileManager.default.fileExists(atPath: path + ".key"))
 
         // The same key opens what was sealed; a key file made instead (no variable) does not.
-        let reopened = try CountersignStore.open(path: path, keyPath: path + ".key", environment: environment)
+        let reopened = try SQLiteStore.open(path: path, keyPath: path + ".key", environment: environment)
         #expect(try await reopened.credentials(for: "alice")?.totp?.secret == [7, 7, 7])
         #expect(try await reopened.serverSigningKey().rawRepresentation == signingKey.rawRepresentation)
-        let withKeyFile = try CountersignStore.open(path: path, keyPath: path + ".key", environment: [:])
+        let withKeyFile = try SQLiteStore.open(path: path, keyPath: path + ".key", environment: [:])
         await #expect(throws: StoreError(.corruptSecret, "")) { try await withKeyFile.credentials(for: "alice") }
     }
 
@@ -122,7 +122,7 @@ import Testing
         let tooShort = Data(repeating: 1, count: 16).base64EncodedString()
         for value in ["", "not base64!", tooShort, Data(repeating: 1, count: 33).base64EncodedString()] {
             let error = #expect(throws: StoreError(.badKeyVariable, "")) {
-                try CountersignStore.open(path: path, keyPath: path + ".key", environment: [SecretBox.keyVariable: value])
+                try SQLiteStore.open(path: path, keyPath: path + ".key", environment: [SecretBox.keyVariable: value])
             }
             #expect(error?.message.contains(SecretBox.keyVariable) == true)
             #expect(value.isEmpty || error?.message.contains(value) == false)

@@ -1,13 +1,8 @@
 import Foundation
+import MFACore
 import GRDB
 
-/// What a backup or a restore copied.
-public struct StoreCopySummary: Sendable, Equatable {
-    public var users: Int
-    public var devices: Int
-}
-
-extension CountersignStore {
+extension SQLiteStore {
     /// Copies the database at `path` into `destination` with SQLite's online backup API: one consistent snapshot,
     /// taken while `serve` goes on (WAL: the copy holds a read transaction and blocks no writer). The copy is one
     /// self-contained file, created 0600 (it holds password hashes), and replaces `destination` only once complete.

@@ -3,7 +3,7 @@ import GRDB
 import MFACore
 
 /// Consecutive failures and lockouts, counted in the store so that they hold across restarts and nodes.
-extension CountersignStore {
+extension SQLiteStore {
     /// Counts a failed password or second factor. Returns true when this failure locked the user (the caller writes
     /// `user_locked` once).
     public func recordFailure(for username: String, now: Date, policy: LockoutPolicy) async throws -> Bool {

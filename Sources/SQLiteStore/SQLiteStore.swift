@@ -4,7 +4,7 @@ import GRDB
 import MFACore
 
 /// Users, password hashes, encrypted TOTP secrets and audit events in SQLite (WAL), through GRDB.
-public final class CountersignStore: Sendable {
+public final class SQLiteStore: GatewayStore {
     let database: any DatabaseWriter
     let secrets: SecretBox
     /// The login path's writes (used codes, failure counts, audit events), committed in groups.
@@ -26,7 +26,7 @@ public final class CountersignStore: Sendable {
     public static func open(
         path: String, keyPath: String, environment: [String: String] = ProcessInfo.processInfo.environment,
         timing: StoreTiming? = nil
-    ) throws -> CountersignStore {
+    ) throws -> SQLiteStore {
         let key = try SecretBox.loadKey(keyPath: keyPath, environment: environment)
         if !FileManager.default.fileExists(atPath: path) {
             try StoreFiles.createPrivateFile(at: path, contents: Data())
@@ -41,16 +41,16 @@ public final class CountersignStore: Sendable {
         let pool = try DatabasePool(path: path, configuration: configuration)
         var readConfiguration = Configuration()
         readConfiguration.busyMode = .timeout(10)
-        return try CountersignStore(
+        return try SQLiteStore(
             database: pool, secrets: SecretBox(key: key),
             loginReads: ReadConnections(path: path, configuration: readConfiguration, fallback: pool),
             health: HealthCheck(path: path), timing: timing)
     }
 
     /// A private in-memory database, for tests.
-    public static func inMemory(key: SymmetricKey = SymmetricKey(size: .bits256)) throws -> CountersignStore {
+    public static func inMemory(key: SymmetricKey = SymmetricKey(size: .bits256)) throws -> SQLiteStore {
         let queue = try DatabaseQueue()
-        return try CountersignStore(
+        return try SQLiteStore(
             database: queue, secrets: SecretBox(key: key),
             loginReads: ReadConnections(path: nil, configuration: Configuration(), fallback: queue))
     }
@@ -158,9 +158,14 @@ public final class CountersignStore: Sendable {
         return migrator
     }
 
+    /// Nothing runs beside an embedded database: waits for the gateway to stop.
+    public func run() async throws {
+        while !Task.isCancelled { try? await Task.sleep(for: .seconds(3600)) }
+    }
+
     // MARK: Users
 
-    public func addUser(_ name: String, passwordHash: String?, at time: Date = Date()) async throws {
+    public func addUser(_ name: String, passwordHash: String?, at time: Date) async throws {
         try Self.validate(username: name)
         try await database.write { db in
             if try Self.exists(name, db) { throw StoreError(.userExists, "user \(name) already exists") }
@@ -200,7 +205,7 @@ public final class CountersignStore: Sendable {
 
     /// Stores a new enrollment; refused while one exists (delete it first), so a secret already in an app is
     /// never silently replaced.
-    public func enrollTOTP(_ enrollment: TOTPEnrollment, for name: String, at time: Date = Date()) async throws {
+    public func enrollTOTP(_ enrollment: TOTPEnrollment, for name: String, at time: Date) async throws {
         let sealed = try secrets.seal(enrollment.secret, for: name)
         try await database.write { db in
             guard let row = try Row.fetchOne(db, sql: "SELECT totp_secret FROM users WHERE name = ?", arguments: [name]) else {
@@ -275,7 +280,7 @@ public final class CountersignStore: Sendable {
         ).execute(
             arguments: [
                 event.time.timeIntervalSince1970, event.type.rawValue, event.user, event.resource,
-                event.clientAddress, event.result.rawValue, event.error, Self.encodeDetails(event.details),
+                event.clientAddress, event.result.rawValue, event.error, StoredEvent.encodeDetails(event.details),
             ])
     }
 
@@ -316,20 +321,9 @@ public final class CountersignStore: Sendable {
     static func validate(username: String) throws {
         guard UserName.isValid(username) else { throw StoreError(.invalidUsername, UserName.rule) }
     }
-
-    /// A JSON object with sorted keys (RFC 8259 §7 escaping). Written by hand: every login stores one or two events,
-    /// and Foundation's JSONEncoder cost more than the rest of the event's insert.
-    static func encodeDetails(_ details: [String: String]) -> String {
-        var out = "{"
-        for (index, key) in details.keys.sorted().enumerated() {
-            if index > 0 { out += "," }
-            out += JSONText.quoted(key) + ":" + JSONText.quoted(details[key]!)
-        }
-        return out + "}"
-    }
 }
 
-extension CountersignStore: CredentialStore {
+extension SQLiteStore: CredentialStore {
     public func credentials(for username: String) async throws -> UserCredentials? {
         try await onLoginReadQueue {
             let started = ContinuousClock.now
@@ -415,54 +409,29 @@ extension CountersignStore: CredentialStore {
     }
 }
 
-/// The store operations on the login path that are timed.
-public enum StoreOperation: String, Sendable, CaseIterable {
-    /// A user's credentials read for a login.
-    case credentialsRead = "credentials_read"
-    /// One group transaction of the login path's writes, committed.
-    case commit
-}
-
-public typealias StoreTiming = @Sendable (StoreOperation, Duration) -> Void
-
-/// A user as the admin commands show it: no secret in it.
-public struct UserSummary: Sendable, Equatable, Codable {
-    public var name: String
-    public var hasPassword: Bool
-    public var createdAt: Date
-    public var totpEnrolled: Bool
-    public var totpEnrolledAt: Date?
-    /// The push device, if one is enrolled.
-    public var device: EnrolledDevice?
-    /// Set while the user is locked out (or was, until the next login clears it).
-    public var lockedUntil: Date?
-
+extension UserSummary {
     static let columns =
         "users.name, users.password_hash IS NOT NULL AS has_password, users.created_at, users.totp_secret IS NOT NULL AS totp, "
         + "users.totp_enrolled_at, users.locked_until, \(EnrolledDevice.columns("devices"))"
     static let tables = "users LEFT JOIN devices ON devices.user = users.name"
 
     init(row: Row) {
-        name = row["name"]
-        hasPassword = row["has_password"]
-        createdAt = Date(timeIntervalSince1970: row["created_at"])
-        totpEnrolled = row["totp"]
-        totpEnrolledAt = (row["totp_enrolled_at"] as Double?).map(Date.init(timeIntervalSince1970:))
-        device = (row["device_id"] as String?) != nil ? EnrolledDevice(row: row) : nil
-        lockedUntil = (row["locked_until"] as Double?).map(Date.init(timeIntervalSince1970:))
+        self.init(
+            name: row["name"], hasPassword: row["has_password"], createdAt: Date(timeIntervalSince1970: row["created_at"]),
+            totpEnrolled: row["totp"], totpEnrolledAt: (row["totp_enrolled_at"] as Double?).map(Date.init(timeIntervalSince1970:)),
+            device: (row["device_id"] as String?) != nil ? EnrolledDevice(row: row) : nil,
+            lockedUntil: (row["locked_until"] as Double?).map(Date.init(timeIntervalSince1970:)))
     }
 }
 
-public struct StoredEvent: Sendable, Equatable {
-    public var id: Int64
-    public var event: AuditEvent
-
+extension StoredEvent {
     init(row: Row) {
-        id = row["id"]
-        let details = (row["details"] as String?).flatMap { try? JSONDecoder().decode([String: String].self, from: Data($0.utf8)) }
-        event = AuditEvent(
-            time: Date(timeIntervalSince1970: row["time"]), type: AuditEventType(rawValue: row["type"]), user: row["user"],
-            resource: row["resource"], clientAddress: row["client_address"], result: AuditResult(rawValue: row["result"]) ?? .failure,
-            error: row["error"], details: details ?? [:])
+        self.init(
+            id: row["id"],
+            event: AuditEvent(
+                time: Date(timeIntervalSince1970: row["time"]), type: AuditEventType(rawValue: row["type"]), user: row["user"],
+                resource: row["resource"], clientAddress: row["client_address"],
+                result: AuditResult(rawValue: row["result"]) ?? .failure, error: row["error"],
+                details: Self.decodeDetails(row["details"])))
     }
 }

@@ -3,14 +3,14 @@ import GRDB
 import MFACore
 import Testing
 
-@testable import CountersignStore
+@testable import SQLiteStore
 
 /// The login path's writes go through one group commit; these check that grouping changes no answer.
 @Suite struct GroupCommitTests {
-    let store: CountersignStore
+    let store: SQLiteStore
 
     init() throws {
-        store = try CountersignStore.inMemory()
+        store = try SQLiteStore.inMemory()
     }
 
     @Test func concurrentStepsAcceptEachCodeOnceAcrossGroups() async throws {

@@ -57,9 +57,10 @@ public struct SecretBox: Sendable {
     }
 }
 
-enum StoreFiles {
+/// Files of the store and its key, made private from the start.
+public enum StoreFiles {
     /// Creates the file with mode 0600 from the start (no window in which it is readable by others).
-    static func createPrivateFile(at path: String, contents: Data) throws {
+    public static func createPrivateFile(at path: String, contents: Data) throws {
         let directory = (path as NSString).deletingLastPathComponent
         if !directory.isEmpty {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -74,7 +75,7 @@ enum StoreFiles {
     }
 
     /// Makes a rename in the file's folder durable (best effort: the data itself is synced already).
-    static func syncDirectory(of path: String) {
+    public static func syncDirectory(of path: String) {
         let directory = (path as NSString).deletingLastPathComponent
         let fd = open(directory.isEmpty ? "." : directory, O_RDONLY | O_DIRECTORY)
         guard fd >= 0 else { return }

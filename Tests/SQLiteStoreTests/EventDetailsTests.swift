@@ -1,7 +1,8 @@
 import Foundation
+import MFACore
 import Testing
 
-@testable import CountersignStore
+@testable import SQLiteStore
 
 /// Event details are stored as a JSON object written by hand; JSONDecoder must read back exactly what went in.
 @Suite struct EventDetailsTests {
@@ -11,11 +12,11 @@ import Testing
         ["quote": "say \"hi\"", "back\\slash": "a\\b", "controls": "\u{0}\u{1}\n\r\t\u{1F}", "unicode": "jürgen 🔐 \u{2028}"],
     ])
     func roundTrips(_ details: [String: String]) throws {
-        let encoded = CountersignStore.encodeDetails(details)
+        let encoded = StoredEvent.encodeDetails(details)
         #expect(try JSONDecoder().decode([String: String].self, from: Data(encoded.utf8)) == details)
     }
 
     @Test func keysAreSorted() {
-        #expect(CountersignStore.encodeDetails(["b": "2", "a": "1"]) == #"{"a":"1","b":"2"}"#)
+        #expect(StoredEvent.encodeDetails(["b": "2", "a": "1"]) == #"{"a":"1","b":"2"}"#)
     }
 }

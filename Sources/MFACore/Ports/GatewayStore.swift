@@ -1,0 +1,90 @@
+import Crypto
+import Foundation
+
+/// Users and their factors as the admin commands and the import manage them.
+public protocol UserStore: Sendable {
+    func addUser(_ name: String, passwordHash: String?, at time: Date) async throws
+    func setPasswordHash(_ hash: String?, for name: String) async throws
+    /// The user and their device and enrollment codes.
+    func deleteUser(_ name: String) async throws
+    /// In name order.
+    func users() async throws -> [UserSummary]
+    func user(_ name: String) async throws -> UserSummary?
+    /// Stores a new enrollment; refused while one exists (delete it first), so a secret already in an app is never
+    /// silently replaced. A new secret starts afresh: no step of it has been used.
+    func enrollTOTP(_ enrollment: TOTPEnrollment, for name: String, at time: Date) async throws
+    func deleteTOTP(for name: String) async throws
+    /// `countersign user unlock NAME`: the lock and the failures before it.
+    func unlock(_ username: String) async throws
+    /// Imports users in one transaction: all of them, or (on any error) none. `nextBatch` is called inside the
+    /// transaction until it returns nil, so that a file of any size streams through. Existing users are an error
+    /// unless `updatingExisting`, which sets the password and TOTP secret given. The event `auditEvent` makes of the
+    /// summary is written in the same transaction.
+    func importUsers(
+        updatingExisting: Bool, at time: Date, nextBatch: () throws -> [ImportedUser]?, auditEvent: (ImportSummary) -> AuditEvent
+    ) async throws -> ImportSummary
+    /// Every user in name order, one at a time (memory stays flat), the TOTP secret decrypted only when asked for.
+    func forEachUser(includeSecrets: Bool, _ body: (ExportedUser) throws -> Void) async throws
+}
+
+extension UserStore {
+    public func addUser(_ name: String, passwordHash: String?) async throws {
+        try await addUser(name, passwordHash: passwordHash, at: Date())
+    }
+
+    public func enrollTOTP(_ enrollment: TOTPEnrollment, for name: String) async throws {
+        try await enrollTOTP(enrollment, for: name, at: Date())
+    }
+}
+
+/// Push devices, their single-use enrollment codes, the server's signing key and the gateway-wide push switch.
+public protocol DeviceStore: Sendable {
+    /// Stores a code (only its hash) that enrolls one device for `user` until `expires`; refused while the user has
+    /// a device: one device per user.
+    func createEnrollmentCode(_ code: String, for user: String, expires: Date) async throws
+    /// Uses up a code: the user it was made for, or nil when it is unknown, already used or expired. A code works
+    /// once, also when two redeem it at the same moment.
+    func redeemEnrollmentCode(_ code: String, now: Date) async throws -> String?
+    /// Refused when the user already has a device.
+    func addDevice(_ device: EnrolledDevice) async throws
+    func device(id: String) async throws -> EnrolledDevice?
+    func device(forUser user: String) async throws -> EnrolledDevice?
+    func deleteDevice(forUser user: String) async throws
+    func touchDevice(id: String, at time: Date) async throws
+    /// The server's P-256 signing key: made on first use (once, also when nodes start together), sealed under the
+    /// store key.
+    func serverSigningKey() async throws -> P256.Signing.PrivateKey
+    func setPushEnabled(_ enabled: Bool) async throws
+    /// Users whose only second factor is push (what `protect disable` takes away).
+    func pushOnlyUsers() async throws -> [String]
+}
+
+/// The audit trail.
+public protocol AuditStore: Sendable {
+    /// Written before it returns.
+    func append(_ events: [AuditEvent]) async throws
+    /// Queued for the next commit: audit events stay off the reply path. `flush()` waits for what is queued; a
+    /// failure goes to `onBackgroundWriteFailure`.
+    func appendSoon(_ events: [AuditEvent])
+    /// Returns once every write queued so far has committed.
+    func flush() async throws
+    /// Events in time order: the last `limit` that match, or with `after`, those newer than that id (for --follow).
+    func events(user: String?, type: String?, after: Int64?, limit: Int?) async throws -> [StoredEvent]
+    /// Who hears of a write that nobody waited for and that failed (the gateway logs it).
+    func onBackgroundWriteFailure(_ handler: @escaping @Sendable (_ what: String, _ error: any Error) -> Void)
+}
+
+extension AuditStore {
+    public func events(user: String? = nil, type: String? = nil, after: Int64? = nil, limit: Int? = nil) async throws -> [StoredEvent] {
+        try await events(user: user, type: type, after: after, limit: limit)
+    }
+}
+
+/// Everything the gateway and the admin commands keep: one implementation per backend (SQLite, PostgreSQL), and
+/// nothing above the stores names either.
+public protocol GatewayStore: CredentialStore, UserStore, DeviceStore, AuditStore {
+    /// Nil when the store answers, else what is wrong (`/readyz`).
+    func healthProblem() async -> String?
+    /// Runs what the store needs while the gateway runs (connections, notifications) until the task is cancelled.
+    func run() async throws
+}

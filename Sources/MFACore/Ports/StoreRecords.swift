@@ -1,0 +1,119 @@
+import Foundation
+
+/// The store operations on the login path that are timed.
+public enum StoreOperation: String, Sendable, CaseIterable {
+    /// A user's credentials read for a login.
+    case credentialsRead = "credentials_read"
+    /// One group transaction of the login path's writes, committed.
+    case commit
+}
+
+public typealias StoreTiming = @Sendable (StoreOperation, Duration) -> Void
+
+/// A user as the admin commands show it: no secret in it.
+public struct UserSummary: Sendable, Equatable, Codable {
+    public var name: String
+    public var hasPassword: Bool
+    public var createdAt: Date
+    public var totpEnrolled: Bool
+    public var totpEnrolledAt: Date?
+    /// The push device, if one is enrolled.
+    public var device: EnrolledDevice?
+    /// Set while the user is locked out (or was, until the next login clears it).
+    public var lockedUntil: Date?
+
+    public init(
+        name: String, hasPassword: Bool, createdAt: Date, totpEnrolled: Bool, totpEnrolledAt: Date?, device: EnrolledDevice?,
+        lockedUntil: Date?
+    ) {
+        self.name = name
+        self.hasPassword = hasPassword
+        self.createdAt = createdAt
+        self.totpEnrolled = totpEnrolled
+        self.totpEnrolledAt = totpEnrolledAt
+        self.device = device
+        self.lockedUntil = lockedUntil
+    }
+}
+
+/// An audit event as stored: its id orders events and lets `events --follow` ask for the newer ones.
+public struct StoredEvent: Sendable, Equatable {
+    public var id: Int64
+    public var event: AuditEvent
+
+    public init(id: Int64, event: AuditEvent) {
+        self.id = id
+        self.event = event
+    }
+
+    /// `details` as the stores keep it: a JSON object of strings.
+    public static func decodeDetails(_ json: String?) -> [String: String] {
+        json.flatMap { try? JSONDecoder().decode([String: String].self, from: Data($0.utf8)) } ?? [:]
+    }
+
+    /// A JSON object with sorted keys (RFC 8259 §7 escaping). Written by hand: every login stores one or two events,
+    /// and Foundation's JSONEncoder cost more than the rest of the event's insert.
+    public static func encodeDetails(_ details: [String: String]) -> String {
+        var out = "{"
+        for (index, key) in details.keys.sorted().enumerated() {
+            if index > 0 { out += "," }
+            out += JSONText.quoted(key) + ":" + JSONText.quoted(details[key]!)
+        }
+        return out + "}"
+    }
+}
+
+/// A user as bulk import writes it: the password already hashed, the TOTP secret in the clear (sealed by the store).
+public struct ImportedUser: Sendable {
+    /// The line of the import file it came from, for the errors only the store can see (an existing user).
+    public var line: Int
+    public var name: String
+    public var passwordHash: String?
+    public var totpSecret: [UInt8]?
+
+    public init(line: Int, name: String, passwordHash: String?, totpSecret: [UInt8]?) {
+        self.line = line
+        self.name = name
+        self.passwordHash = passwordHash
+        self.totpSecret = totpSecret
+    }
+}
+
+public struct ImportSummary: Sendable, Equatable {
+    public var added = 0
+    public var updated = 0
+    public var count: Int { added + updated }
+
+    public init(added: Int = 0, updated: Int = 0) {
+        self.added = added
+        self.updated = updated
+    }
+}
+
+/// A user as export reads it; the secret only when asked for.
+public struct ExportedUser: Sendable, Equatable {
+    public var name: String
+    public var hasPassword: Bool
+    public var totpEnrolled: Bool
+    public var hasDevice: Bool
+    public var totpSecret: [UInt8]?
+
+    public init(name: String, hasPassword: Bool, totpEnrolled: Bool, hasDevice: Bool, totpSecret: [UInt8]?) {
+        self.name = name
+        self.hasPassword = hasPassword
+        self.totpEnrolled = totpEnrolled
+        self.hasDevice = hasDevice
+        self.totpSecret = totpSecret
+    }
+}
+
+/// What a backup, a restore or a copy between stores copied.
+public struct StoreCopySummary: Sendable, Equatable {
+    public var users: Int
+    public var devices: Int
+
+    public init(users: Int, devices: Int) {
+        self.users = users
+        self.devices = devices
+    }
+}
