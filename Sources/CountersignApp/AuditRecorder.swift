@@ -11,15 +11,21 @@ public struct AuditRecorder: AuditSink {
     private let queued: Bool
     /// Who else hears of each event (the gateway's status and metrics).
     private let observe: (@Sendable (AuditEvent) -> Void)?
+    /// `[node] name`, written into every event.
+    private let node: String
 
-    init(store: any GatewayStore, logger: Logger, queued: Bool, observe: (@Sendable (AuditEvent) -> Void)? = nil) {
+    init(
+        store: any GatewayStore, node: String, logger: Logger, queued: Bool, observe: (@Sendable (AuditEvent) -> Void)? = nil
+    ) {
         self.store = store
+        self.node = node
         self.logger = logger
         self.queued = queued
         self.observe = observe
     }
 
     public func record(_ event: AuditEvent) async {
+        let event = stamped(event)
         log(event)
         observe?(event)
         guard !queued else { return store.appendSoon([event]) }
@@ -28,6 +34,13 @@ public struct AuditRecorder: AuditSink {
         } catch {
             logger.error("could not store audit event", metadata: ["type": "\(event.type)", "error": "\(error)"])
         }
+    }
+
+    /// The event with this node's name.
+    func stamped(_ event: AuditEvent) -> AuditEvent {
+        var event = event
+        if event.node == nil { event.node = node }
+        return event
     }
 
     /// The log line alone, for an event the store wrote in the transaction it describes (an import).

@@ -89,12 +89,13 @@ extension CountersignAdmin {
                 return batch
             },
             auditEvent: { summary in
-                let made = AuditEvent(
-                    time: time, type: .userImport, user: nil, resource: "admin:cli", result: .success,
-                    details: [
-                        "count": "\(summary.count)", "added": "\(summary.added)", "updated": "\(summary.updated)",
-                        "source": source, "format": format.rawValue,
-                    ])
+                let made = audit.stamped(
+                    AuditEvent(
+                        time: time, type: .userImport, user: nil, resource: "admin:cli", result: .success,
+                        details: [
+                            "count": "\(summary.count)", "added": "\(summary.added)", "updated": "\(summary.updated)",
+                            "source": source, "format": format.rawValue,
+                        ]))
                 event = made
                 return made
             })

@@ -21,19 +21,20 @@ public struct CountersignAdmin: Sendable {
         let store = try StoreOpener.open(configuration.store, environment: environment)
         self.init(
             store: store, issuer: configuration.totp.issuer, publicURL: configuration.http.publicURL, hasher: hasher,
-            clock: clock, logger: logger)
+            clock: clock, node: configuration.node.name, logger: logger)
     }
 
     public init(
         store: any GatewayStore, issuer: String, publicURL: String, hasher: PasswordHasher = PasswordHasher(),
-        clock: any WallClock = SystemWallClock(), logger: Logger = Logger(label: "countersign.admin")
+        clock: any WallClock = SystemWallClock(), node: String = NodeSettings.defaultName,
+        logger: Logger = Logger(label: "countersign.admin")
     ) {
         self.store = store
         self.hasher = hasher
         self.issuer = issuer
         self.publicURL = publicURL
         self.clock = clock
-        self.audit = AuditRecorder(store: store, logger: logger, queued: false)
+        self.audit = AuditRecorder(store: store, node: node, logger: logger, queued: false)
     }
 
     public func addUser(_ name: String, password: String?) async throws {

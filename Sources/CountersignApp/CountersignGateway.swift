@@ -65,7 +65,7 @@ public final class CountersignGateway: Sendable {
             logger.error("store write failed", metadata: ["write": "\(what)", "error": "\(error)"])
         }
         let logins = RecentLogins()
-        let audit = AuditRecorder(store: store, logger: logger, queued: true) { event in
+        let audit = AuditRecorder(store: store, node: configuration.node.name, logger: logger, queued: true) { event in
             logins.record(event)
             metrics.recorded(event)
         }

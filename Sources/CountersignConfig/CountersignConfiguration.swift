@@ -14,13 +14,16 @@ public struct CountersignConfiguration: Sendable, Equatable {
     public var primary: PrimarySettings
     public var lockout: LockoutSettings
     public var metrics: MetricsSettings
+    public var node: NodeSettings
 
     public init(
         store: StoreSettings, radius: RADIUSSettings, mfa: MFASettings, totp: TOTPSettings, log: LogSettings,
         http: HTTPSettings = HTTPSettings(), push: PushSettings = PushSettings(),
         ldap: LDAPSettings = LDAPSettings(), primary: PrimarySettings = PrimarySettings(),
-        lockout: LockoutSettings = LockoutSettings(), metrics: MetricsSettings = MetricsSettings()
+        lockout: LockoutSettings = LockoutSettings(), metrics: MetricsSettings = MetricsSettings(),
+        node: NodeSettings = NodeSettings()
     ) {
+        self.node = node
         self.lockout = lockout
         self.metrics = metrics
         self.store = store
@@ -107,6 +110,7 @@ public struct CountersignConfiguration: Sendable, Equatable {
         StoreSettings.tableName, RADIUSSettings.tableName, MFASettings.tableName,
         TOTPSettings.tableName, LogSettings.tableName, HTTPSettings.tableName, PushSettings.tableName,
         LDAPSettings.tableName, PrimarySettings.tableName, LockoutSettings.tableName, MetricsSettings.tableName,
+        NodeSettings.tableName,
     ]
 
     /// Reads every section, even after one fails, so that each reports its errors; nil when one could not be read.
@@ -121,13 +125,13 @@ public struct CountersignConfiguration: Sendable, Equatable {
         let store = section(StoreSettings.self), radius = section(RADIUSSettings.self), mfa = section(MFASettings.self)
         let totp = section(TOTPSettings.self), log = section(LogSettings.self), http = section(HTTPSettings.self)
         let push = section(PushSettings.self), ldap = section(LDAPSettings.self), primary = section(PrimarySettings.self)
-        let lockout = section(LockoutSettings.self), metrics = section(MetricsSettings.self)
+        let lockout = section(LockoutSettings.self), metrics = section(MetricsSettings.self), node = section(NodeSettings.self)
         guard let store, let radius, let mfa, let totp, let log, let http, let push, let ldap, let primary, let lockout,
-            let metrics
+            let metrics, let node
         else { return nil }
         self.init(
             store: store, radius: radius, mfa: mfa, totp: totp, log: log, http: http, push: push, ldap: ldap, primary: primary,
-            lockout: lockout, metrics: metrics)
+            lockout: lockout, metrics: metrics, node: node)
     }
 
     /// Checks ranges and cross-field rules. `parse` and `load` call it; call it yourself for a configuration built in code.
@@ -141,7 +145,7 @@ public struct CountersignConfiguration: Sendable, Equatable {
         let checks: [() throws -> Void] = [
             validateStore, validateRADIUS, validateTOTP, http.validate, push.validate,
             { try push.validateUserVerification(publicURL: http.publicURL) }, ldap.validate,
-            { try primary.validate(ldap: ldap) }, lockout.validate, metrics.validate,
+            { try primary.validate(ldap: ldap) }, lockout.validate, metrics.validate, node.validate,
         ]
         return checks.compactMap { check in
             do {

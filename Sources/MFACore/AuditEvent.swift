@@ -10,11 +10,14 @@ public struct AuditEvent: Sendable, Equatable, Codable {
     public var result: AuditResult
     public var error: String?
     public var details: [String: String]
+    /// The node that wrote it (`[node] name`), filled in by the audit recorder.
+    public var node: String?
 
     public init(
         time: Date, type: AuditEventType, user: String?, resource: String? = nil, clientAddress: String? = nil,
-        result: AuditResult, error: String? = nil, details: [String: String] = [:]
+        result: AuditResult, error: String? = nil, details: [String: String] = [:], node: String? = nil
     ) {
+        self.node = node
         self.time = time
         self.type = type
         self.user = user

@@ -5,10 +5,11 @@ import Foundation
 /// Push orchestration: create and sign a push, deliver it to the device's open poll, take the first valid signed
 /// answer, expire what nobody answered. In memory: a push lives only as long as the login that waits for it.
 public final class PushCoordinator: Sendable {
-    public enum Outcome: Sendable, Equatable {
+    /// Raw values as the shared store keeps them.
+    public enum Outcome: String, Sendable, Equatable {
         case approved
         case denied
-        case timedOut
+        case timedOut = "timed_out"
         /// The push limiter refused it; nothing was sent.
         case limited
         /// The gateway is shutting down.

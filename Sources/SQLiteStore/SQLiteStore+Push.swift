@@ -88,17 +88,26 @@ extension SQLiteStore {
 
     /// The server's P-256 signing key: made on first use, kept sealed under the store key like TOTP secrets.
     public func serverSigningKey() async throws -> P256.Signing.PrivateKey {
-        let label = "server-signing-key"
+        try P256.Signing.PrivateKey(
+            rawRepresentation: await sealedSetting("server-signing-key") { Array(P256.Signing.PrivateKey().rawRepresentation) })
+    }
+
+    public func sharedKey(named name: String) async throws -> [UInt8] {
+        try await sealedSetting("key:" + name) { SecureRandom.bytes(32) }
+    }
+
+    /// A secret in the settings table, sealed under the store key; `make` gives its first value.
+    private func sealedSetting(_ label: String, make: @escaping @Sendable () -> [UInt8]) async throws -> [UInt8] {
         let secrets = self.secrets
         let sealed: Data = try await database.write { db in
             if let existing = try Data.fetchOne(db, sql: "SELECT value FROM settings WHERE key = ?", arguments: [label]) {
                 return existing
             }
-            let sealed = Data(try secrets.seal(Array(P256.Signing.PrivateKey().rawRepresentation), for: label))
+            let sealed = Data(try secrets.seal(make(), for: label))
             try db.execute(sql: "INSERT INTO settings (key, value) VALUES (?, ?)", arguments: [label, sealed])
             return sealed
         }
-        return try P256.Signing.PrivateKey(rawRepresentation: secrets.open(Array(sealed), for: label))
+        return try secrets.open(Array(sealed), for: label)
     }
 
     public func isPushEnabled() async throws -> Bool {

@@ -155,6 +155,10 @@ public final class SQLiteStore: GatewayStore {
                     ALTER TABLE devices ADD COLUMN webauthn_public_key TEXT;
                     """)
         }
+        // The node that wrote each event (`[node] name`): several nodes may share a store.
+        migrator.registerMigration("v6-event-node") { db in
+            try db.execute(sql: "ALTER TABLE events ADD COLUMN node TEXT")
+        }
         return migrator
     }
 
@@ -274,13 +278,13 @@ public final class SQLiteStore: GatewayStore {
     static func insert(_ event: AuditEvent, _ db: Database) throws {
         try db.cachedStatement(
             sql: """
-                INSERT INTO events (time, type, user, resource, client_address, result, error, details)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                INSERT INTO events (time, type, user, resource, client_address, result, error, details, node)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """
         ).execute(
             arguments: [
                 event.time.timeIntervalSince1970, event.type.rawValue, event.user, event.resource,
-                event.clientAddress, event.result.rawValue, event.error, StoredEvent.encodeDetails(event.details),
+                event.clientAddress, event.result.rawValue, event.error, StoredEvent.encodeDetails(event.details), event.node,
             ])
     }
 
@@ -432,6 +436,6 @@ extension StoredEvent {
                 time: Date(timeIntervalSince1970: row["time"]), type: AuditEventType(rawValue: row["type"]), user: row["user"],
                 resource: row["resource"], clientAddress: row["client_address"],
                 result: AuditResult(rawValue: row["result"]) ?? .failure, error: row["error"],
-                details: Self.decodeDetails(row["details"])))
+                details: Self.decodeDetails(row["details"]), node: row["node"]))
     }
 }

@@ -323,7 +323,7 @@ struct Events: AsyncParsableCommand {
         init(_ event: AuditEvent) { self.event = event }
 
         enum CodingKeys: String, CodingKey {
-            case time, type, user, resource, client_address, result, error, details
+            case time, type, user, resource, client_address, result, error, details, node
         }
 
         func encode(to encoder: any Encoder) throws {
@@ -336,6 +336,7 @@ struct Events: AsyncParsableCommand {
             try container.encode(event.result.rawValue, forKey: .result)
             try container.encode(event.error, forKey: .error)
             try container.encode(event.details, forKey: .details)
+            try container.encode(event.node, forKey: .node)
         }
     }
 }

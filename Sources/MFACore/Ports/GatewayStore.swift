@@ -54,6 +54,9 @@ public protocol DeviceStore: Sendable {
     /// The server's P-256 signing key: made on first use (once, also when nodes start together), sealed under the
     /// store key.
     func serverSigningKey() async throws -> P256.Signing.PrivateKey
+    /// 32 random octets made on first use under `name` (once, also when nodes start together), sealed under the store
+    /// key: the same on every node (the failover join's salt).
+    func sharedKey(named name: String) async throws -> [UInt8]
     func setPushEnabled(_ enabled: Bool) async throws
     /// Users whose only second factor is push (what `protect disable` takes away).
     func pushOnlyUsers() async throws -> [String]
