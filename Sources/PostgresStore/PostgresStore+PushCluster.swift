@@ -29,7 +29,8 @@ extension PostgresStore {
             if counted {
                 // Taken first: a publish of the same attempt that commits while this one waits is joined below, not
                 // counted against it.
-                let pair = user + "\u{0}" + kind + "\u{0}" + name
+                // Unit separators: a user name holds no control character (UserName), and text holds no NUL.
+                let pair = user + "\u{1F}" + kind + "\u{1F}" + name
                 try await connection.run("SELECT pg_advisory_xact_lock(\(Self.limiterLockClass), hashtext(\(pair)))")
             }
             if let joinKey = push.joinKey {
