@@ -42,8 +42,12 @@ public struct PostgresEndpoint: Sendable {
         return endpoint
     }
 
+    /// What `pg_stat_activity` shows of the store's connections (§28.2.3): the pool's, and the LISTEN connections'.
+    public static let applicationName = "countersign"
+    public static let feedApplicationName = "countersign push feed"
+
     /// A connection attempt that takes longer than this has failed: the login path waits for no more (`Deadline`).
-    static let connectTimeout = TimeAmount.seconds(2)
+    static let connectTimeoutSeconds: Int64 = 2
 
     func clientConfiguration() throws -> PostgresClient.Configuration {
         let tls: PostgresClient.Configuration.TLS =
@@ -54,7 +58,8 @@ public struct PostgresEndpoint: Sendable {
             }
         var configuration = PostgresClient.Configuration(
             host: host, port: port, username: username, password: password, database: database, tls: tls)
-        configuration.options.connectTimeout = .seconds(2)
+        configuration.options.connectTimeout = .seconds(Self.connectTimeoutSeconds)
+        configuration.options.additionalStartupParameters = [("application_name", Self.applicationName)]
         // Each login holds a connection for a few short statements; more than this would only queue in the server.
         configuration.options.maximumConnections = 16
         return configuration
@@ -70,7 +75,8 @@ public struct PostgresEndpoint: Sendable {
             }
         var configuration = PostgresConnection.Configuration(
             host: host, port: port, username: username, password: password, database: database, tls: tls)
-        configuration.options.connectTimeout = Self.connectTimeout
+        configuration.options.connectTimeout = .seconds(Self.connectTimeoutSeconds)
+        configuration.options.additionalStartupParameters = [("application_name", Self.feedApplicationName)]
         return configuration
     }
 

@@ -193,3 +193,21 @@ extension StoreContractTests {
         await store.close()
     }
 }
+
+extension StoreContractTests {
+    /// The server ends the LISTEN session (a restart, a failover, an administrator): the feed connects again, says
+    /// `.resynchronize` again, and hears what happens next.
+    @Test(arguments: [Backend.postgresql])
+    func theFeedListensAgainAfterItsConnectionIsLost(_ backend: Backend) async throws {
+        try await TestDatabase.with(backend) { database in
+            let (a, b) = (try database.cluster(), try database.cluster())
+            let heard = ChangeRecorder(b.changes())
+            try await heard.waitFor("listening") { $0 == [.resynchronize] }
+            try await database.terminateConnections(applicationName: PostgresEndpoint.feedApplicationName)
+            try await heard.waitFor("listening again") { $0 == [.resynchronize, .resynchronize] }
+            let push = sharedPush("after")
+            #expect(try await a.publish(push, limit: PushLimiter.Settings(enabled: false), now: now) == .created)
+            try await heard.waitFor("the push made after") { $0.last == .created(push) }
+        }
+    }
+}

@@ -75,6 +75,16 @@ final class TestDatabase: Sendable {
         return store
     }
 
+    /// Ends the server sessions of this database's connections that go by `applicationName`.
+    func terminateConnections(applicationName: String) async throws {
+        let (server, name) = postgres!
+        try await server.admin(
+            """
+            SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+            WHERE datname = '\(name)' AND application_name = '\(applicationName)'
+            """)
+    }
+
     private func drop() async {
         for store in opened.withLock({ $0 }) { await store.close() }
         if let folder { try? FileManager.default.removeItem(atPath: folder) }
