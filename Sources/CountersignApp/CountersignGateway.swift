@@ -117,8 +117,10 @@ public final class CountersignGateway: Sendable {
                 listen: listen, probe: probe, exposition: { metrics.exposition(pushesPending: pushes.pendingCount) },
                 onListening: { listeners.oneBound() }, logger: logger)
         }
-        // Shut down in reverse: pushes are answered first, then the listeners drain.
-        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: radius)]
+        // Shut down in reverse: pushes are answered first, then the listeners drain, and the store goes last.
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+            .init(service: StoreService(store: store)), .init(service: radius),
+        ]
         if let ldap { services.append(.init(service: ldap)) }
         services.append(.init(service: http))
         if let metricsServer { services.append(.init(service: metricsServer)) }
@@ -158,6 +160,21 @@ public final class CountersignGateway: Sendable {
 
     public func shutdown() async {
         await services.triggerGracefulShutdown()
+    }
+}
+
+/// The store's own work while the gateway runs (its connections, for PostgreSQL): stopped last, once what the other
+/// services queued for it is written.
+struct StoreService: Service {
+    let store: any GatewayStore
+
+    func run() async throws {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await store.run() }
+            try? await gracefulShutdown()
+            try? await store.flush()
+            group.cancelAll()
+        }
     }
 }
 
