@@ -5,10 +5,30 @@ import PostgresNIO
 /// answered within its limit (Deadline), PostgreSQL's errors turned into StoreErrors.
 final class PooledDatabase: Sendable {
     let client: PostgresClient
+    private let endpoint: PostgresEndpoint
     private let schema = SchemaGate()
 
-    init(client: PostgresClient) {
+    init(client: PostgresClient, endpoint: PostgresEndpoint) {
         self.client = client
+        self.endpoint = endpoint
+    }
+
+    /// Migrates on a connection of its own, not the pool's: the pool retries a failed connection attempt until the
+    /// caller gives up, so a wrong password or database name would read "no answer"; connected directly, the first
+    /// statement of a store reports what the server said.
+    private static func migrate(_ endpoint: PostgresEndpoint) async throws {
+        try await Deadline.run(PostgresStore.adminLimit) {
+            let connection = try await PostgresConnection.connect(
+                configuration: try endpoint.connectionConfiguration(applicationName: PostgresEndpoint.applicationName), id: 0,
+                logger: PostgresConnection.quiet)
+            do {
+                try await Schema.migrate(connection)
+            } catch {
+                try? await connection.close()
+                throw error
+            }
+            try await connection.close()
+        }
     }
 
     /// `body` on a pooled connection, answered within `limit`.
@@ -16,9 +36,9 @@ final class PooledDatabase: Sendable {
         _ limit: Duration, _ body: @escaping @Sendable (PostgresConnection) async throws -> T
     ) async throws -> T {
         do {
-            return try await Deadline.run(limit) { [client, schema] in
-                // Closures, not the functions themselves: passing them crashes Swift 6.3's isolation checker.
-                try await schema.ready { try await client.withConnection { connection in try await Schema.migrate(connection) } }
+            return try await Deadline.run(limit) { [client, schema, endpoint] in
+                try await schema.ready { try await Self.migrate(endpoint) }
+                // A closure, not `body` itself: passing it crashes Swift 6.3's isolation checker.
                 return try await client.withConnection { connection in try await body(connection) }
             }
         } catch {

@@ -65,8 +65,8 @@ public struct PostgresEndpoint: Sendable {
         return configuration
     }
 
-    /// For the dedicated LISTEN connection, made without the pool.
-    func connectionConfiguration() throws -> PostgresConnection.Configuration {
+    /// For a connection made without the pool (migrations, LISTEN).
+    func connectionConfiguration(applicationName: String) throws -> PostgresConnection.Configuration {
         let tls: PostgresConnection.Configuration.TLS =
             switch self.tls {
             case .disable: .disable
@@ -76,7 +76,7 @@ public struct PostgresEndpoint: Sendable {
         var configuration = PostgresConnection.Configuration(
             host: host, port: port, username: username, password: password, database: database, tls: tls)
         configuration.options.connectTimeout = .seconds(Self.connectTimeoutSeconds)
-        configuration.options.additionalStartupParameters = [("application_name", Self.feedApplicationName)]
+        configuration.options.additionalStartupParameters = [("application_name", applicationName)]
         return configuration
     }
 

@@ -52,7 +52,7 @@ public final class PostgresStore: GatewayStore, ChallengeStore, PushCluster {
         self.timing = timing
         self.logger = logger
         let client = PostgresClient(configuration: try endpoint.clientConfiguration())
-        let database = PooledDatabase(client: client)
+        let database = PooledDatabase(client: client, endpoint: endpoint)
         self.database = database
         // The pool leases connections only while run() runs; started now, a statement made at once still works.
         clientRun = Task { await client.run() }
