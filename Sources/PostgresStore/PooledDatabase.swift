@@ -46,6 +46,15 @@ final class PooledDatabase: Sendable {
         }
     }
 
+    /// `SELECT 1` on a pooled connection within `limit`, the schema or not: whether the server answers.
+    func ping(within limit: Duration) async throws {
+        do {
+            try await Deadline.run(limit) { [client] in try await client.withConnection { connection in try await connection.run("SELECT 1") } }
+        } catch {
+            throw StoreErrors.map(error)
+        }
+    }
+
     /// `body` in a transaction on a pooled connection, answered within `limit`.
     func transaction<T: Sendable>(
         _ limit: Duration, _ body: @escaping @Sendable (PostgresConnection) async throws -> T
