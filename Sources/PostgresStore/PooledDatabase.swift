@@ -49,7 +49,9 @@ final class PooledDatabase: Sendable {
     /// `SELECT 1` on a pooled connection within `limit`, the schema or not: whether the server answers.
     func ping(within limit: Duration) async throws {
         do {
-            try await Deadline.run(limit) { [client] in try await client.withConnection { connection in try await connection.run("SELECT 1") } }
+            try await Deadline.run(limit) { [client] in
+                try await client.withConnection { connection in try await connection.run("SELECT 1") }
+            }
         } catch {
             throw StoreErrors.map(error)
         }

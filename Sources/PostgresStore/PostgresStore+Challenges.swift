@@ -11,7 +11,7 @@ extension PostgresStore {
         let now = now.timeIntervalSince1970
         if challengePrune.isDue() {
             inBackground("deleting expired challenges") {
-                try await self.database.withConnection(Self.adminLimit) { connection in
+                try await self.database.withConnection(Self.backgroundLimit) { connection in
                     try await connection.run("DELETE FROM challenges WHERE expires <= \(now)")
                 }
             }

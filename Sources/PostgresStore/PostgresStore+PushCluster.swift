@@ -136,7 +136,7 @@ extension PostgresStore {
     /// Resolved pushes older than a day, and pending ones a day past their expiry (their node stopped).
     private func pruneResolvedPushes(before cutoff: Double) {
         inBackground("deleting old pushes") {
-            try await self.database.withConnection(Self.adminLimit) { connection in
+            try await self.database.withConnection(Self.backgroundLimit) { connection in
                 try await connection.run(
                     "DELETE FROM pushes WHERE (outcome IS NOT NULL AND resolved_at < \(cutoff)) OR expires < \(cutoff)")
             }

@@ -124,7 +124,7 @@ extension PostgresStore: CredentialStore {
         if accepted && pruneIsDue() {
             let before = step - StoreConventions.usedStepsKept
             inBackground("pruning used TOTP steps") {
-                try await self.database.withConnection(Self.adminLimit) { connection in
+                try await self.database.withConnection(Self.backgroundLimit) { connection in
                     try await connection.run("DELETE FROM totp_used_steps WHERE step < \(before)")
                 }
             }

@@ -28,8 +28,10 @@ public final class PostgresStore: GatewayStore, ChallengeStore, PushCluster {
 
     /// The login path's statements (credentials, used steps, lockout, challenges, pushes) answer within this or fail.
     static let loginLimit: Duration = .seconds(2)
-    /// The admin commands' statements, and the background writer's batches.
+    /// The admin commands' statements.
     static let adminLimit: Duration = .seconds(15)
+    /// A batch of audit events, a prune: work nobody waits for, which must not pile up behind a dead server.
+    static let backgroundLimit: Duration = .seconds(5)
     /// `/readyz`.
     static let healthLimit: Duration = .seconds(1)
 
@@ -57,7 +59,7 @@ public final class PostgresStore: GatewayStore, ChallengeStore, PushCluster {
         // The pool leases connections only while run() runs; started now, a statement made at once still works.
         clientRun = Task { await client.run() }
         eventWriter = EventWriter { events in
-            try await database.withConnection(Self.adminLimit) { connection in
+            try await database.withConnection(Self.backgroundLimit) { connection in
                 try await connection.run(Self.insertEvents(events))
             }
         }

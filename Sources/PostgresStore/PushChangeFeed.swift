@@ -30,7 +30,8 @@ struct PushChangeFeed: Sendable {
                 try await database.withConnection(PostgresStore.loginLimit) { _ in }
                 connectionID += 1
                 let connection = try await PostgresConnection.connect(
-                    configuration: try endpoint.connectionConfiguration(applicationName: PostgresEndpoint.feedApplicationName), id: connectionID, logger: PostgresConnection.quiet)
+                    configuration: try endpoint.connectionConfiguration(applicationName: PostgresEndpoint.feedApplicationName),
+                    id: connectionID, logger: PostgresConnection.quiet)
                 do {
                     try await listen(on: connection, continuation) { retry = Self.firstRetry }
                 } catch {

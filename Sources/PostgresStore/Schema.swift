@@ -141,7 +141,8 @@ enum Schema {
             try await connection.run("SELECT pg_advisory_xact_lock(\(migrationLock))")
             try await connection.run(
                 "CREATE TABLE IF NOT EXISTS schema_migrations (version bigint PRIMARY KEY, applied_at double precision NOT NULL)")
-            let applied = Set(try await connection.rows("SELECT version FROM schema_migrations").map { try $0.get("version", as: Int64.self) })
+            let applied = Set(
+                try await connection.rows("SELECT version FROM schema_migrations").map { try $0.get("version", as: Int64.self) })
             let known = migrations.map(\.version)
             if let newest = applied.max(), newest > known.max() ?? 0 {
                 throw StoreError(

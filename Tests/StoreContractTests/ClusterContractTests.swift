@@ -211,3 +211,34 @@ extension StoreContractTests {
         }
     }
 }
+
+extension StoreContractTests {
+    /// The server refuses the password: the error says so, as the server put it, and does not repeat the password.
+    @Test(arguments: [Backend.postgresql])
+    func aRefusedPasswordIsReportedWithoutIt(_ backend: Backend) async throws {
+        var endpoint = try TestPostgres.fromEnvironment().endpoint
+        endpoint.password = "not-the-password-4711"
+        let store = try PostgresStore(endpoint: endpoint, key: SymmetricKey(size: .bits256))
+        let error = await #expect(throws: StoreError(.io, "")) { try await store.users() }
+        #expect(error?.message.contains("28P01") == true, "\(String(describing: error))")
+        #expect(error?.message.contains("4711") == false)
+        await store.close()
+    }
+
+    /// Audit events nobody waits for, on a server that is gone: `onBackgroundWriteFailure` hears of it.
+    @Test(arguments: [Backend.postgresql])
+    func aFailedBackgroundWriteIsReported(_ backend: Backend) async throws {
+        let store = try PostgresStore(
+            endpoint: PostgresEndpoint(host: "127.0.0.1", port: 1, username: "nobody", password: "x", database: "none", tls: .disable),
+            key: SymmetricKey(size: .bits256))
+        let failures = Locked<[String]>([])
+        store.onBackgroundWriteFailure { what, _ in failures.withLock { $0.append(what) } }
+        store.appendSoon([AuditEvent(time: now, type: .userAdded, user: "alice", result: .success)])
+        try await store.flush()
+        #expect(failures.withLock { $0 } == ["storing audit events"])
+        await #expect(throws: StoreError(.io, "")) {
+            try await store.append([AuditEvent(time: now, type: .userAdded, user: "bob", result: .success)])
+        }
+        await store.close()
+    }
+}

@@ -247,7 +247,7 @@ import Testing
     /// key between them.
     @Test(arguments: Backend.allCases)
     func keysAreMadeOnceForNodesStartingTogether(_ backend: Backend) async throws {
-        try await TestDatabase.with(backend) { database in
+        try await TestDatabase.with(backend, empty: true) { database in
             let nodes = [try database.store(), try database.store()]
             let keys = try await withThrowingTaskGroup(of: (Data, [UInt8]).self) { group in
                 for node in nodes + nodes {
@@ -332,7 +332,9 @@ import Testing
                         defer { rest = rest.dropFirst(batch) }
                         return Array(rest.prefix(batch))
                     },
-                    auditEvent: { AuditEvent(time: now, type: .userImport, user: nil, result: .success, details: ["added": "\($0.added)"]) })
+                    auditEvent: { summary in
+                        AuditEvent(time: now, type: .userImport, user: nil, result: .success, details: ["added": "\(summary.added)"])
+                    })
             }
             let summary = try await run([
                 ImportedUser(line: 2, name: "u1", passwordHash: "$scrypt$1", totpSecret: secret),
@@ -386,7 +388,8 @@ import Testing
             var exported: [ExportedUser] = []
             try await database.store().forEachUser(includeSecrets: true) { exported.append($0) }
             #expect(exported.map(\.name) == ["existing", "stepper", "u1", "u2", "u3", "u4"])
-            #expect(exported.first { $0.name == "u1" } == ExportedUser(name: "u1", hasPassword: true, totpEnrolled: true, hasDevice: false, totpSecret: secret))
+            let u1 = ExportedUser(name: "u1", hasPassword: true, totpEnrolled: true, hasDevice: false, totpSecret: secret)
+            #expect(exported.first { $0.name == "u1" } == u1)
             var withoutSecrets: [ExportedUser] = []
             try await store.forEachUser(includeSecrets: false) { withoutSecrets.append($0) }
             #expect(withoutSecrets.allSatisfy { $0.totpSecret == nil })

@@ -32,8 +32,10 @@ final class TestDatabase: Sendable {
         self.postgres = postgres
     }
 
-    /// Runs `body` with a new database of `backend`, then drops it (also when `body` throws).
-    static func with(_ backend: Backend, _ body: (TestDatabase) async throws -> Void) async throws {
+    /// Runs `body` with a new database of `backend`, then drops it (also when `body` throws). The database is migrated
+    /// first, as a gateway's start migrates it (its first statement, the signing key, has the admin commands' time
+    /// limit, not a login's); `empty` leaves that to the test.
+    static func with(_ backend: Backend, empty: Bool = false, _ body: (TestDatabase) async throws -> Void) async throws {
         let database: TestDatabase
         switch backend {
         case .sqlite:
@@ -47,6 +49,7 @@ final class TestDatabase: Sendable {
             database = TestDatabase(backend: backend, folder: nil, postgres: (server, name))
         }
         do {
+            if !empty { _ = try await database.store().users() }
             try await body(database)
         } catch {
             await database.drop()
