@@ -5,7 +5,8 @@ import PostgresNIO
 /// Where the store's PostgreSQL server is and how to reach it. The password comes from the environment or a file
 /// (StoreOpener), never from the configuration file.
 public struct PostgresEndpoint: Sendable {
-    /// libpq's `sslmode` values of the same names (PostgreSQL documentation §34.19.1, "SSL Mode Descriptions").
+    /// libpq's `sslmode` values of the same names (PostgreSQL documentation §34.19.3, "Protection Provided in Different
+    /// Modes").
     public enum TLSMode: Sendable {
         case disable
         /// TLS when the server offers it; verified against `caPath` when set, else not verified (libpq's `prefer`).
