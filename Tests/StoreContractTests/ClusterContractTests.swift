@@ -242,3 +242,35 @@ extension StoreContractTests {
         await store.close()
     }
 }
+
+extension StoreContractTests {
+    /// `tls = "require"` with `ca`: the server's certificate is verified against it and the connections are encrypted.
+    /// Another CA, or the system's trust store (no `ca`), refuses this server; `prefer` without a CA encrypts without
+    /// verifying, as libpq's does.
+    @Test(arguments: [Backend.postgresql])
+    func tlsIsVerifiedAgainstTheCA(_ backend: Backend) async throws {
+        let ca = try TestPostgres.certificateAuthority()
+        try await TestDatabase.with(backend) { database in
+            let verified = try database.cluster(tls: .require, ca: ca)
+            try await verified.addUser("alice", passwordHash: nil, at: now)
+            #expect(try await database.encryptedConnections(applicationName: PostgresEndpoint.applicationName) >= 1)
+
+            let unverified = try database.cluster(tls: .prefer)
+            #expect(try await unverified.user("alice") != nil)
+
+            for refused in [try database.cluster(tls: .require), try database.cluster(tls: .require, ca: "/etc/ssl/certs/ca-certificates.crt")] {
+                await #expect(throws: StoreError(.io, "")) { try await refused.users() }
+            }
+        }
+    }
+
+    /// A CA file that cannot be read is refused as the store opens, naming the file.
+    @Test(arguments: [Backend.postgresql])
+    func anUnreadableCAIsRefused(_ backend: Backend) throws {
+        var endpoint = try TestPostgres.fromEnvironment().endpoint
+        endpoint.tls = .require
+        endpoint.caPath = "/nonexistent/ca.pem"
+        let error = #expect(throws: StoreError(.io, "")) { try PostgresStore(endpoint: endpoint, key: SymmetricKey(size: .bits256)) }
+        #expect(error?.message.contains("/nonexistent/ca.pem") == true)
+    }
+}

@@ -71,11 +71,24 @@ final class TestDatabase: Sendable {
     }
 
     /// Another PostgreSQL store instance on this database, with what only PostgreSQL shares (challenges, pushes).
-    func cluster() throws -> PostgresStore {
+    func cluster(tls: PostgresEndpoint.TLSMode = .disable, ca: String? = nil) throws -> PostgresStore {
         let (server, name) = postgres!
-        let store = try PostgresStore(endpoint: server.endpoint.database(name), key: key)
+        var endpoint = server.endpoint.database(name)
+        endpoint.tls = tls
+        endpoint.caPath = ca
+        let store = try PostgresStore(endpoint: endpoint, key: key)
         opened.withLock { $0.append(store) }
         return store
+    }
+
+    /// How many sessions on this database go by `applicationName` over TLS (pg_stat_ssl).
+    func encryptedConnections(applicationName: String) async throws -> Int64 {
+        let (server, name) = postgres!
+        return try await server.adminCount(
+            """
+            SELECT count(*) FROM pg_stat_ssl JOIN pg_stat_activity USING (pid)
+            WHERE datname = '\(name)' AND application_name = '\(applicationName)' AND ssl
+            """)
     }
 
     /// Ends the server sessions of this database's connections that go by `applicationName`.
@@ -112,6 +125,12 @@ struct TestPostgres: Sendable {
         }
     }
 
+    /// The PEM file of the CA that signed the server's certificate (Scripts/postgres makes both).
+    static func certificateAuthority() throws -> String {
+        guard let path = ProcessInfo.processInfo.environment["COUNTERSIGN_TEST_POSTGRES_CA"] else { throw NotStarted() }
+        return path
+    }
+
     static func fromEnvironment() throws -> TestPostgres {
         let environment = ProcessInfo.processInfo.environment
         guard let text = environment["COUNTERSIGN_TEST_POSTGRES_URL"], let url = URL(string: text), let host = url.host,
@@ -125,6 +144,15 @@ struct TestPostgres: Sendable {
 
     /// A statement on the server's own database (CREATE and DROP DATABASE run outside a transaction).
     func admin(_ sql: String) async throws {
+        _ = try await adminRows(sql)
+    }
+
+    /// The first column of the first row of `sql`, a count.
+    func adminCount(_ sql: String) async throws -> Int64 {
+        try await adminRows(sql).first?.decode(Int64.self) ?? 0
+    }
+
+    private func adminRows(_ sql: String) async throws -> [PostgresRow] {
         var configuration = PostgresConnection.Configuration(
             host: endpoint.host, port: endpoint.port, username: endpoint.username, password: endpoint.password,
             database: endpoint.database, tls: .disable)
@@ -132,11 +160,12 @@ struct TestPostgres: Sendable {
         let connection = try await PostgresConnection.connect(
             configuration: configuration, id: 0, logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
         do {
-            _ = try await connection.query(PostgresQuery(unsafeSQL: sql), logger: Logger(label: "test")).collect()
+            let rows = try await connection.query(PostgresQuery(unsafeSQL: sql), logger: Logger(label: "test")).collect()
+            try await connection.close()
+            return rows
         } catch {
             try? await connection.close()
             throw error
         }
-        try await connection.close()
     }
 }
