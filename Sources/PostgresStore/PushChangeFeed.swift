@@ -67,7 +67,14 @@ struct PushChangeFeed: Sendable {
                 group.addTask {
                     while true {
                         try await Task.sleep(for: Self.probeInterval)
-                        try await Deadline.run(PostgresStore.loginLimit) { try await connection.run("SELECT 1") }
+                        do {
+                            try await Deadline.run(PostgresStore.loginLimit) { try await connection.run("SELECT 1") }
+                        } catch {
+                            // Closed, so that a read of a notification's row waiting on it fails too, and the
+                            // group can end.
+                            try? await connection.close()
+                            throw error
+                        }
                     }
                 }
                 // Whichever ends first (the notifications stop, a probe fails) means the connection is gone.

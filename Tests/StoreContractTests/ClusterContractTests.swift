@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+    import Glibc
+#endif
 import Crypto
 import DeviceProtocol
 import Foundation
@@ -272,5 +275,27 @@ extension StoreContractTests {
         endpoint.caPath = "/nonexistent/ca.pem"
         let error = #expect(throws: StoreError(.io, "")) { try PostgresStore(endpoint: endpoint, key: SymmetricKey(size: .bits256)) }
         #expect(error?.message.contains("/nonexistent/ca.pem") == true)
+    }
+}
+
+extension StoreContractTests {
+    /// The LISTEN session stops answering without closing (a host or a network that went silent): the feed's probe
+    /// finds out, and the feed connects again and says `.resynchronize` again.
+    @Test(arguments: [Backend.postgresql])
+    func theFeedListensAgainAfterItsConnectionFallsSilent(_ backend: Backend) async throws {
+        try await TestDatabase.with(backend) { database in
+            let (a, b) = (try database.cluster(), try database.cluster())
+            let heard = ChangeRecorder(b.changes())
+            try await heard.waitFor("listening") { $0 == [.resynchronize] }
+            let silent = try await database.serverProcesses(applicationName: PostgresEndpoint.feedApplicationName)
+            try #require(silent.count == 1)
+            // Stopped, not ended: its socket stays open and says nothing (the tests run as root, or as the server's user).
+            try #require(kill(silent[0], SIGSTOP) == 0, "cannot stop the server process \(silent[0])")
+            defer { kill(silent[0], SIGCONT) }
+            try await heard.waitFor("listening again", timeout: .seconds(20)) { $0 == [.resynchronize, .resynchronize] }
+            let push = sharedPush("after")
+            #expect(try await a.publish(push, limit: PushLimiter.Settings(enabled: false), now: now) == .created)
+            try await heard.waitFor("the push made after") { $0.last == .created(push) }
+        }
     }
 }

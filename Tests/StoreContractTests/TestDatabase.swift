@@ -91,6 +91,14 @@ final class TestDatabase: Sendable {
             """)
     }
 
+    /// The server processes of this database's sessions that go by `applicationName`.
+    func serverProcesses(applicationName: String) async throws -> [Int32] {
+        let (server, name) = postgres!
+        return try await server.adminRows(
+            "SELECT pid FROM pg_stat_activity WHERE datname = '\(name)' AND application_name = '\(applicationName)'"
+        ).map { try $0.decode(Int32.self) }
+    }
+
     /// Ends the server sessions of this database's connections that go by `applicationName`.
     func terminateConnections(applicationName: String) async throws {
         let (server, name) = postgres!
@@ -152,7 +160,7 @@ struct TestPostgres: Sendable {
         try await adminRows(sql).first?.decode(Int64.self) ?? 0
     }
 
-    private func adminRows(_ sql: String) async throws -> [PostgresRow] {
+    func adminRows(_ sql: String) async throws -> [PostgresRow] {
         var configuration = PostgresConnection.Configuration(
             host: endpoint.host, port: endpoint.port, username: endpoint.username, password: endpoint.password,
             database: endpoint.database, tls: .disable)
