@@ -146,6 +146,7 @@ let package = Package(
             name: "CountersignApp",
             dependencies: [
                 "CountersignConfig",
+                .product(name: "Crypto", package: "swift-crypto"),
                 "SQLiteStore",
                 "CountersignHTTP",
                 "DeviceProtocol",

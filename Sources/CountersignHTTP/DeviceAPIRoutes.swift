@@ -83,7 +83,7 @@ struct DeviceAPIRoutes: Sendable {
         else { return JSONResponse.refused }
         let receipt: PushCoordinator.AnswerReceipt
         do {
-            receipt = try push.answer(
+            receipt = try await push.answer(
                 pushID: pushID, decision: body.decision, signature: body.signature, deviceID: device.id, webAuthn: body.webAuthn)
         } catch {
             logger.warning("push answer refused", metadata: ["device": "\(device.id)", "reason": "\(error.rawValue)"])

@@ -55,15 +55,20 @@ public final class MFAAuthenticator: LoginAuthenticator {
     private let push: PushCoordinator?
     /// Where password checks wait their source's turn; nil: at once.
     private let work: LoginWorkQueue?
+    /// A cluster's shared store, as the health check sees it: while it is out of reach logins are refused at once.
+    private let availability: StoreAvailability?
     private let logger: Logger
-    /// Keys the join key, so that no password can be recovered from it; new each start.
-    private let joinKeySalt = SymmetricKey(size: .bits256)
+    /// Keys the join key, so that no password can be recovered from it; shared by the nodes of a cluster.
+    private let joinKeySalt: SymmetricKey
 
     public init(
         store: any CredentialStore, audit: any AuditSink, primary: any PrimaryVerifier = LocalPasswordVerifier(),
         policy: Policy = Policy(), clock: any WallClock = SystemWallClock(), challenges: ChallengeBook = ChallengeBook(),
-        push: PushCoordinator? = nil, work: LoginWorkQueue? = nil, logger: Logger = Logger(label: "countersign.mfa")
+        joinKeySalt: SymmetricKey = SymmetricKey(size: .bits256), push: PushCoordinator? = nil, work: LoginWorkQueue? = nil,
+        availability: StoreAvailability? = nil, logger: Logger = Logger(label: "countersign.mfa")
     ) {
+        self.availability = availability
+        self.joinKeySalt = joinKeySalt
         self.push = push
         self.work = work
         self.store = store
@@ -95,6 +100,9 @@ public final class MFAAuthenticator: LoginAuthenticator {
         var verdict: Verdict
         if let joined = attempt.joinedPush {
             verdict = await pushOutcome(await joined.result(), deviceID: nil, attempt, details: &details)
+        } else if let availability, !availability.isAvailable {
+            // Never accepted without the store: rejected now, not after a timeout.
+            verdict = .reject(.unavailable)
         } else {
             do {
                 switch try await decide(attempt, details: &details, failuresToClear: &failuresToClear) {
@@ -380,7 +388,7 @@ public final class MFAAuthenticator: LoginAuthenticator {
     private func numberChallenge(
         _ push: PushCoordinator, device: EnrolledDevice, _ attempt: LoginAttempt, details: inout [String: String]
     ) async throws -> Verdict {
-        guard let pushID = push.pushForNumber(
+        guard let pushID = await push.pushForNumber(
             username: attempt.username, device: device, resource: attempt.resource, clientAddress: attempt.clientAddress,
             callingStationID: Self.callingStationID(attempt))
         else {
