@@ -581,6 +581,9 @@ public final class PushCoordinator: Sendable {
 
     public var pendingCount: Int { state.withLock { $0.pending.count } }
 
+    /// Logins on this node waiting for a push (joined ones included).
+    public var waitingLoginCount: Int { state.withLock { $0.pending.values.reduce(0) { $0 + $1.waiters.count + $1.joiners.count } } }
+
     @discardableResult
     private func resolve(_ pushID: String, with outcome: Outcome, number: String? = nil) -> PushMessage? {
         let now = clock.now()

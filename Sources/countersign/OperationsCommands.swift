@@ -121,11 +121,12 @@ struct Status: AsyncParsableCommand {
             throw ValidationError("no status from \(url) (is `countersign serve` running?): \(error)")
         }
         if json { return try printJSON(status) }
-        print("version:        \(status.version)")
-        print("uptime:         \(Self.duration(status.uptimeSeconds))")
-        print("pushes pending: \(status.pushesPending)")
+        print("version:         \(status.version)")
+        print("uptime:          \(Self.duration(status.uptimeSeconds))")
+        print("pushes pending:  \(status.pushesPending)")
+        print("logins on push:  \(status.loginsWaitingOnPush)")
         let last = status.lastMinute
-        print("last minute:    \(last.accepts) accepted, \(last.rejects) rejected, \(last.challenges) challenged")
+        print("last minute:     \(last.accepts) accepted, \(last.rejects) rejected, \(last.challenges) challenged")
     }
 
     /// This machine's side of `http.listen`: a wildcard address is reached on loopback.
