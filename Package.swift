@@ -25,6 +25,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.5.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
     ],
     targets: [
         // RADIUS wire codec: pure functions on bytes, no I/O.
@@ -57,6 +58,20 @@ let package = Package(
                 "DeviceProtocol",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        // The shared store (several nodes): the MFA core's store protocols, challenges and the push cluster on PostgreSQL
+        // through postgres-nio, with migrations, LISTEN/NOTIFY and short timeouts on the login path.
+        .target(
+            name: "PostgresStore",
+            dependencies: [
+                "MFACore",
+                "DeviceProtocol",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ]
         ),
         // Bulk import files (CSV, JSON, FreeRADIUS users) read as streams and checked line by line; export rows.
@@ -148,6 +163,7 @@ let package = Package(
                 "CountersignConfig",
                 .product(name: "Crypto", package: "swift-crypto"),
                 "SQLiteStore",
+                "PostgresStore",
                 "CountersignHTTP",
                 "DeviceProtocol",
                 "LDAPProxy",
@@ -231,6 +247,15 @@ let package = Package(
         .testTarget(
             name: "SQLiteStoreTests",
             dependencies: ["SQLiteStore", "MFACore", "DeviceProtocol", .product(name: "GRDB", package: "GRDB.swift")]),
+        // One contract suite, every test run against each backend (SQLite in memory, PostgreSQL from Scripts/postgres).
+        .testTarget(
+            name: "StoreContractTests",
+            dependencies: [
+                "SQLiteStore", "PostgresStore", "MFACore", "DeviceProtocol",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
         .testTarget(name: "CountersignConfigTests", dependencies: ["CountersignConfig"]),
         .testTarget(name: "UserImportTests", dependencies: ["UserImport", "CountersignApp", "SQLiteStore", "MFACore"]),
         .testTarget(

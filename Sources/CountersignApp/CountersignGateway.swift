@@ -128,9 +128,10 @@ public final class CountersignGateway: Sendable {
                 listen: listen, probe: probe, exposition: { metrics.exposition(pushesPending: pushes.pendingCount) },
                 onListening: { listeners.oneBound() }, logger: logger)
         }
-        // Shut down in reverse: pushes are answered first, then the listeners drain.
-        // The store first: it runs (connections, the push feed) until everything else has stopped.
-        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: StoreService(store: store)), .init(service: radius)]
+        // Shut down in reverse: pushes are answered first, then the listeners drain, and the store goes last.
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+            .init(service: StoreService(store: store)), .init(service: radius),
+        ]
         if let ldap { services.append(.init(service: ldap)) }
         services.append(.init(service: http))
         if let metricsServer { services.append(.init(service: metricsServer)) }
@@ -177,6 +178,21 @@ public final class CountersignGateway: Sendable {
     }
 }
 
+/// The store's own work while the gateway runs (its connections, for PostgreSQL): stopped last, once what the other
+/// services queued for it is written.
+struct StoreService: Service {
+    let store: any GatewayStore
+
+    func run() async throws {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await store.run() }
+            try? await gracefulShutdown()
+            try? await store.flush()
+            group.cancelAll()
+        }
+    }
+}
+
 /// Times out unanswered pushes (once a second); at shutdown answers every waiting login.
 struct PushExpiryService: Service {
     let push: PushCoordinator
@@ -190,15 +206,6 @@ struct PushExpiryService: Service {
             }
         }
         push.cancelAll()
-    }
-}
-
-/// What the store runs beside the gateway (PostgreSQL: its connections and notifications), until it stops.
-struct StoreService: Service {
-    let store: any GatewayStore
-
-    func run() async throws {
-        try await cancelWhenGracefulShutdown { try await store.run() }
     }
 }
 

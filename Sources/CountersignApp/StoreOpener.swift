@@ -2,6 +2,7 @@ import CountersignConfig
 import DeviceProtocol
 import Foundation
 import MFACore
+import PostgresStore
 import SQLiteStore
 
 /// Opens the store `[store]` names; the one place above the stores that knows the backends.
@@ -9,7 +10,15 @@ public enum StoreOpener {
     public static func open(
         _ settings: StoreSettings, environment: [String: String] = ProcessInfo.processInfo.environment, timing: StoreTiming? = nil
     ) throws -> any GatewayStore {
-        try SQLiteStore.open(path: settings.path, keyPath: settings.keyPath, environment: environment, timing: timing)
+        switch settings.backend {
+        case .sqlite:
+            return try SQLiteStore.open(path: settings.path, keyPath: settings.keyPath, environment: environment, timing: timing)
+        case .postgresql:
+            guard let server = settings.postgresql else { throw StoreError(.io, "store.url is not set") }
+            return try PostgresStore.open(
+                try endpoint(server, environment: environment), keyPath: settings.keyPath, environment: environment,
+                timing: timing)
+        }
     }
 
     /// `countersign store copy`: the store of `source` into the empty store of `target`, which must have the same
@@ -29,11 +38,46 @@ public enum StoreOpener {
 
     /// `countersign store backup`: a consistent copy of the SQLite file while `serve` runs.
     public static func backup(_ settings: StoreSettings, to file: String) throws -> StoreCopySummary {
-        try SQLiteStore.backup(databaseAt: settings.path, to: file)
+        try requireSQLite(settings)
+        return try SQLiteStore.backup(databaseAt: settings.path, to: file)
     }
 
     /// `countersign store restore`: a backup put in place as a store that does not exist yet.
     public static func restore(_ settings: StoreSettings, from file: String) throws -> StoreCopySummary {
-        try SQLiteStore.restore(from: file, toDatabaseAt: settings.path)
+        try requireSQLite(settings)
+        return try SQLiteStore.restore(from: file, toDatabaseAt: settings.path)
+    }
+
+    private static func requireSQLite(_ settings: StoreSettings) throws {
+        guard settings.backend == .sqlite else {
+            throw StoreError(.io, "store backup and restore are for backend = \"sqlite\"; back PostgreSQL up with pg_dump")
+        }
+    }
+
+    /// The server of `store.url`, with the password from `COUNTERSIGN_DATABASE_PASSWORD` or `store.password_file`.
+    static func endpoint(_ server: PostgreSQLSettings, environment: [String: String]) throws -> PostgresEndpoint {
+        let tls: PostgresEndpoint.TLSMode =
+            switch server.tls {
+            case .disable: .disable
+            case .prefer: .prefer
+            case .require: .require
+            }
+        return PostgresEndpoint(
+            host: server.host, port: server.port, username: server.username,
+            password: try password(server, environment: environment), database: server.database, tls: tls,
+            caPath: server.caPath)
+    }
+
+    /// The variable wins over the file; neither means no password (trust or peer authentication). One trailing line
+    /// break is not part of it (`echo secret > file`). Errors name the file, never what is in it.
+    static func password(_ server: PostgreSQLSettings, environment: [String: String]) throws -> String? {
+        if let password = environment[PostgreSQLSettings.passwordVariable] { return password }
+        guard let file = server.passwordFile else { return nil }
+        guard let data = FileManager.default.contents(atPath: file), var password = String(data: data, encoding: .utf8) else {
+            throw StoreError(.io, "cannot read store.password_file \(file)")
+        }
+        if password.hasSuffix("\n") { password.removeLast() }
+        if password.hasSuffix("\r") { password.removeLast() }
+        return password
     }
 }

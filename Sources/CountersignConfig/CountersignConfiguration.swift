@@ -143,7 +143,7 @@ public struct CountersignConfiguration: Sendable, Equatable {
     func brokenRules() -> [ConfigurationError] {
         // Untyped closures: an array of typed-throws ones crashes Swift 6.3's code generation.
         let checks: [() throws -> Void] = [
-            validateStore, validateRADIUS, validateTOTP, http.validate, push.validate,
+            store.validate, validateRADIUS, validateTOTP, http.validate, push.validate,
             { try push.validateUserVerification(publicURL: http.publicURL) }, ldap.validate,
             { try primary.validate(ldap: ldap) }, lockout.validate, metrics.validate, node.validate,
         ]
@@ -155,11 +155,6 @@ public struct CountersignConfiguration: Sendable, Equatable {
                 return error as? ConfigurationError
             }
         }
-    }
-
-    private func validateStore() throws(ConfigurationError) {
-        if store.path.isEmpty { throw .invalid("store.path", "must not be empty") }
-        if store.keyPath.isEmpty { throw .invalid("store.key_path", "must not be empty") }
     }
 
     private func validateRADIUS() throws(ConfigurationError) {

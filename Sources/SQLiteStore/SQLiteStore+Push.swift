@@ -89,11 +89,13 @@ extension SQLiteStore {
     /// The server's P-256 signing key: made on first use, kept sealed under the store key like TOTP secrets.
     public func serverSigningKey() async throws -> P256.Signing.PrivateKey {
         try P256.Signing.PrivateKey(
-            rawRepresentation: await sealedSetting("server-signing-key") { Array(P256.Signing.PrivateKey().rawRepresentation) })
+            rawRepresentation: await sealedSetting(StoreConventions.serverSigningKeySetting) {
+                Array(P256.Signing.PrivateKey().rawRepresentation)
+            })
     }
 
     public func sharedKey(named name: String) async throws -> [UInt8] {
-        try await sealedSetting("key:" + name) { SecureRandom.bytes(32) }
+        try await sealedSetting(StoreConventions.sharedKeySetting(name)) { SecureRandom.bytes(32) }
     }
 
     /// A secret in the settings table, sealed under the store key; `make` gives its first value.
@@ -113,7 +115,9 @@ extension SQLiteStore {
     public func isPushEnabled() async throws -> Bool {
         try await onLoginReadQueue {
             try self.loginReads.readStatement { db in
-                try Data.fetchOne(db, sql: "SELECT value FROM settings WHERE key = 'push-enabled'", arguments: []) != Data([0])
+                try Data.fetchOne(
+                    db, sql: "SELECT value FROM settings WHERE key = ?", arguments: [StoreConventions.pushEnabledSetting])
+                    != Data([0])
             }
         }
     }
@@ -121,7 +125,8 @@ extension SQLiteStore {
     public func setPushEnabled(_ enabled: Bool) async throws {
         try await database.write { db in
             try db.execute(
-                sql: "INSERT OR REPLACE INTO settings (key, value) VALUES ('push-enabled', ?)", arguments: [Data([enabled ? 1 : 0])])
+                sql: "INSERT OR REPLACE INTO settings (key, value) VALUES (?, ?)",
+                arguments: [StoreConventions.pushEnabledSetting, Data([enabled ? 1 : 0])])
         }
     }
 
@@ -138,7 +143,7 @@ extension SQLiteStore {
     }
 
     private static func codeHash(_ code: String) -> Data {
-        Data(SHA256.hash(data: Array(code.utf8)))
+        Data(StoreConventions.enrollmentCodeHash(code))
     }
 }
 

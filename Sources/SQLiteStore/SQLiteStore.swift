@@ -170,7 +170,7 @@ public final class SQLiteStore: GatewayStore {
     // MARK: Users
 
     public func addUser(_ name: String, passwordHash: String?, at time: Date) async throws {
-        try Self.validate(username: name)
+        try StoreConventions.validate(username: name)
         try await database.write { db in
             if try Self.exists(name, db) { throw StoreError(.userExists, "user \(name) already exists") }
             try db.execute(
@@ -321,10 +321,6 @@ public final class SQLiteStore: GatewayStore {
     private static func exists(_ name: String, _ db: Database) throws -> Bool {
         try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM users WHERE name = ?)", arguments: [name]) ?? false
     }
-
-    static func validate(username: String) throws {
-        guard UserName.isValid(username) else { throw StoreError(.invalidUsername, UserName.rule) }
-    }
 }
 
 extension SQLiteStore: CredentialStore {
@@ -401,10 +397,8 @@ extension SQLiteStore: CredentialStore {
         return accepted
     }
 
-    /// Steps this far behind the newest accepted one are dropped: the verifier takes one step either side of
-    /// now, so they could only be replayed after the clock went back by this much (20 steps: 10 minutes).
-    static let usedStepsKept: Int64 = 20
-    static let pruneEvery = 4096
+    static let usedStepsKept = StoreConventions.usedStepsKept
+    static let pruneEvery = StoreConventions.usedStepsPruneEvery
 
     private func pruneUsedSteps(before step: Int64) {
         groupCommit.enqueue(

@@ -1,0 +1,179 @@
+import Foundation
+import MFACore
+import PostgresNIO
+
+/// The store's tables, as numbered migrations recorded in `schema_migrations`. The same rows as SQLiteStore's schema,
+/// in PostgreSQL's types: times are double precision Unix seconds, as in SQLite, and user names are `COLLATE "C"` so
+/// that "in name order" is byte order there too. The user columns are `username`: USER is a reserved word in
+/// PostgreSQL, and an unquoted `user` in a query reads the session's role instead of the column.
+enum Schema {
+    struct Migration {
+        var version: Int64
+        /// One statement each: the extended query protocol takes one at a time.
+        var statements: [String]
+    }
+
+    static let migrations: [Migration] = [
+        Migration(
+            version: 1,
+            statements: [
+                """
+                CREATE TABLE users (
+                    name text COLLATE "C" PRIMARY KEY,
+                    password_hash text,
+                    created_at double precision NOT NULL,
+                    totp_secret bytea,
+                    totp_algorithm text,
+                    totp_digits bigint,
+                    totp_period bigint,
+                    totp_enrolled_at double precision,
+                    failed_attempts bigint NOT NULL DEFAULT 0,
+                    failed_since double precision,
+                    locked_until double precision
+                )
+                """,
+                // The last accepted TOTP step, one row a user (the atomic upsert of recordAcceptedTOTPStep).
+                """
+                CREATE TABLE totp_used_steps (
+                    username text COLLATE "C" PRIMARY KEY REFERENCES users(name) ON DELETE CASCADE,
+                    step bigint NOT NULL
+                )
+                """,
+                """
+                CREATE FUNCTION countersign_totp_secret_replaced() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN
+                    DELETE FROM totp_used_steps WHERE username = NEW.name;
+                    RETURN NULL;
+                END
+                $$
+                """,
+                // A new or removed secret starts afresh: no step of it has been used.
+                """
+                CREATE TRIGGER totp_secret_replaced AFTER UPDATE OF totp_secret ON users
+                FOR EACH ROW WHEN (OLD.totp_secret IS DISTINCT FROM NEW.totp_secret)
+                EXECUTE FUNCTION countersign_totp_secret_replaced()
+                """,
+                """
+                CREATE TABLE devices (
+                    id text PRIMARY KEY,
+                    username text COLLATE "C" NOT NULL UNIQUE REFERENCES users(name) ON DELETE CASCADE,
+                    public_key text NOT NULL,
+                    name text NOT NULL,
+                    platform text NOT NULL,
+                    enrolled_at double precision NOT NULL,
+                    last_used double precision,
+                    webauthn_credential_id text,
+                    webauthn_public_key text
+                )
+                """,
+                """
+                CREATE TABLE enrollment_codes (
+                    code_hash bytea PRIMARY KEY,
+                    username text COLLATE "C" NOT NULL REFERENCES users(name) ON DELETE CASCADE,
+                    expires double precision NOT NULL
+                )
+                """,
+                "CREATE TABLE settings (key text PRIMARY KEY, value bytea NOT NULL)",
+                """
+                CREATE TABLE events (
+                    id bigserial PRIMARY KEY,
+                    time double precision NOT NULL,
+                    type text NOT NULL,
+                    username text COLLATE "C",
+                    resource text,
+                    client_address text,
+                    result text NOT NULL,
+                    error text,
+                    details text NOT NULL DEFAULT '{}',
+                    node text
+                )
+                """,
+                "CREATE INDEX events_by_user ON events (username, id)",
+                "CREATE INDEX events_by_type ON events (type, id)",
+                // Challenge States, kept under their SHA-256 (a State is a bearer token).
+                """
+                CREATE TABLE challenges (
+                    state_hash bytea PRIMARY KEY,
+                    username text COLLATE "C" NOT NULL,
+                    resource_kind text NOT NULL,
+                    resource_name text NOT NULL,
+                    client_address text NOT NULL,
+                    expires double precision NOT NULL,
+                    push_id text
+                )
+                """,
+                "CREATE INDEX challenges_by_expiry ON challenges (expires)",
+                // Pushes, pending while `outcome` is NULL; `message` is the PushMessage as the device API's JSON.
+                """
+                CREATE TABLE pushes (
+                    id text PRIMARY KEY,
+                    device_id text NOT NULL,
+                    username text COLLATE "C" NOT NULL,
+                    resource_kind text NOT NULL,
+                    resource_name text NOT NULL,
+                    join_key text,
+                    message text NOT NULL,
+                    device_public_key text NOT NULL,
+                    webauthn_credential_id text,
+                    webauthn_public_key text,
+                    number_matching boolean NOT NULL,
+                    created double precision NOT NULL,
+                    expires double precision NOT NULL,
+                    outcome text,
+                    number text,
+                    resolved_at double precision
+                )
+                """,
+                // One pending push per join key: publish's INSERT … ON CONFLICT finds the one to join.
+                "CREATE UNIQUE INDEX pushes_pending_join_key ON pushes (join_key) WHERE outcome IS NULL",
+                // The limiter's count.
+                "CREATE INDEX pushes_pending_by_user ON pushes (username, resource_kind, resource_name) WHERE outcome IS NULL",
+            ]),
+    ]
+
+    /// Taken by every node's migration transaction, so nodes starting together on an empty database migrate once:
+    /// the others wait, then find the versions recorded. (The 64-bit key space of advisory locks, §9.27.10.)
+    static let migrationLock: Int64 = 0x436F_756E_7465_7273  // "Counters"
+
+    /// Brings the database up to the newest version in one transaction; refuses one a newer Countersign migrated.
+    static func migrate(_ connection: PostgresConnection) async throws {
+        try await connection.transaction { connection in
+            try await connection.run("SELECT pg_advisory_xact_lock(\(migrationLock))")
+            try await connection.run(
+                "CREATE TABLE IF NOT EXISTS schema_migrations (version bigint PRIMARY KEY, applied_at double precision NOT NULL)")
+            let applied = Set(
+                try await connection.rows("SELECT version FROM schema_migrations").map { try $0.get("version", as: Int64.self) })
+            let known = migrations.map(\.version)
+            if let newest = applied.max(), newest > known.max() ?? 0 {
+                throw StoreError(
+                    .io, "the database is at schema version \(newest), made by a newer Countersign: upgrade this node")
+            }
+            for migration in migrations where !applied.contains(migration.version) {
+                for statement in migration.statements { try await connection.run(PostgresQuery(unsafeSQL: statement)) }
+                try await connection.run(
+                    "INSERT INTO schema_migrations (version, applied_at) VALUES (\(migration.version), \(Date().timeIntervalSince1970))")
+            }
+        }
+    }
+}
+
+/// Migrations run once per store, before its first statement, and again after a failure (the server may have been
+/// down when the store opened): `open` stays synchronous, and a node that starts before its database recovers by itself.
+final class SchemaGate: Sendable {
+    private let migration = Locked<Task<Void, any Error>?>(nil)
+
+    func ready(_ migrate: @escaping @Sendable () async throws -> Void) async throws {
+        let task = migration.withLock { current in
+            if let current { return current }
+            let task = Task { try await migrate() }
+            current = task
+            return task
+        }
+        do {
+            try await task.value
+        } catch {
+            migration.withLock { current in if current == task { current = nil } }
+            throw error
+        }
+    }
+}
