@@ -10,8 +10,6 @@ import Testing
     struct Server {
         var url: URLComponents
         var password: String
-        /// The cluster's own `pg_ctl` data folder, when the test may stop and start the server.
-        var dataFolder: String?
 
         static func fromEnvironment() throws -> Server {
             let environment = ProcessInfo.processInfo.environment
@@ -21,7 +19,7 @@ import Testing
                 throw Missing(
                     "COUNTERSIGN_TEST_POSTGRES_URL and COUNTERSIGN_TEST_POSTGRES_PASSWORD are not set: run Scripts/test, which starts PostgreSQL")
             }
-            return Server(url: url, password: password, dataFolder: environment["COUNTERSIGN_TEST_POSTGRES_DATA"])
+            return Server(url: url, password: password)
         }
 
         /// The URL of database `name` on this server.
@@ -138,8 +136,10 @@ import Testing
     }
 
     /// Runs `body` with a fresh cluster whose three nodes serve; stops them and drops the database after.
-    static func withCluster(_ body: (Cluster, [String: (process: ChildProcess, radius: Radclient)]) async throws -> Void) async throws {
-        let cluster = try await Cluster(server: try Server.fromEnvironment())
+    static func withCluster(
+        server: Server? = nil, _ body: (Cluster, [String: (process: ChildProcess, radius: Radclient)]) async throws -> Void
+    ) async throws {
+        let cluster = try await Cluster(server: try server ?? Server.fromEnvironment())
         var nodes: [String: (process: ChildProcess, radius: Radclient)] = [:]
         do {
             for name in cluster.names { nodes[name] = try await cluster.serve(name) }
@@ -251,6 +251,73 @@ import Testing
             #expect(try await retry.value.code == "Access-Accept")
             #expect(device.output.filter { $0.hasPrefix("push ") }.count == 1, "\(device.output)")
         }
+    }
+
+    /// The database stopped: a node refuses logins at once with a Reply-Message and stops answering Status-Server
+    /// (so that NASes fail over); started again, logins work without restarting the node.
+    @Test func aNodeWithoutItsDatabaseRefusesAtOnceGoesQuietAndRecoversByItself() async throws {
+        let state = FileManager.default.temporaryDirectory.appendingPathComponent("countersign-outage-\(UUID()).env").path
+        let server = try await Self.privateServer(state)
+        do {
+            try await Self.withCluster(server: server) { cluster, nodes in
+                let alice = try await cluster.addUser("alice")
+                let bob = try await cluster.addUser("bob")
+                let a = nodes["a"]!.radius
+                #expect(try await a.send(Self.login("alice", "pw,\(Self.code(alice))")).code == "Access-Accept")
+
+                try await Self.postgres(["pause", state])
+                // A NAS probing with Status-Server (RFC 5997) sees the node go quiet.
+                #expect(try await Self.statusServer(a, answered: false), "Status-Server still answered 10 s after the database stopped")
+                // A NAS that gives up after a second still gets its reject, with the reason.
+                let refused = try await Radclient(server: a.server, secret: a.secret, timeout: 1, retries: 1)
+                    .send(Self.login("bob", "pw,\(Self.code(bob))"))
+                #expect(refused.code == "Access-Reject", "\(refused.output)")
+                #expect(refused.value("Reply-Message") == "Authentication service unavailable, try again later")
+
+                try await Self.postgres(["resume", state])
+                #expect(try await Self.statusServer(a, answered: true), "Status-Server not answered again after the database came back")
+                #expect(try await a.send(Self.login("bob", "pw,\(Self.code(bob))")).code == "Access-Accept")
+            }
+        } catch {
+            try? await Self.postgres(["stop", state])
+            throw error
+        }
+        try await Self.postgres(["stop", state])
+    }
+
+    /// Until Status-Server is (or is no longer) answered, within 10 s (scaled); whether it came to that.
+    static func statusServer(_ radius: Radclient, answered: Bool) async throws -> Bool {
+        let probe = Radclient(server: radius.server, secret: radius.secret, timeout: 1, retries: 1)
+        let deadline = Date().addingTimeInterval(TestTimeout.scaled(10))
+        while Date() < deadline {
+            let reply = try await probe.send(["Message-Authenticator = 0x00"], command: "status")
+            if (reply.code == "Access-Accept") == answered { return true }
+        }
+        return false
+    }
+
+    /// Scripts/postgres with `arguments`; its output lines.
+    @discardableResult
+    static func postgres(_ arguments: [String]) async throws -> [String] {
+        let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().path
+        let process = try ChildProcess("/bin/bash", [repository + "/Scripts/postgres"] + arguments)
+        try process.closeInput()
+        guard try await process.exitStatus() == 0 else { throw Missing("Scripts/postgres \(arguments): \(process.output)") }
+        return process.output
+    }
+
+    /// A PostgreSQL server of this test's own, which it may stop and start.
+    static func privateServer(_ state: String) async throws -> Server {
+        var variables: [String: String] = [:]
+        for line in try await postgres(["start", state]) where line.hasPrefix("export ") {
+            let pair = line.dropFirst("export ".count).split(separator: "=", maxSplits: 1)
+            if pair.count == 2 { variables[String(pair[0])] = String(pair[1]) }
+        }
+        guard let text = variables["COUNTERSIGN_TEST_POSTGRES_URL"], let url = URLComponents(string: text),
+            let password = variables["COUNTERSIGN_TEST_POSTGRES_PASSWORD"]
+        else { throw Missing("Scripts/postgres start printed no server") }
+        return Server(url: url, password: password)
     }
 
     /// The real countersign-device, enrolled through node a's CLI (its link names node b), listening and asking.
