@@ -97,6 +97,10 @@ public final class PushCoordinator: Sendable {
         var recentlyResolved = RecentIDs(capacity: 10_000)
         var deviceWaiters: [String: [DeviceWaiter]] = [:]
         var deviceLastSeen: [String: Date] = [:]
+        /// In a cluster: when another node last said a device polls there.
+        var deviceSeenElsewhere: [String: Date] = [:]
+        /// In a cluster: when this node last told the others a device polls here.
+        var deviceAnnounced: [String: Date] = [:]
         var limiter: PushLimiter
         var nextToken: UInt64 = 0
         /// Set by `cancelAll` at shutdown: no new push, no waiting poll.
@@ -137,6 +141,10 @@ public final class PushCoordinator: Sendable {
     public static let claimLifetime: TimeInterval = 300
     /// A device whose last poll ended this recently still counts as connected (it is between two polls).
     public static let reconnectGrace: TimeInterval = 10
+    /// In a cluster, a device polling another node counts as connected this long after that node said so; each node
+    /// says it again at most every `announceInterval` while the device keeps polling there (a poll lasts under a minute).
+    public static let presenceLifetime: TimeInterval = 75
+    public static let announceInterval: TimeInterval = 20
     /// Set under `push.require_user_verification`: every answer must carry a WebAuthn assertion for this RP.
     public let userVerification: WebAuthnRelyingParty?
     private let signingKey: P256.Signing.PrivateKey
@@ -407,10 +415,14 @@ public final class PushCoordinator: Sendable {
             state.nextToken += 1
             return state.nextToken
         }
-        let immediate = state.withLock { state in
-            state.deviceLastSeen[deviceID] = clock.now()
-            return state.pushes(forDevice: deviceID)
+        let now = clock.now()
+        let (immediate, announce) = state.withLock { state in
+            state.deviceLastSeen[deviceID] = now
+            let announce = cluster != nil && Self.isStale(state.deviceAnnounced[deviceID], after: Self.announceInterval, now: now)
+            if announce { state.deviceAnnounced[deviceID] = now }
+            return (state.pushes(forDevice: deviceID), announce)
         }
+        if announce, let cluster { Task { try? await cluster.announceDevice(deviceID) } }
         guard immediate.isEmpty, wait > .zero else { return immediate }
 
         let delivered = await withTaskGroup(of: [PushMessage]?.self) { group in
@@ -454,14 +466,23 @@ public final class PushCoordinator: Sendable {
         }
     }
 
-    /// A device is connected while it holds a poll open, or has just ended one.
+    /// A device is connected while it holds a poll open, or has just ended one; in a cluster, also while another
+    /// node says it polls there.
     public func isConnected(deviceID: String) -> Bool {
         let now = clock.now()
         return state.withLock { state in
             if state.deviceWaiters[deviceID] != nil { return true }
+            if let elsewhere = state.deviceSeenElsewhere[deviceID], now.timeIntervalSince(elsewhere) < Self.presenceLifetime {
+                return true
+            }
             guard let seen = state.deviceLastSeen[deviceID] else { return false }
             return now.timeIntervalSince(seen) < Self.reconnectGrace
         }
+    }
+
+    /// True when `last` is nil or at least `interval` before `now`.
+    private static func isStale(_ last: Date?, after interval: TimeInterval, now: Date) -> Bool {
+        last.map { now.timeIntervalSince($0) >= interval } ?? true
     }
 
     /// What an accepted answer gives the device: the push, and for an approved number-matching push the number to
@@ -524,6 +545,15 @@ public final class PushCoordinator: Sendable {
                 resolve(pushID, with: outcome, number: number)
             case .resynchronize:
                 await resynchronize(cluster)
+            case .deviceSeen(let deviceID):
+                let now = clock.now()
+                state.withLock { state in
+                    state.deviceSeenElsewhere[deviceID] = now
+                    // Bounded by the devices polling anywhere: the stale go when the map is large.
+                    if state.deviceSeenElsewhere.count > 100_000 {
+                        state.deviceSeenElsewhere = state.deviceSeenElsewhere.filter { now.timeIntervalSince($0.value) < Self.presenceLifetime }
+                    }
+                }
             }
         }
     }

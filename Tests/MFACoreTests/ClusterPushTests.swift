@@ -43,6 +43,10 @@ final class SharedPushTable: PushCluster {
         return true
     }
 
+    func announceDevice(_ deviceID: String) async throws {
+        for feed in state.withLock({ $0.feeds }) { feed.yield(.deviceSeen(deviceID: deviceID)) }
+    }
+
     func pendingPushes(now: Date) async throws -> [SharedPush] {
         state.withLock { $0.pushes.values.filter { $0.outcome == nil && Double($0.message.expires) > now.timeIntervalSince1970 } }
     }
@@ -168,6 +172,20 @@ final class SharedPushTable: PushCluster {
         #expect(await retry.value == .init(outcome: .approved, pushID: delivered.id, created: false))
     }
 
+    /// A device polling node b counts as connected on node a too (the code fallback is for devices offline
+    /// everywhere), until it has not polled anywhere for a while.
+    @Test func aDevicePollingAnotherNodeCountsAsConnected() async throws {
+        let (a, followingA) = node()
+        let (b, followingB) = node()
+        defer { followingA.cancel(); followingB.cancel() }
+        #expect(!a.isConnected(deviceID: "dev-1"))
+        let polling = Task { await b.pushes(forDevice: "dev-1", wait: .seconds(30)) }
+        await a.waitUntilConnected("dev-1")
+        clock.advance(by: PushCoordinator.presenceLifetime)
+        #expect(!a.isConnected(deviceID: "dev-1"))
+        polling.cancel()
+    }
+
     /// Number matching: the push goes out from A, the challenge response arrives at B, which claims the outcome.
     @Test func aNumberMatchingPushIsClaimedOnAnotherNode() async throws {
         let (a, followingA) = node()
@@ -183,5 +201,12 @@ final class SharedPushTable: PushCluster {
         let claimed = await b.claim(pushID: pushID)
         #expect(claimed.outcome == .approved)
         #expect(claimed.number == receipt.number && receipt.number != nil)
+    }
+}
+
+extension PushCoordinator {
+    /// Until this node counts the device as connected (the other node's word arrives through the feed).
+    func waitUntilConnected(_ deviceID: String) async {
+        while !isConnected(deviceID: deviceID) { await Task.yield() }
     }
 }
