@@ -161,6 +161,7 @@ let package = Package(
             name: "CountersignApp",
             dependencies: [
                 "CountersignConfig",
+                .product(name: "Crypto", package: "swift-crypto"),
                 "SQLiteStore",
                 "PostgresStore",
                 "CountersignHTTP",

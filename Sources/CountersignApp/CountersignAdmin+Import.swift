@@ -50,7 +50,7 @@ extension CountersignAdmin {
         reading open: () throws -> any UserRecordReader, source: String, format: ImportFormat,
         updatingExisting: Bool = false, progress: (@Sendable (ImportProgress) -> Void)? = nil
     ) async throws -> ImportResult {
-        let spool = try PasswordHashSpool()
+        let spool = try LineSpool()
         // The first pass's reader (and the names it holds) is gone before the second gathers its own.
         let (users, hashed, warnings) = try checkAndHash(open(), into: spool, progress: progress)
         try spool.rewind()
@@ -67,7 +67,7 @@ extension CountersignAdmin {
                 while batch.count < Self.importBatchSize, let record = try reader.next() {
                     var hash: String?
                     if record.password != nil {
-                        guard let spooled = try spool.next(), spooled.username == record.username else {
+                        guard let spooled: (username: String, hash: String) = try spool.next(), spooled.username == record.username else {
                             throw ImportError(.io, line: record.line, "\(source) changed during the import; run it again")
                         }
                         hash = spooled.hash
@@ -76,7 +76,7 @@ extension CountersignAdmin {
                 }
                 guard !batch.isEmpty else {
                     // Still inside the transaction: a file that grew or shrank since the first pass rolls it back.
-                    guard written == users, try spool.next() == nil else {
+                    guard written == users, try spool.next() as [UInt8]? == nil else {
                         throw ImportError(.io, line: nil, "\(source) changed during the import; run it again")
                     }
                     return nil
@@ -105,7 +105,7 @@ extension CountersignAdmin {
 
     /// The first pass: every line read and checked, the passwords hashed, in batches, into `spool`.
     private func checkAndHash(
-        _ reader: any UserRecordReader, into spool: PasswordHashSpool, progress: (@Sendable (ImportProgress) -> Void)?
+        _ reader: any UserRecordReader, into spool: LineSpool, progress: (@Sendable (ImportProgress) -> Void)?
     ) throws -> (users: Int, hashed: Int, warnings: [ImportWarning]) {
         var users = 0
         var hashed = 0

@@ -81,14 +81,10 @@ public struct CountersignAdmin: Sendable {
         await recordAdmin(.totpDeleted, user: name)
     }
 
-    /// How long an enrollment code works.
-    public static let enrollmentLifetime: TimeInterval = 600
-
     /// A single-use enrollment URI (code valid 10 minutes) with the server URL and the server key's fingerprint.
     public func enrollDevice(_ name: String) async throws -> EnrollmentURI {
         let serverKey = DeviceCrypto.encode(try await store.serverSigningKey().publicKey)
-        let code = Base32.encode(SecureRandom.bytes(20))
-        try await store.createEnrollmentCode(code, for: name, expires: clock.now().addingTimeInterval(Self.enrollmentLifetime))
+        let code = try await DeviceEnrollment(store: store, clock: clock).issueCode(for: name)
         return EnrollmentURI(serverURL: publicURL, code: code, fingerprint: DeviceCrypto.fingerprint(of: serverKey) ?? "")
     }
 

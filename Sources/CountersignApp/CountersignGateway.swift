@@ -1,4 +1,5 @@
 import CountersignConfig
+import Crypto
 import CountersignHTTP
 import DeviceProtocol
 import Foundation
@@ -60,10 +61,17 @@ public final class CountersignGateway: Sendable {
             limiter: PushLimiter.Settings(
                 enabled: limit.enabled, maxConcurrent: limit.maxConcurrent, window: Double(limit.windowSeconds),
                 exempt: Set(limit.exempt.compactMap(Resource.Kind.init(rawValue:)))),
-            clock: clock, userVerification: userVerification, notifier: webhooks)
+            clock: clock, userVerification: userVerification, notifier: webhooks,
+            // Several nodes on one store: pushes are shared; on one node they stay in memory.
+            cluster: store as? any PushCluster)
+        // A store out of reach fails every queued write: said once per reminder interval, not once per event.
+        let writeFailures = StoreAvailability(reminderInterval: 10)
         store.onBackgroundWriteFailure { what, error in
+            guard writeFailures.checked(problem: "\(error)", now: clock.now()) != nil else { return }
             logger.error("store write failed", metadata: ["write": "\(what)", "error": "\(error)"])
         }
+        // Several nodes: a store out of reach makes this node refuse logins at once and go quiet on Status-Server.
+        let availability: StoreAvailability? = store is any PushCluster ? StoreAvailability() : nil
         let logins = RecentLogins()
         let audit = AuditRecorder(store: store, node: configuration.node.name, logger: logger, queued: true) { event in
             logins.record(event)
@@ -91,11 +99,14 @@ public final class CountersignGateway: Sendable {
                     maxFailures: configuration.lockout.maxFailures, window: Double(configuration.lockout.windowSeconds),
                     duration: Double(configuration.lockout.durationSeconds)),
                 numberMatching: configuration.push.numberMatching),
-            clock: clock, push: push, work: work, logger: logger)
+            clock: clock, challenges: ChallengeBook(store: (store as? any ChallengeStore) ?? MemoryChallengeStore()),
+            // The same on every node: the same attempt through another node joins the push it made.
+            joinKeySalt: SymmetricKey(data: try await store.sharedKey(named: "join-key-salt")),
+            push: push, work: work, availability: availability, logger: logger)
         let measured = MeasuredAuthenticator(authenticator: authenticator, metrics: metrics)
         radius = RADIUSServer(
             settings: configuration.radius, authenticator: measured, clock: clock, audit: audit, drops: drops, counters: metrics,
-            logger: logger)
+            availability: availability, logger: logger)
         let notifier = SystemdNotifier(environment: environment)
         // The listeners that bind in `run`: HTTP, and metrics when set (RADIUS and LDAP bind before).
         let listeners = ListenerReadiness(waitingFor: configuration.metrics.listen == nil ? 1 : 2, notifier: notifier)
@@ -129,6 +140,10 @@ public final class CountersignGateway: Sendable {
             .init(service: StoppingNotice(notifier: notifier)),
         ]
         if let webhooks { services.append(.init(service: webhooks)) }
+        if let availability {
+            services.append(.init(service: PushFeedService(push: push)))
+            services.append(.init(service: StoreHealthMonitor(store: store, availability: availability, clock: clock, logger: logger)))
+        }
         self.services = ServiceGroup(
             configuration: ServiceGroupConfiguration(
                 services: services,
@@ -191,6 +206,41 @@ struct PushExpiryService: Service {
             }
         }
         push.cancelAll()
+    }
+}
+
+/// Asks the shared store every second whether it answers, for `StoreAvailability`; logs losing it (again once a
+/// minute) and getting it back.
+struct StoreHealthMonitor: Service {
+    let store: any GatewayStore
+    let availability: StoreAvailability
+    let clock: any WallClock
+    let logger: Logger
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                let problem = await store.healthProblem()
+                switch availability.checked(problem: problem, now: clock.now()) {
+                case .lost(let problem), .stillLost(let problem):
+                    logger.error("store unreachable: refusing logins, not answering Status-Server", metadata: ["problem": "\(problem)"])
+                case .recovered:
+                    logger.notice("store reachable again: serving logins")
+                case nil:
+                    break
+                }
+                try? await Task.sleep(for: .seconds(1))
+            }
+        }
+    }
+}
+
+/// Follows the other nodes' pushes (a cluster only: a service that returns would stop the gateway).
+struct PushFeedService: Service {
+    let push: PushCoordinator
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown { await push.follow() }
     }
 }
 

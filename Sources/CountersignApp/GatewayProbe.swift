@@ -21,7 +21,7 @@ struct GatewayProbe: NodeProbe {
         let now = clock.now()
         return NodeStatus(
             version: CountersignVersion.current, uptimeSeconds: max(0, Int(now.timeIntervalSince(started))),
-            pushesPending: push.pendingCount, lastMinute: logins.lastMinute(now: now))
+            pushesPending: push.pendingCount, loginsWaitingOnPush: push.waitingLoginCount, lastMinute: logins.lastMinute(now: now))
     }
 
     func readinessProblems() async -> [String] {

@@ -1,4 +1,5 @@
 import CountersignConfig
+import DeviceProtocol
 import Foundation
 import MFACore
 import PostgresStore
@@ -18,6 +19,21 @@ public enum StoreOpener {
                 try endpoint(server, environment: environment), keyPath: settings.keyPath, environment: environment,
                 timing: timing)
         }
+    }
+
+    /// `countersign store copy`: the store of `source` into the empty store of `target`, which must have the same
+    /// store key (the sealed secrets move as they are).
+    public static func copy(
+        from source: StoreSettings, to target: StoreSettings, environment: [String: String] = ProcessInfo.processInfo.environment
+    ) async throws -> StoreCopySummary {
+        let sourceKey = try SecretBox.loadKey(keyPath: source.keyPath, environment: environment)
+        let targetKey = try SecretBox.loadKey(keyPath: target.keyPath, environment: environment)
+        guard ConstantTime.equals(sourceKey.withUnsafeBytes { Array($0) }, targetKey.withUnsafeBytes { Array($0) }) else {
+            throw StoreError(
+                .badKeyFile,
+                "the two stores have different keys (\(source.keyPath), \(target.keyPath)): give the target the source's key file first")
+        }
+        return try await StoreCopy.copy(from: open(source, environment: environment), to: open(target, environment: environment))
     }
 
     /// `countersign store backup`: a consistent copy of the SQLite file while `serve` runs.

@@ -14,6 +14,10 @@ struct DeviceAPIRoutes: Sendable {
     let clock: any WallClock
     let logger: Logger
 
+    private var enrollment: DeviceEnrollment {
+        DeviceEnrollment(store: store, clock: clock, userVerification: push.userVerification)
+    }
+
     func register(on router: Router<CountersignRequestContext>) {
         router.get(RouterPath(stringLiteral: DeviceAPI.settingsPath)) { _, _ in
             try JSONResponse.make(DeviceSettings(requireUserVerification: push.userVerification != nil))
@@ -30,37 +34,18 @@ struct DeviceAPIRoutes: Sendable {
     }
 
     private func enroll(_ request: Request, _ context: CountersignRequestContext) async throws -> Response {
-        guard let body = try? await request.decode(as: EnrollmentRequest.self, context: context),
-            DeviceCrypto.publicKey(body.publicKey) != nil
-        else { return JSONResponse.refused }
-        // Checked before the code is spent: a device that cannot verify the user can try again with one that can.
-        var credential: WebAuthnCredential?
-        if let relyingParty = push.userVerification {
-            guard let registration = body.webAuthn else {
-                logger.warning("device enrollment refused: user verification is required and the device registered no WebAuthn credential")
-                return try JSONResponse.make(DeviceAPIError.userVerificationRequired, status: .forbidden)
-            }
-            do {
-                credential = try relyingParty.verify(registration, challenge: SignedMessage.webAuthnEnrollmentChallenge(code: body.code))
-            } catch {
-                logger.warning("device enrollment refused: WebAuthn registration", metadata: ["reason": "\(error.rawValue)"])
-                return JSONResponse.refused
-            }
-        }
-        guard let user = try await store.redeemEnrollmentCode(body.code, now: clock.now()) else {
-            logger.warning("device enrollment refused: unknown, used or expired code")
-            return JSONResponse.refused
-        }
-        let device = EnrolledDevice(
-            id: SecureRandom.bytes(16).map { String(format: "%02x", $0) }.joined(), username: user,
-            publicKey: body.publicKey, name: Self.printable(body.name), platform: Self.printable(body.platform),
-            enrolledAt: clock.now(), webAuthn: credential)
+        guard let body = try? await request.decode(as: EnrollmentRequest.self, context: context) else { return JSONResponse.refused }
+        let device: EnrolledDevice
         do {
-            try await store.addDevice(device)
+            device = try await enrollment.enroll(body)
+        } catch .userVerificationRequired {
+            logger.warning("device enrollment refused: user verification is required and the device registered no WebAuthn credential")
+            return try JSONResponse.make(DeviceAPIError.userVerificationRequired, status: .forbidden)
         } catch {
-            logger.warning("device enrollment refused", metadata: ["user": "\(user)", "error": "\(error)"])
+            logger.warning("device enrollment refused", metadata: ["reason": "\(error)"])
             return JSONResponse.refused
         }
+        let (user, credential) = (device.username, device.webAuthn)
         await audit.record(
             AuditEvent(
                 time: clock.now(), type: .deviceEnrolled, user: user, resource: "device:\(device.name)",
@@ -83,7 +68,7 @@ struct DeviceAPIRoutes: Sendable {
         else { return JSONResponse.refused }
         let receipt: PushCoordinator.AnswerReceipt
         do {
-            receipt = try push.answer(
+            receipt = try await push.answer(
                 pushID: pushID, decision: body.decision, signature: body.signature, deviceID: device.id, webAuthn: body.webAuthn)
         } catch {
             logger.warning("push answer refused", metadata: ["device": "\(device.id)", "reason": "\(error.rawValue)"])
@@ -112,10 +97,5 @@ struct DeviceAPIRoutes: Sendable {
             return nil
         }
         return device
-    }
-
-    /// Names a device gives itself end up in logs and the CLI: printable and short.
-    static func printable(_ text: String) -> String {
-        String(String.UnicodeScalarView(text.unicodeScalars.filter { $0.properties.generalCategory != .control }).prefix(64))
     }
 }

@@ -4,10 +4,13 @@ public struct NodeStatus: Codable, Sendable, Equatable {
     public var uptimeSeconds: Int
     /// Pushes waiting for a device's answer.
     public var pushesPending: Int
+    /// Logins on this node waiting for a push's answer.
+    public var loginsWaitingOnPush: Int
     /// Logins decided in the last 60 seconds, over every front end.
     public var lastMinute: LoginCounts
 
-    public init(version: String, uptimeSeconds: Int, pushesPending: Int, lastMinute: LoginCounts) {
+    public init(version: String, uptimeSeconds: Int, pushesPending: Int, loginsWaitingOnPush: Int = 0, lastMinute: LoginCounts) {
+        self.loginsWaitingOnPush = loginsWaitingOnPush
         self.version = version
         self.uptimeSeconds = uptimeSeconds
         self.pushesPending = pushesPending
@@ -15,7 +18,8 @@ public struct NodeStatus: Codable, Sendable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case version, uptimeSeconds = "uptime_seconds", pushesPending = "pushes_pending", lastMinute = "last_minute"
+        case version, uptimeSeconds = "uptime_seconds", pushesPending = "pushes_pending",
+            loginsWaitingOnPush = "logins_waiting_on_push", lastMinute = "last_minute"
     }
 }
 

@@ -1,7 +1,9 @@
+import Crypto
 import Foundation
 
 /// Outstanding challenges (RADIUS State). Each State is random, single-use, bound to the user, the resource and the
-/// client address, and expires. Kept in memory: after a restart no State is valid, which refuses every old one.
+/// client address, and expires. Kept by a `ChallengeStore`: in memory on a single node (after a restart no State is
+/// valid, which refuses every old one), in the shared database in a cluster (issued on one node, taken on any).
 public final class ChallengeBook: Sendable {
     public struct Binding: Sendable, Hashable {
         public var username: String
@@ -20,12 +22,6 @@ public final class ChallengeBook: Sendable {
         }
     }
 
-    private struct Entry {
-        var binding: Binding
-        var expires: Date
-        var pushID: String?
-    }
-
     /// What a redeemed State was issued for.
     public enum Redemption: Sendable, Equatable {
         /// A TOTP code.
@@ -36,34 +32,60 @@ public final class ChallengeBook: Sendable {
 
     public static let stateByteCount = 16
     public let lifetime: TimeInterval
-    /// Caps memory under a flood of password-only requests.
+    /// Caps the store's challenges under a flood of password-only requests.
     public let capacity: Int
-    private let entries = Locked<[[UInt8]: Entry]>([:])
+    public let store: any ChallengeStore
 
-    public init(lifetime: TimeInterval = 300, capacity: Int = 100_000) {
+    public init(lifetime: TimeInterval = 300, capacity: Int = 100_000, store: any ChallengeStore = MemoryChallengeStore()) {
         self.lifetime = lifetime
         self.capacity = capacity
+        self.store = store
     }
 
-    /// A new State, or nil when the book is full of unexpired challenges. `pushID`: the push whose number answers it.
-    public func issue(for binding: Binding, now: Date, pushID: String? = nil) -> [UInt8]? {
+    /// A new State, or nil when the store is full of unexpired challenges. `pushID`: the push whose number answers it.
+    public func issue(for binding: Binding, now: Date, pushID: String? = nil) async throws -> [UInt8]? {
         let state = SecureRandom.bytes(Self.stateByteCount)
-        return entries.withLock { entries in
-            if entries.count >= capacity {
-                entries = entries.filter { $0.value.expires > now }
-                if entries.count >= capacity { return nil }
-            }
-            entries[state] = Entry(binding: binding, expires: now.addingTimeInterval(lifetime), pushID: pushID)
-            return state
-        }
+        let challenge = StoredChallenge(
+            username: binding.username, resource: binding.resource, clientAddress: binding.clientAddress,
+            expires: now.addingTimeInterval(lifetime), pushID: pushID)
+        return try await store.issueChallenge(stateHash: Self.hash(state), challenge, capacity: capacity, now: now) ? state : nil
     }
 
     /// What `state` was issued for, when it was issued for this binding and has not expired; nil otherwise. The
     /// State is used up either way.
-    public func redeem(_ state: [UInt8], for binding: Binding, now: Date) -> Redemption? {
-        guard let entry = entries.withLock({ $0.removeValue(forKey: state) }), entry.binding == binding, now < entry.expires
+    public func redeem(_ state: [UInt8], for binding: Binding, now: Date) async throws -> Redemption? {
+        guard let challenge = try await store.takeChallenge(stateHash: Self.hash(state)),
+            challenge.username == binding.username, challenge.resource == binding.resource,
+            challenge.clientAddress == binding.clientAddress, now < challenge.expires
         else { return nil }
-        return entry.pushID.map { .number(pushID: $0) } ?? .code
+        return challenge.pushID.map { .number(pushID: $0) } ?? .code
+    }
+
+    /// The store keeps the State's hash: a State is a bearer token until it is used.
+    static func hash(_ state: [UInt8]) -> [UInt8] {
+        Array(SHA256.hash(data: state))
+    }
+}
+
+/// A single node's challenges, in memory.
+public final class MemoryChallengeStore: ChallengeStore {
+    private let entries = Locked<[[UInt8]: StoredChallenge]>([:])
+
+    public init() {}
+
+    public func issueChallenge(stateHash: [UInt8], _ challenge: StoredChallenge, capacity: Int, now: Date) -> Bool {
+        entries.withLock { entries in
+            if entries.count >= capacity {
+                entries = entries.filter { $0.value.expires > now }
+                if entries.count >= capacity { return false }
+            }
+            entries[stateHash] = challenge
+            return true
+        }
+    }
+
+    public func takeChallenge(stateHash: [UInt8]) -> StoredChallenge? {
+        entries.withLock { $0.removeValue(forKey: stateHash) }
     }
 
     public var count: Int { entries.withLock { $0.count } }

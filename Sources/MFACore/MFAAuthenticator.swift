@@ -55,15 +55,20 @@ public final class MFAAuthenticator: LoginAuthenticator {
     private let push: PushCoordinator?
     /// Where password checks wait their source's turn; nil: at once.
     private let work: LoginWorkQueue?
+    /// A cluster's shared store, as the health check sees it: while it is out of reach logins are refused at once.
+    private let availability: StoreAvailability?
     private let logger: Logger
-    /// Keys the join key, so that no password can be recovered from it; new each start.
-    private let joinKeySalt = SymmetricKey(size: .bits256)
+    /// Keys the join key, so that no password can be recovered from it; shared by the nodes of a cluster.
+    private let joinKeySalt: SymmetricKey
 
     public init(
         store: any CredentialStore, audit: any AuditSink, primary: any PrimaryVerifier = LocalPasswordVerifier(),
         policy: Policy = Policy(), clock: any WallClock = SystemWallClock(), challenges: ChallengeBook = ChallengeBook(),
-        push: PushCoordinator? = nil, work: LoginWorkQueue? = nil, logger: Logger = Logger(label: "countersign.mfa")
+        joinKeySalt: SymmetricKey = SymmetricKey(size: .bits256), push: PushCoordinator? = nil, work: LoginWorkQueue? = nil,
+        availability: StoreAvailability? = nil, logger: Logger = Logger(label: "countersign.mfa")
     ) {
+        self.availability = availability
+        self.joinKeySalt = joinKeySalt
         self.push = push
         self.work = work
         self.store = store
@@ -77,7 +82,7 @@ public final class MFAAuthenticator: LoginAuthenticator {
     }
 
     /// Challenges issued and not yet redeemed (for tests).
-    var outstandingChallenges: Int { challenges.count }
+    var outstandingChallenges: Int { (challenges.store as? MemoryChallengeStore)?.count ?? 0 }
 
     /// What `decide` leaves to do: nothing (a verdict), or the push, waited for once `decide` has returned.
     private enum Decision {
@@ -95,6 +100,9 @@ public final class MFAAuthenticator: LoginAuthenticator {
         var verdict: Verdict
         if let joined = attempt.joinedPush {
             verdict = await pushOutcome(await joined.result(), deviceID: nil, attempt, details: &details)
+        } else if let availability, !availability.isAvailable {
+            // Never accepted without the store: rejected now, not after a timeout.
+            verdict = .reject(.unavailable)
         } else {
             do {
                 switch try await decide(attempt, details: &details, failuresToClear: &failuresToClear) {
@@ -172,6 +180,10 @@ public final class MFAAuthenticator: LoginAuthenticator {
         case number(pushID: String, typed: String)
         /// The password is checked first (`primary`); then `planAfterPassword` with the appended factor.
         case password(String, AppendedFactor)
+        /// A challenge response: its State is taken first (`redeem`), which says what answers it.
+        case redeem([UInt8])
+        /// The password passed and a code is wanted: an Access-Challenge with a new State.
+        case codeChallenge
     }
 
     /// The waits of a decision (the store read, the password check, the code's record), with the logic between
@@ -184,6 +196,9 @@ public final class MFAAuthenticator: LoginAuthenticator {
         let credentials = try await store.credentials(for: attempt.username)
         failuresToClear = credentials.map { $0.failedAttempts > 0 || $0.lockedUntil != nil } ?? false
         var step = plan(attempt, credentials, details: &details)
+        if case .redeem(let state) = step {
+            step = try await redeem(state, attempt)
+        }
         if case .password(let password, let factor) = step {
             step = await checkPassword(password, then: factor, attempt, credentials, details: &details)
         }
@@ -192,7 +207,8 @@ public final class MFAAuthenticator: LoginAuthenticator {
         case .code(let code): return .verdict(try await checkCode(code, credentials: credentials, attempt))
         case .number(let pushID, let typed): return .verdict(await checkNumber(typed, pushID: pushID, attempt, details: &details))
         case .push(let credentials): return .push(credentials)
-        case .password: return .verdict(.reject(.unavailable))  // planAfterPassword never asks for it again
+        case .codeChallenge: return .verdict(try await codeChallenge(attempt))
+        case .password, .redeem: return .verdict(.reject(.unavailable))  // asked for once only
         }
     }
 
@@ -205,11 +221,7 @@ public final class MFAAuthenticator: LoginAuthenticator {
         }
         if let state = attempt.challengeState {
             details["step"] = "challenge-response"
-            switch challenges.redeem(state, for: ChallengeBook.Binding(attempt), now: clock.now()) {
-            case nil: return .verdict(.reject(.invalidState))
-            case .code: return .code(attempt.secret)
-            case .number(let pushID): return .number(pushID: pushID, typed: attempt.secret)
-            }
+            return .redeem(state)
         }
 
         switch attempt.delivery {
@@ -299,12 +311,27 @@ public final class MFAAuthenticator: LoginAuthenticator {
                 return .push(credentials)
             }
             guard credentials.totp != nil else { return .push(credentials) }
-            guard let state = challenges.issue(for: ChallengeBook.Binding(attempt), now: clock.now()) else {
-                logger.warning("challenge book full; refusing new challenges")
-                return .verdict(.reject(.unavailable))
-            }
-            return .verdict(.challenge(prompt: Self.codePrompt, state: state))
+            return .codeChallenge
         }
+    }
+
+    /// What a challenge's State was issued for; used up either way (a State works once, on any node).
+    @inline(never)
+    private func redeem(_ state: [UInt8], _ attempt: LoginAttempt) async throws -> Step {
+        switch try await challenges.redeem(state, for: ChallengeBook.Binding(attempt), now: clock.now()) {
+        case nil: .verdict(.reject(.invalidState))
+        case .code: .code(attempt.secret)
+        case .number(let pushID): .number(pushID: pushID, typed: attempt.secret)
+        }
+    }
+
+    @inline(never)
+    private func codeChallenge(_ attempt: LoginAttempt) async throws -> Verdict {
+        guard let state = try await challenges.issue(for: ChallengeBook.Binding(attempt), now: clock.now()) else {
+            logger.warning("challenge book full; refusing new challenges")
+            return .reject(.unavailable)
+        }
+        return .challenge(prompt: Self.codePrompt, state: state)
     }
 
     private func unenrolled() -> Verdict {
@@ -315,7 +342,7 @@ public final class MFAAuthenticator: LoginAuthenticator {
     private func pushFactor(_ credentials: UserCredentials, _ attempt: LoginAttempt, details: inout [String: String]) async throws -> Verdict {
         guard let device = credentials.device, let push, try await store.isPushEnabled() else { return .reject(.pushUnavailable) }
         if policy.numberMatching, attempt.resource.kind == .radius {
-            return await numberChallenge(push, device: device, attempt, details: &details)
+            return try await numberChallenge(push, device: device, attempt, details: &details)
         }
         // Waiting costs nothing: the source's failure bucket gets its token back for the wait (a deny takes one).
         attempt.admission?.waiting()
@@ -360,8 +387,8 @@ public final class MFAAuthenticator: LoginAuthenticator {
     @inline(never)
     private func numberChallenge(
         _ push: PushCoordinator, device: EnrolledDevice, _ attempt: LoginAttempt, details: inout [String: String]
-    ) async -> Verdict {
-        guard let pushID = push.pushForNumber(
+    ) async throws -> Verdict {
+        guard let pushID = await push.pushForNumber(
             username: attempt.username, device: device, resource: attempt.resource, clientAddress: attempt.clientAddress,
             callingStationID: Self.callingStationID(attempt))
         else {
@@ -370,7 +397,7 @@ public final class MFAAuthenticator: LoginAuthenticator {
         }
         details["push_id"] = pushID
         await record(.pushAttempt, attempt, result: .success, error: nil, details: ["push_id": pushID, "device_id": device.id])
-        guard let state = challenges.issue(for: ChallengeBook.Binding(attempt), now: clock.now(), pushID: pushID) else {
+        guard let state = try await challenges.issue(for: ChallengeBook.Binding(attempt), now: clock.now(), pushID: pushID) else {
             logger.warning("challenge book full; refusing new challenges")
             return .reject(.unavailable)
         }

@@ -2,14 +2,14 @@ import Crypto
 import DeviceProtocol
 import Foundation
 
-public enum TOTPAlgorithm: String, Sendable, Equatable, CaseIterable {
+public enum TOTPAlgorithm: String, Sendable, Equatable, CaseIterable, Codable {
     case sha1 = "SHA1"
     case sha256 = "SHA256"
     case sha512 = "SHA512"
 }
 
 /// The parameters stored with each TOTP enrollment (RFC 6238 §4; the otpauth:// defaults).
-public struct TOTPParameters: Sendable, Equatable {
+public struct TOTPParameters: Sendable, Equatable, Codable {
     public var algorithm: TOTPAlgorithm
     public var digits: Int
     public var period: Int

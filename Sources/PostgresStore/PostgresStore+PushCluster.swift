@@ -6,7 +6,7 @@ import PostgresNIO
 /// Pending pushes and their outcomes, shared by the nodes. Every change is announced on `countersign_push` with
 /// NOTIFY in the transaction that makes it, so it is heard once committed and never before (§ NOTIFY).
 extension PostgresStore {
-    /// The NOTIFY channel: payloads `created:<id>` and `resolved:<id>`.
+    /// The NOTIFY channel: payloads `created:<id>`, `resolved:<id>` and `seen:<device id>`.
     static let pushChannel = "countersign_push"
     /// The advisory lock class of the limiter (two-key form, apart from the migrations' 64-bit key space, §9.27.10).
     static let limiterLockClass: Int32 = 0x5055_5348  // "PUSH"
@@ -91,6 +91,13 @@ extension PostgresStore {
                 )
                 SELECT pg_notify(\(Self.pushChannel), 'resolved:' || id) FROM resolved
                 """) != nil
+        }
+    }
+
+    /// A NOTIFY alone (`seen:<device id>`): presence is news, not a record.
+    public func announceDevice(_ deviceID: String) async throws {
+        try await database.withConnection(Self.loginLimit) { connection in
+            try await connection.run("SELECT pg_notify(\(Self.pushChannel), 'seen:' || \(deviceID))")
         }
     }
 

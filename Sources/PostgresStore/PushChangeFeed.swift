@@ -95,6 +95,8 @@ struct PushChangeFeed: Sendable {
         case "resolved":
             guard let push = try await PostgresStore.push(id: id, connection), let outcome = push.outcome else { return nil }
             return .resolved(pushID: id, outcome: outcome, number: push.number)
+        case "seen":
+            return .deviceSeen(deviceID: id)
         default:
             return nil
         }

@@ -41,12 +41,14 @@ struct RADIUSRequestStep {
     let clock: any WallClock
     let logger: Logger
     let counters: (any RADIUSCounters)?
+    let availability: StoreAvailability?
     private(set) var cache: DuplicateCache
 
     init(
         clients: RADIUSClientTable, delimiter: Character, duplicateWindow: TimeAmount, clock: any WallClock,
-        counters: (any RADIUSCounters)? = nil, logger: Logger
+        counters: (any RADIUSCounters)? = nil, availability: StoreAvailability? = nil, logger: Logger
     ) {
+        self.availability = availability
         self.clients = clients
         self.delimiter = delimiter
         self.clock = clock
@@ -72,6 +74,8 @@ struct RADIUSRequestStep {
         }
 
         if request.code == .statusServer {
+            // A node that cannot reach its store says nothing, so that a NAS probing it fails over (RFC 5997 §4.3).
+            if let availability, !availability.isAvailable { return .drop(nil, client: client.name) }
             // RFC 5997 §3: answered with Access-Accept, no side effects.
             return Self.encode((.accessAccept, []), to: request, client: client, logger: logger).map { .send($0) }
                 ?? .drop(.malformed, client: client.name)

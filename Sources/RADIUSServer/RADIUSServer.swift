@@ -19,6 +19,8 @@ public final class RADIUSServer: Service {
     private let clock: any WallClock
     private let audit: (any AuditSink)?
     private let counters: (any RADIUSCounters)?
+    /// While the store is out of reach, Status-Server goes unanswered (nil: always answered).
+    private let availability: StoreAvailability?
     private let group: any EventLoopGroup
     private let logger: Logger
     private let listeners = ListenerSet()
@@ -35,8 +37,10 @@ public final class RADIUSServer: Service {
     public init(
         settings: RADIUSSettings, authenticator: any LoginAuthenticator, clock: any WallClock = SystemWallClock(),
         audit: (any AuditSink)? = nil, drops: DropReport? = nil, counters: (any RADIUSCounters)? = nil,
-        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, logger: Logger = Logger(label: "countersign.radius")
+        availability: StoreAvailability? = nil, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        logger: Logger = Logger(label: "countersign.radius")
     ) {
+        self.availability = availability
         self.settings = settings
         self.counters = counters
         self.drops = drops ?? DropReport(logger: logger, clock: clock)
@@ -117,6 +121,7 @@ public final class RADIUSServer: Service {
         let inFlight = self.inFlight
         let drops = self.drops
         let counters = self.counters
+        let availability = self.availability
         return try await DatagramBootstrap(group: loop)
             // No SO_REUSEADDR: UDP has no TIME_WAIT to wait out, and on Linux it lets a port-0 bind be handed a port
             // another socket with the option already holds, whose datagrams would then come here.
@@ -131,7 +136,7 @@ public final class RADIUSServer: Service {
                 channel.eventLoop.makeCompletedFuture {
                     let step = RADIUSRequestStep(
                         clients: clients, delimiter: delimiter, duplicateWindow: window, clock: clock, counters: counters,
-                        logger: logger)
+                        availability: availability, logger: logger)
                     try channel.pipeline.syncOperations.addHandler(
                         RADIUSRequestHandler(
                             step: step, authenticator: authenticator, inFlight: inFlight, audit: audit, drops: drops,

@@ -31,7 +31,31 @@ struct Config: AsyncParsableCommand {
 
 struct Store: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Back up and restore the store (SQLite).", subcommands: [Backup.self, Restore.self])
+        abstract: "Back up and restore the store (SQLite), or copy it into another (SQLite or PostgreSQL).",
+        subcommands: [Backup.self, Restore.self, Copy.self])
+
+    struct Copy: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Copy everything in the store into the empty store of another configuration with the same store key.",
+            discussion: """
+                Users, password hashes, sealed TOTP secrets, used codes, lockouts, devices, the server's signing key, \
+                settings and events: SQLite to PostgreSQL when moving to a cluster, and back. Stop `serve` first.
+                """)
+        @OptionGroup var options: ConfigOption
+        @Option(help: "The configuration whose store receives the copy.") var to: String
+
+        func run() async throws {
+            let source = try options.load().store
+            let target: StoreSettings
+            do {
+                target = try CountersignConfiguration.load(path: to).store
+            } catch {
+                throw ValidationError("\(to): \(error)")
+            }
+            let copied = try await StoreOpener.copy(from: source, to: target)
+            print("copied \(copied.users) users and \(copied.devices) devices into the store of \(to)")
+        }
+    }
 
     struct Backup: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -97,11 +121,12 @@ struct Status: AsyncParsableCommand {
             throw ValidationError("no status from \(url) (is `countersign serve` running?): \(error)")
         }
         if json { return try printJSON(status) }
-        print("version:        \(status.version)")
-        print("uptime:         \(Self.duration(status.uptimeSeconds))")
-        print("pushes pending: \(status.pushesPending)")
+        print("version:         \(status.version)")
+        print("uptime:          \(Self.duration(status.uptimeSeconds))")
+        print("pushes pending:  \(status.pushesPending)")
+        print("logins on push:  \(status.loginsWaitingOnPush)")
         let last = status.lastMinute
-        print("last minute:    \(last.accepts) accepted, \(last.rejects) rejected, \(last.challenges) challenged")
+        print("last minute:     \(last.accepts) accepted, \(last.rejects) rejected, \(last.challenges) challenged")
     }
 
     /// This machine's side of `http.listen`: a wildcard address is reached on loopback.

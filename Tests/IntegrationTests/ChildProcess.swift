@@ -11,27 +11,30 @@ final class ChildProcess: Sendable {
         var nextID = 0
     }
 
-    private let process: Process
-    private let input: Pipe
+    private let process: SpawnedProcess
+    /// The write end of the program's standard input; -1 once closed.
+    private let input: Locked<Int32>
     private let state = Locked(State())
 
     init(_ executable: String, _ arguments: [String], environment: [String: String]? = nil) throws {
-        process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        if let environment { process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
-        input = Pipe()
-        let output = Pipe()
-        process.standardInput = input
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        let handle = output.fileHandleForReading
+        let inputPipe = try ChildPipe()
+        let outputPipe = try ChildPipe()
+        defer {
+            close(inputPipe.read)
+            close(outputPipe.write)
+        }
+        process = try SpawnedProcess(
+            executable, arguments,
+            environment: environment.map { ProcessInfo.processInfo.environment.merging($0) { $1 } },
+            input: inputPipe.read, output: outputPipe.write)
+        input = Locked(inputPipe.write)
+        let output = outputPipe.read
         // A thread of its own: blocking reads must stay off the cooperative pool the gateway needs.
         Thread { [self] in
+            defer { close(output) }
             var pending = Data()
             while true {
-                guard let chunk = readPipe(handle.fileDescriptor) else { break }
+                guard let chunk = readPipe(output) else { break }
                 pending.append(contentsOf: chunk)
                 while let newline = pending.firstIndex(of: UInt8(ascii: "\n")) {
                     let line = String(decoding: pending[pending.startIndex..<newline], as: UTF8.self)
@@ -47,6 +50,12 @@ final class ChildProcess: Sendable {
             }
             for waiter in waiters { waiter.continuation.resume(returning: nil) }
         }.start()
+    }
+
+    deinit {
+        input.withLock { descriptor in
+            if descriptor >= 0 { close(descriptor) }
+        }
     }
 
     private func append(_ line: String) {
@@ -80,31 +89,33 @@ final class ChildProcess: Sendable {
 
     func write(_ text: String) {
         // A program that has exited closed its end: the write fails, which the test's own checks then show.
-        writePipe(input.fileHandleForWriting.fileDescriptor, Array(text.utf8))
+        input.withLock { descriptor in
+            if descriptor >= 0 { writePipe(descriptor, Array(text.utf8)) }
+        }
     }
 
     func closeInput() throws {
-        try input.fileHandleForWriting.close()
+        input.withLock { descriptor in
+            if descriptor >= 0 { close(descriptor) }
+            descriptor = -1
+        }
     }
 
     var isRunning: Bool { process.isRunning }
 
     /// Sends a signal (SIGTERM for a graceful stop, SIGKILL for a crash).
     func signal(_ number: Int32) {
-        if process.isRunning { kill(process.processIdentifier, number) }
+        process.signal(number)
     }
 
     func terminate() {
-        if process.isRunning { process.terminate() }
+        process.signal(SIGTERM)
     }
 
     /// Waits for the program to end and its output to be read to the end; its exit status.
     func exitStatus() async throws -> Int32 {
         let process = self.process
-        let status = try await offCooperativePool {
-            process.waitUntilExit()
-            return process.terminationStatus
-        }
+        let status = try await offCooperativePool { process.waitUntilExit() }
         _ = await lines(where: { _ in false })
         return status
     }

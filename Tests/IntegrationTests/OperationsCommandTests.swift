@@ -73,13 +73,14 @@ import Testing
         let status = try #require(lines.last.flatMap { try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] })
         #expect(status["version"] as? String == CountersignVersion.current)
         #expect(status["pushes_pending"] as? Int == 0)
+        #expect(status["logins_waiting_on_push"] as? Int == 0)
         #expect((status["uptime_seconds"] as? Int).map { $0 >= 0 } == true)
         let lastMinute = try #require(status["last_minute"] as? [String: Int])
         #expect(lastMinute == ["accepts": 1, "rejects": 1, "challenges": 0])
 
         let text = try await installation.cli(["status"])
-        #expect(text.first == "version:        \(CountersignVersion.current)")
-        #expect(text.last == "last minute:    1 accepted, 1 rejected, 0 challenged")
+        #expect(text.first == "version:         \(CountersignVersion.current)")
+        #expect(text.last == "last minute:     1 accepted, 1 rejected, 0 challenged")
     }
 
     @Test func statusSaysSoWhenNothingRuns() async throws {

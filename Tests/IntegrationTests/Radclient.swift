@@ -30,21 +30,25 @@ struct Radclient {
     }
 
     private func sendBlocking(_ attributes: [String], command: String) throws -> Reply {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: Self.path)
         let family = server.hasPrefix("[") ? "-6" : "-4"
-        process.arguments = ["-x", family, "-r", "\(retries)", "-t", "\(TestTimeout.scaled(timeout))", server, command, secret]
-        let input = Pipe()
-        let output = Pipe()
-        process.standardInput = input
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        writePipe(input.fileHandleForWriting.fileDescriptor, Array(attributes.joined(separator: "\n").utf8) + [UInt8(ascii: "\n")])
-        try input.fileHandleForWriting.close()
-        let data = readPipeToEnd(output.fileHandleForReading.fileDescriptor)
-        process.waitUntilExit()
-        return Self.parse(String(decoding: data, as: UTF8.self), exitCode: process.terminationStatus)
+        let input = try ChildPipe()
+        let output = try ChildPipe()
+        let process: SpawnedProcess
+        do {
+            defer {
+                close(input.read)
+                close(output.write)
+            }
+            process = try SpawnedProcess(
+                Self.path, ["-x", family, "-r", "\(retries)", "-t", "\(TestTimeout.scaled(timeout))", server, command, secret],
+                input: input.read, output: output.write)
+        }
+        writePipe(input.write, Array(attributes.joined(separator: "\n").utf8) + [UInt8(ascii: "\n")])
+        close(input.write)
+        let data = readPipeToEnd(output.read)
+        close(output.read)
+        let status = process.waitUntilExit()
+        return Self.parse(String(decoding: data, as: UTF8.self), exitCode: status)
     }
 
     /// A double-quoted radclient string.

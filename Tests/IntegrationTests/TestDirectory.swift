@@ -47,17 +47,13 @@ struct TestDirectory {
         let log = FileManager.default.temporaryDirectory.appendingPathComponent("countersign-slapd-\(UUID()).out")
         FileManager.default.createFile(atPath: log.path, contents: nil)
         defer { try? FileManager.default.removeItem(at: log) }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/bash")
-        process.arguments = [script] + arguments
         let handle = try FileHandle(forWritingTo: log)
-        process.standardOutput = handle
-        process.standardError = handle
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        process.waitUntilExit()
+        let nullInput = open("/dev/null", O_RDONLY | O_CLOEXEC)
+        defer { close(nullInput) }
+        let process = try SpawnedProcess("/bin/bash", [script] + arguments, input: nullInput, output: handle.fileDescriptor)
+        let status = process.waitUntilExit()
         try handle.close()
-        return (process.terminationStatus, (try? String(contentsOf: log, encoding: .utf8)) ?? "")
+        return (status, (try? String(contentsOf: log, encoding: .utf8)) ?? "")
     }
 
     struct StartFailed: Error { var output: String }

@@ -72,7 +72,7 @@ final class GatedPrimaryVerifier: PrimaryVerifier {
         // Approved before the second copy's task even begins: it still gets the approval.
         let signature = try DeviceCrypto.sign(
             SignedMessage.pushAnswer(pushID: message.id, nonce: message.nonce, decision: .approve, deviceID: "dev-1"), with: deviceKey)
-        try push.answer(pushID: message.id, decision: .approve, signature: signature, deviceID: "dev-1")
+        try await push.answer(pushID: message.id, decision: .approve, signature: signature, deviceID: "dev-1")
         #expect(await first.value == .accept)
         #expect(await mfa.authenticate(second) == .accept)
         #expect(primary.callCount == 1)
@@ -89,7 +89,7 @@ final class GatedPrimaryVerifier: PrimaryVerifier {
         let second = mfa.attemptReceived(attempt())
         let signature = try DeviceCrypto.sign(
             SignedMessage.pushAnswer(pushID: message.id, nonce: message.nonce, decision: .deny, deviceID: "dev-1"), with: deviceKey)
-        try push.answer(pushID: message.id, decision: .deny, signature: signature, deviceID: "dev-1")
+        try await push.answer(pushID: message.id, decision: .deny, signature: signature, deviceID: "dev-1")
         #expect(await first.value == .reject(.pushDenied))
         #expect(await mfa.authenticate(second) == .reject(.pushDenied))
         #expect(audit.recorded.filter { $0.type == .pushAttempt }.count == 1)

@@ -41,7 +41,7 @@ import Testing
         let message = try #require(await push.pushes(forDevice: "dev-1", wait: .zero).first)
         let signature = try DeviceCrypto.sign(
             SignedMessage.pushAnswer(pushID: message.id, nonce: message.nonce, decision: decision, deviceID: "dev-1"), with: deviceKey)
-        return (state, try push.answer(pushID: message.id, decision: decision, signature: signature, deviceID: "dev-1"))
+        return (state, try await push.answer(pushID: message.id, decision: decision, signature: signature, deviceID: "dev-1"))
     }
 
     struct Failure: Error { var text: String; init(_ text: String) { self.text = text } }
@@ -86,7 +86,7 @@ import Testing
         let message = try #require(await push.pushes(forDevice: "dev-1", wait: .seconds(30)).first)
         let signature = try DeviceCrypto.sign(
             SignedMessage.pushAnswer(pushID: message.id, nonce: message.nonce, decision: .approve, deviceID: "dev-1"), with: deviceKey)
-        let receipt = try push.answer(pushID: message.id, decision: .approve, signature: signature, deviceID: "dev-1")
+        let receipt = try await push.answer(pushID: message.id, decision: .approve, signature: signature, deviceID: "dev-1")
         #expect(receipt.number == nil)
         #expect(await bind.value == .accept)
     }

@@ -41,7 +41,7 @@ import Testing
         #expect(DeviceCrypto.verify(message.signature, of: SignedMessage.pushRequest(message), publicKey: push.serverPublicKey))
         #expect(message.user == "alice" && message.resourceKind == "radius" && message.resourceName == "vpn")
         #expect(message.expires - message.created == 45)
-        try push.answer(pushID: message.id, decision: .approve, signature: answerSignature(message, .approve), deviceID: "dev-1")
+        try await push.answer(pushID: message.id, decision: .approve, signature: answerSignature(message, .approve), deviceID: "dev-1")
         #expect(await login.value == .init(outcome: .approved, pushID: message.id, created: true))
         #expect(push.pendingCount == 0)
     }
@@ -49,10 +49,10 @@ import Testing
     @Test func denyIsFinalAndASecondAnswerIsRefused() async throws {
         let push = coordinator()
         let (login, message) = try await startPush(push)
-        try push.answer(pushID: message.id, decision: .deny, signature: answerSignature(message, .deny), deviceID: "dev-1")
+        try await push.answer(pushID: message.id, decision: .deny, signature: answerSignature(message, .deny), deviceID: "dev-1")
         #expect(await login.value.outcome == .denied)
-        #expect(throws: PushCoordinator.AnswerRefusal.unknownPush) {
-            try push.answer(pushID: message.id, decision: .approve, signature: answerSignature(message, .approve), deviceID: "dev-1")
+        await #expect(throws: PushCoordinator.AnswerRefusal.unknownPush) {
+            try await push.answer(pushID: message.id, decision: .approve, signature: answerSignature(message, .approve), deviceID: "dev-1")
         }
     }
 
@@ -65,22 +65,22 @@ import Testing
         await push.waitUntil { $0.pendingCount == 2 }
         let b = try #require(await push.pushes(forDevice: "dev-1", wait: .zero).first { $0.id != a.id })
         // Signed by another key.
-        #expect(throws: PushCoordinator.AnswerRefusal.badSignature) {
-            try push.answer(pushID: a.id, decision: .approve, signature: answerSignature(a, .approve, key: P256.Signing.PrivateKey()), deviceID: "dev-1")
+        await #expect(throws: PushCoordinator.AnswerRefusal.badSignature) {
+            try await push.answer(pushID: a.id, decision: .approve, signature: answerSignature(a, .approve, key: P256.Signing.PrivateKey()), deviceID: "dev-1")
         }
         // A valid answer for push a, replayed onto push b.
-        #expect(throws: PushCoordinator.AnswerRefusal.badSignature) {
-            try push.answer(pushID: b.id, decision: .approve, signature: answerSignature(a, .approve), deviceID: "dev-1")
+        await #expect(throws: PushCoordinator.AnswerRefusal.badSignature) {
+            try await push.answer(pushID: b.id, decision: .approve, signature: answerSignature(a, .approve), deviceID: "dev-1")
         }
         // An approve signature presented as a deny, and garbage.
-        #expect(throws: PushCoordinator.AnswerRefusal.badSignature) {
-            try push.answer(pushID: a.id, decision: .deny, signature: answerSignature(a, .approve), deviceID: "dev-1")
+        await #expect(throws: PushCoordinator.AnswerRefusal.badSignature) {
+            try await push.answer(pushID: a.id, decision: .deny, signature: answerSignature(a, .approve), deviceID: "dev-1")
         }
-        #expect(throws: PushCoordinator.AnswerRefusal.badSignature) {
-            try push.answer(pushID: a.id, decision: .approve, signature: "not base64", deviceID: "dev-1")
+        await #expect(throws: PushCoordinator.AnswerRefusal.badSignature) {
+            try await push.answer(pushID: a.id, decision: .approve, signature: "not base64", deviceID: "dev-1")
         }
-        #expect(throws: PushCoordinator.AnswerRefusal.wrongDevice) {
-            try push.answer(pushID: a.id, decision: .approve, signature: answerSignature(a, .approve, deviceID: "dev-2"), deviceID: "dev-2")
+        await #expect(throws: PushCoordinator.AnswerRefusal.wrongDevice) {
+            try await push.answer(pushID: a.id, decision: .approve, signature: answerSignature(a, .approve, deviceID: "dev-2"), deviceID: "dev-2")
         }
         #expect(push.pendingCount == 2)
         push.cancelAll()
@@ -92,8 +92,8 @@ import Testing
         let push = coordinator()
         let (login, message) = try await startPush(push)
         clock.advance(by: 45)
-        #expect(throws: PushCoordinator.AnswerRefusal.expired) {
-            try push.answer(pushID: message.id, decision: .approve, signature: answerSignature(message, .approve), deviceID: "dev-1")
+        await #expect(throws: PushCoordinator.AnswerRefusal.expired) {
+            try await push.answer(pushID: message.id, decision: .approve, signature: answerSignature(message, .approve), deviceID: "dev-1")
         }
         push.expire(now: clock.now())
         #expect(await login.value.outcome == .timedOut)
@@ -108,7 +108,7 @@ import Testing
         // Until the second login has joined.
         await push.waitUntil { $0.waitingLogins[message.id] == 2 }
         #expect(await push.pushes(forDevice: "dev-1", wait: .zero).map(\.id) == [message.id])
-        try push.answer(pushID: message.id, decision: .approve, signature: answerSignature(message, .approve), deviceID: "dev-1")
+        try await push.answer(pushID: message.id, decision: .approve, signature: answerSignature(message, .approve), deviceID: "dev-1")
         #expect(await first.value == .init(outcome: .approved, pushID: message.id, created: true))
         #expect(await second.value == .init(outcome: .approved, pushID: message.id, created: false))
     }
@@ -120,7 +120,7 @@ import Testing
         let watching = Task { await push.waitUntil { $0.waitingLogins[message.id] == 2 } }
         let join = try #require(push.joinPending(joinKey: "attempt-1"))
         await watching.value
-        try push.answer(pushID: message.id, decision: .approve, signature: answerSignature(message, .approve), deviceID: "dev-1")
+        try await push.answer(pushID: message.id, decision: .approve, signature: answerSignature(message, .approve), deviceID: "dev-1")
         #expect(await first.value.outcome == .approved)
         #expect(await join.result() == .init(outcome: .approved, pushID: message.id, created: false))
     }
@@ -144,7 +144,7 @@ import Testing
         #expect(await push.pushes(forDevice: "dev-2", wait: .zero).map(\.user) == ["bob"])
         #expect(await push.pushes(forDevice: "dev-3", wait: .zero).isEmpty)
         // An answered push leaves its device's list; the others stay.
-        try push.answer(pushID: vpnPush.id, decision: .approve, signature: answerSignature(vpnPush, .approve), deviceID: "dev-1")
+        try await push.answer(pushID: vpnPush.id, decision: .approve, signature: answerSignature(vpnPush, .approve), deviceID: "dev-1")
         #expect(await vpnLogin.value.outcome == .approved)
         #expect(await push.pushes(forDevice: "dev-1", wait: .zero).map(\.resourceName) == ["wifi"])
         push.cancelAll()
@@ -161,7 +161,7 @@ import Testing
         let message = try #require(await push.pushes(forDevice: "dev-1", wait: .seconds(30)).first)
         #expect(await push.push(username: "alice", device: device, resource: portal, clientAddress: "").outcome == .limited)
         #expect(push.pendingCount == 1)
-        try push.answer(pushID: message.id, decision: .approve, signature: answerSignature(message, .approve), deviceID: "dev-1")
+        try await push.answer(pushID: message.id, decision: .approve, signature: answerSignature(message, .approve), deviceID: "dev-1")
         #expect(await first.value.outcome == .approved)
         let third = Task { await push.push(username: "alice", device: device, resource: portal, clientAddress: "") }
         #expect(try #require(await push.pushes(forDevice: "dev-1", wait: .seconds(30)).first).id != message.id)

@@ -156,10 +156,10 @@ struct SoftAuthenticator {
         return (push, login, message)
     }
 
-    func answer(_ push: PushCoordinator, _ message: PushMessage, _ decision: PushDecision, _ assertion: WebAuthnAssertion?) throws(PushCoordinator.AnswerRefusal) {
+    func answer(_ push: PushCoordinator, _ message: PushMessage, _ decision: PushDecision, _ assertion: WebAuthnAssertion?) async throws(PushCoordinator.AnswerRefusal) {
         let signature = (try? DeviceCrypto.sign(
             SignedMessage.pushAnswer(pushID: message.id, nonce: message.nonce, decision: decision, deviceID: "dev-1"), with: deviceKey)) ?? ""
-        try push.answer(pushID: message.id, decision: decision, signature: signature, deviceID: "dev-1", webAuthn: assertion)
+        try await push.answer(pushID: message.id, decision: decision, signature: signature, deviceID: "dev-1", webAuthn: assertion)
     }
 
     func challenge(_ message: PushMessage, _ decision: PushDecision) -> [UInt8] {
@@ -168,20 +168,20 @@ struct SoftAuthenticator {
 
     @Test func anApprovalNeedsAVerifiedAssertionOverItsOwnDecision() async throws {
         let (push, login, message) = try await pending(device(withCredential: true))
-        #expect(throws: PushCoordinator.AnswerRefusal.userNotVerified) { try answer(push, message, .approve, nil) }
+        await #expect(throws: PushCoordinator.AnswerRefusal.userNotVerified) { try await answer(push, message, .approve, nil) }
         let unverified = try authenticator.assertion(challenge: challenge(message, .approve), flags: SoftAuthenticator.userPresent)
-        #expect(throws: PushCoordinator.AnswerRefusal.userNotVerified) { try answer(push, message, .approve, unverified) }
+        await #expect(throws: PushCoordinator.AnswerRefusal.userNotVerified) { try await answer(push, message, .approve, unverified) }
         // An assertion made for a deny cannot approve.
         let forDeny = try authenticator.assertion(challenge: challenge(message, .deny))
-        #expect(throws: PushCoordinator.AnswerRefusal.userNotVerified) { try answer(push, message, .approve, forDeny) }
-        try answer(push, message, .approve, try authenticator.assertion(challenge: challenge(message, .approve)))
+        await #expect(throws: PushCoordinator.AnswerRefusal.userNotVerified) { try await answer(push, message, .approve, forDeny) }
+        try await answer(push, message, .approve, try authenticator.assertion(challenge: challenge(message, .approve)))
         #expect(await login.value.outcome == .approved)
     }
 
     @Test func aDeviceWithoutACredentialCannotAnswer() async throws {
         let (push, login, message) = try await pending(device(withCredential: false))
         let assertion = try authenticator.assertion(challenge: challenge(message, .approve))
-        #expect(throws: PushCoordinator.AnswerRefusal.userVerificationRequired) { try answer(push, message, .approve, assertion) }
+        await #expect(throws: PushCoordinator.AnswerRefusal.userVerificationRequired) { try await answer(push, message, .approve, assertion) }
         push.expire(now: clock.now().addingTimeInterval(60))
         #expect(await login.value.outcome == .timedOut)
     }

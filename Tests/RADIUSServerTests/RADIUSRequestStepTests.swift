@@ -82,6 +82,26 @@ import Testing
         #expect(step.cache.count == 0)
     }
 
+    /// A node whose store is out of reach goes quiet on Status-Server, so that probing NASes fail over; answered again
+    /// once the store is back.
+    @Test func statusServerGoesUnansweredWhileTheStoreIsOutOfReach() throws {
+        var step = step()
+        let availability = StoreAvailability()
+        step = RADIUSRequestStep(
+            clients: step.clients, delimiter: ",", duplicateWindow: .seconds(30), clock: step.clock, availability: availability,
+            logger: Logger(label: "test"))
+        _ = availability.checked(problem: "connection refused", now: Date())
+        guard case .drop(nil, _) = step.datagramReceived(Self.statusServer(), from: Self.source(1), now: .now()) else {
+            Issue.record("expected silence")
+            return
+        }
+        _ = availability.checked(problem: nil, now: Date())
+        guard case .send = step.datagramReceived(Self.statusServer(), from: Self.source(1), now: .now()) else {
+            Issue.record("expected a reply")
+            return
+        }
+    }
+
     @Test func anAccessRequestIsHandedOnAndItsRetransmitsDroppedThenAnsweredFromTheCache() throws {
         var step = step()
         let request = Self.accessRequest()

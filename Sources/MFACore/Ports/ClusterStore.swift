@@ -77,6 +77,8 @@ public enum PushClusterChange: Sendable, Equatable {
     case resolved(pushID: String, outcome: PushCoordinator.Outcome, number: String?)
     /// The feed was interrupted (a reconnect): what is pending must be read again, as changes may have been missed.
     case resynchronize
+    /// A device holds a poll open on some node: it counts as connected on every node for a while.
+    case deviceSeen(deviceID: String)
 }
 
 /// Pending pushes and their outcomes, shared by the nodes: a push created by a login on one node reaches its device
@@ -91,6 +93,8 @@ public protocol PushCluster: Sendable {
     func pendingPushes(now: Date) async throws -> [SharedPush]
     /// One push, pending or resolved (kept a while after), or nil.
     func push(id: String) async throws -> SharedPush?
+    /// Tells the other nodes that a device polls here (`.deviceSeen`); nothing is stored.
+    func announceDevice(_ deviceID: String) async throws
     /// Changes as they happen, this node's own included (the receiver skips what it knows). Starts with
     /// `.resynchronize`, and says it again after every interruption.
     func changes() -> AsyncStream<PushClusterChange>

@@ -85,7 +85,7 @@ extension AuditStore {
 
 /// Everything the gateway and the admin commands keep: one implementation per backend (SQLite, PostgreSQL), and
 /// nothing above the stores names either.
-public protocol GatewayStore: CredentialStore, UserStore, DeviceStore, AuditStore {
+public protocol GatewayStore: CredentialStore, UserStore, DeviceStore, AuditStore, StoreTransfer {
     /// Nil when the store answers, else what is wrong (`/readyz`).
     func healthProblem() async -> String?
     /// Runs what the store needs while the gateway runs (connections, notifications) until the task is cancelled.

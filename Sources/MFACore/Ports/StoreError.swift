@@ -14,6 +14,7 @@ public struct StoreError: Error, Equatable, CustomStringConvertible, Sendable {
         public static let io = Code(name: "io")
         public static let storeExists = Code(name: "storeExists")
         public static let badBackup = Code(name: "badBackup")
+        public static let storeNotEmpty = Code(name: "storeNotEmpty")
     }
 
     public var code: Code

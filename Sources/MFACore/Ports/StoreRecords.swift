@@ -117,3 +117,53 @@ public struct StoreCopySummary: Sendable, Equatable {
         self.devices = devices
     }
 }
+
+/// A user's row as `store copy` moves it between stores: the TOTP secret stays sealed (both stores share the store
+/// key), the used step and the lockout state come along.
+public struct UserRecord: Sendable, Equatable, Codable {
+    public var name: String
+    public var passwordHash: String?
+    public var createdAt: Date
+    public var sealedTOTPSecret: [UInt8]?
+    public var totpParameters: TOTPParameters?
+    public var totpEnrolledAt: Date?
+    /// The last accepted TOTP step: a code used before the copy stays used after it.
+    public var lastUsedStep: Int64?
+    public var failedAttempts: Int
+    public var failedSince: Date?
+    public var lockedUntil: Date?
+
+    public init(
+        name: String, passwordHash: String?, createdAt: Date, sealedTOTPSecret: [UInt8]?, totpParameters: TOTPParameters?,
+        totpEnrolledAt: Date?, lastUsedStep: Int64?, failedAttempts: Int, failedSince: Date?, lockedUntil: Date?
+    ) {
+        self.name = name
+        self.passwordHash = passwordHash
+        self.createdAt = createdAt
+        self.sealedTOTPSecret = sealedTOTPSecret
+        self.totpParameters = totpParameters
+        self.totpEnrolledAt = totpEnrolledAt
+        self.lastUsedStep = lastUsedStep
+        self.failedAttempts = failedAttempts
+        self.failedSince = failedSince
+        self.lockedUntil = lockedUntil
+    }
+}
+
+/// One thing a store holds, as `store copy` moves it.
+public enum StoreRecord: Sendable, Equatable, Codable {
+    case user(UserRecord)
+    case device(EnrolledDevice)
+    /// A setting as stored: sealed ones (the server's signing key, shared keys) stay sealed under their label.
+    case setting(key: String, value: [UInt8])
+    case event(AuditEvent)
+}
+
+/// `countersign store copy`: everything out of one store and into another, SQLite to PostgreSQL and back.
+public protocol StoreTransfer: Sendable {
+    /// Every record, users before the devices that name them, events in time order.
+    func forEachRecord(_ body: (StoreRecord) throws -> Void) async throws
+    /// Writes the records `next` gives into this store, in one transaction; refused (`StoreError.storeNotEmpty`)
+    /// when the store holds a user or an event already.
+    func load(_ next: () throws -> StoreRecord?) async throws -> StoreCopySummary
+}
