@@ -65,9 +65,9 @@ public final class CountersignGateway: Sendable {
             // Several nodes on one store: pushes are shared; on one node they stay in memory.
             cluster: store as? any PushCluster)
         // A store out of reach fails every queued write: said once per reminder interval, not once per event.
-        let writeFailures = StoreAvailability(reminderInterval: 10)
+        let writeFailureWarning = Occasionally(every: .seconds(10))
         store.onBackgroundWriteFailure { what, error in
-            guard writeFailures.checked(problem: "\(error)", now: clock.now()) != nil else { return }
+            guard writeFailureWarning.isDue() else { return }
             logger.error("store write failed", metadata: ["write": "\(what)", "error": "\(error)"])
         }
         // Several nodes: a store out of reach makes this node refuse logins at once and go quiet on Status-Server.

@@ -109,7 +109,9 @@ public final class PushCoordinator: Sendable {
 
         var snapshot: Snapshot {
             // An attempt joined on arrival waits on the push as much as one that registered.
-            Snapshot(waitingLogins: pending.mapValues { $0.waiters.count + $0.joiners.count })
+            Snapshot(
+                waitingLogins: pending.mapValues { $0.waiters.count + $0.joiners.count },
+                devicesSeenElsewhere: Set(deviceSeenElsewhere.keys))
         }
 
         mutating func add(_ push: Pending) {
@@ -133,6 +135,8 @@ public final class PushCoordinator: Sendable {
     /// What `waitUntil` conditions see: the pending pushes and how many logins wait on each.
     public struct Snapshot: Sendable {
         public var waitingLogins: [String: Int]
+        /// In a cluster: devices another node has said poll there.
+        public var devicesSeenElsewhere: Set<String>
         public var pendingCount: Int { waitingLogins.count }
     }
 
@@ -554,6 +558,7 @@ public final class PushCoordinator: Sendable {
                         state.deviceSeenElsewhere = state.deviceSeenElsewhere.filter { now.timeIntervalSince($0.value) < Self.presenceLifetime }
                     }
                 }
+                notifyWatchers()
             }
         }
     }
@@ -582,12 +587,12 @@ public final class PushCoordinator: Sendable {
             state.pending.values.filter { Double($0.message.expires) <= now.timeIntervalSince1970 }.map(\.message.id)
         }
         for id in due { resolve(id, with: .timedOut) }
-        share(due, .timedOut)
+        tellCluster(due, .timedOut)
     }
 
     /// Outcomes this node decided alone (timeouts, shutdown) told to the cluster, on their own time: every node
     /// times a push out by itself anyway.
-    private func share(_ pushIDs: [String], _ outcome: Outcome) {
+    private func tellCluster(_ pushIDs: [String], _ outcome: Outcome) {
         guard let cluster, !pushIDs.isEmpty else { return }
         Task { for id in pushIDs { _ = try? await cluster.resolve(pushID: id, outcome: outcome, number: nil) } }
     }
@@ -605,7 +610,7 @@ public final class PushCoordinator: Sendable {
             )
         }
         for id in ids { resolve(id, with: .cancelled) }
-        share(own, .cancelled)
+        tellCluster(own, .cancelled)
         for poll in polls { poll.continuation.resume(returning: []) }
     }
 

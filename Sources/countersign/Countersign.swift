@@ -28,6 +28,11 @@ struct ConfigOption: ParsableArguments {
     }
 
     func load() throws -> CountersignConfiguration {
+        try Self.load(path)
+    }
+
+    /// The configuration at `path`; an error names the file.
+    static func load(_ path: String) throws -> CountersignConfiguration {
         do {
             return try CountersignConfiguration.load(path: path)
         } catch {

@@ -45,14 +45,7 @@ struct Store: AsyncParsableCommand {
         @Option(help: "The configuration whose store receives the copy.") var to: String
 
         func run() async throws {
-            let source = try options.load().store
-            let target: StoreSettings
-            do {
-                target = try CountersignConfiguration.load(path: to).store
-            } catch {
-                throw ValidationError("\(to): \(error)")
-            }
-            let copied = try await StoreOpener.copy(from: source, to: target)
+            let copied = try await StoreOpener.copy(from: options.load().store, to: ConfigOption.load(to).store)
             print("copied \(copied.users) users and \(copied.devices) devices into the store of \(to)")
         }
     }

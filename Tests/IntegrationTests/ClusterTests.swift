@@ -98,23 +98,12 @@ import Testing
 
         /// A `countersign` admin command through `node`'s configuration; its output lines.
         func cli(_ node: String, _ arguments: [String], input: String? = nil) async throws -> [String] {
-            let process = try ChildProcess(
-                ChildProcess.builtProduct("countersign"), arguments + ["--config", config(node)], environment: environment)
-            if let input { process.write(input) }
-            try process.closeInput()
-            guard try await process.exitStatus() == 0 else { throw ServeProcessTests.CommandFailed(output: process.output) }
-            return process.output
+            try await ServeProcessTests.cli(arguments, config: config(node), input: input, environment: environment)
         }
 
-        /// `countersign serve` on `node`, once it listens; with its RADIUS port.
+        /// `countersign serve` on `node`, once it listens; with a radclient for its RADIUS port.
         func serve(_ node: String) async throws -> (process: ChildProcess, radius: Radclient) {
-            let process = try ChildProcess(
-                ChildProcess.builtProduct("countersign"), ["serve", "--config", config(node)], environment: environment)
-            guard let line = await process.lines(where: { $0.contains("\"RADIUS listening\"") })?.first,
-                await process.lines(where: { $0.contains("\"HTTP listening\"") }) != nil,
-                let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: String],
-                let address = object["address"], let port = Int(address.split(separator: ":").last ?? "")
-            else { throw ServeProcessTests.CommandFailed(output: process.output) }
+            let (process, port) = try await ServeProcessTests.serve(config: config(node), environment: environment)
             return (process, Radclient(server: "127.0.0.1:\(port)", secret: TestGateway.secret, timeout: 10))
         }
 

@@ -47,23 +47,12 @@ import Testing
 
         /// Runs a `countersign` admin command; its output lines.
         func cli(_ arguments: [String], input: String? = nil) async throws -> [String] {
-            let process = try ChildProcess(ChildProcess.builtProduct("countersign"), arguments + ["--config", config])
-            if let input { process.write(input) }
-            try process.closeInput()
-            let status = try await process.exitStatus()
-            guard status == 0 else { throw CommandFailed(output: process.output) }
-            return process.output
+            try await ServeProcessTests.cli(arguments, config: config, input: input)
         }
 
         /// Starts `countersign serve` and returns it with its RADIUS port, once it listens.
         func serve() async throws -> (process: ChildProcess, radiusPort: Int) {
-            let process = try ChildProcess(ChildProcess.builtProduct("countersign"), ["serve", "--config", config])
-            guard let line = await process.lines(where: { $0.contains("\"RADIUS listening\"") })?.first,
-                await process.lines(where: { $0.contains("\"HTTP listening\"") }) != nil,
-                let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: String],
-                let address = object["address"], let port = Int(address.split(separator: ":").last ?? "")
-            else { throw CommandFailed(output: process.output) }
-            return (process, port)
+            try await ServeProcessTests.serve(config: config)
         }
 
         /// A TCP port the kernel says is free now.
@@ -71,6 +60,31 @@ import Testing
     }
 
     struct CommandFailed: Error { var output: [String] }
+
+    /// Runs a `countersign` admin command on the configuration `config`; its output lines.
+    static func cli(
+        _ arguments: [String], config: String, input: String? = nil, environment: [String: String]? = nil
+    ) async throws -> [String] {
+        let process = try ChildProcess(
+            ChildProcess.builtProduct("countersign"), arguments + ["--config", config], environment: environment)
+        if let input { process.write(input) }
+        try process.closeInput()
+        let status = try await process.exitStatus()
+        guard status == 0 else { throw CommandFailed(output: process.output) }
+        return process.output
+    }
+
+    /// Starts `countersign serve` on the configuration `config` and returns it with its RADIUS port, once it listens
+    /// (its JSON log says where RADIUS listens, and that HTTP does).
+    static func serve(config: String, environment: [String: String]? = nil) async throws -> (process: ChildProcess, radiusPort: Int) {
+        let process = try ChildProcess(ChildProcess.builtProduct("countersign"), ["serve", "--config", config], environment: environment)
+        guard let line = await process.lines(where: { $0.contains("\"RADIUS listening\"") })?.first,
+            await process.lines(where: { $0.contains("\"HTTP listening\"") }) != nil,
+            let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: String],
+            let address = object["address"], let port = Int(address.split(separator: ":").last ?? "")
+        else { throw CommandFailed(output: process.output) }
+        return (process, port)
+    }
 
     @Test func anAcceptedCodeIsRefusedAfterACrashAndRestart() async throws {
         let installation = try Installation()

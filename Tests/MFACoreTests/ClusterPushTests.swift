@@ -180,7 +180,8 @@ final class SharedPushTable: PushCluster {
         defer { followingA.cancel(); followingB.cancel() }
         #expect(!a.isConnected(deviceID: "dev-1"))
         let polling = Task { await b.pushes(forDevice: "dev-1", wait: .seconds(30)) }
-        await a.waitUntilConnected("dev-1")
+        await a.waitUntil { $0.devicesSeenElsewhere.contains("dev-1") }
+        #expect(a.isConnected(deviceID: "dev-1"))
         clock.advance(by: PushCoordinator.presenceLifetime)
         #expect(!a.isConnected(deviceID: "dev-1"))
         polling.cancel()
@@ -201,12 +202,5 @@ final class SharedPushTable: PushCluster {
         let claimed = await b.claim(pushID: pushID)
         #expect(claimed.outcome == .approved)
         #expect(claimed.number == receipt.number && receipt.number != nil)
-    }
-}
-
-extension PushCoordinator {
-    /// Until this node counts the device as connected (the other node's word arrives through the feed).
-    func waitUntilConnected(_ deviceID: String) async {
-        while !isConnected(deviceID: deviceID) { await Task.yield() }
     }
 }
