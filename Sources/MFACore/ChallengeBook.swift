@@ -22,12 +22,19 @@ public final class ChallengeBook: Sendable {
         }
     }
 
-    /// What a redeemed State was issued for.
-    public enum Redemption: Sendable, Equatable {
-        /// A TOTP code.
-        case code
-        /// The number the device showed after approving this push (number matching).
-        case number(pushID: String)
+    /// What a redeemed State was issued for, and what the primary check had granted before it.
+    public struct Redemption: Sendable, Equatable {
+        public enum Answer: Sendable, Equatable {
+            /// A TOTP code.
+            case code
+            /// The number the device showed after approving this push (number matching).
+            case number(pushID: String)
+            /// The primary check's own question (`PrimaryVerdict.challenge`), with the State it gave.
+            case primary(state: [UInt8])
+        }
+
+        public var answer: Answer
+        public var grant: Grant
     }
 
     public static let stateByteCount = 16
@@ -42,12 +49,15 @@ public final class ChallengeBook: Sendable {
         self.store = store
     }
 
-    /// A new State, or nil when the store is full of unexpired challenges. `pushID`: the push whose number answers it.
-    public func issue(for binding: Binding, now: Date, pushID: String? = nil) async throws -> [UInt8]? {
+    /// A new State, or nil when the store is full of unexpired challenges. `pushID`: the push whose number answers it;
+    /// `primaryState`: the primary check's question that the answer goes back to; `grant`: what the primary granted.
+    public func issue(
+        for binding: Binding, now: Date, pushID: String? = nil, primaryState: [UInt8]? = nil, grant: Grant = Grant()
+    ) async throws -> [UInt8]? {
         let state = SecureRandom.bytes(Self.stateByteCount)
         let challenge = StoredChallenge(
             username: binding.username, resource: binding.resource, clientAddress: binding.clientAddress,
-            expires: now.addingTimeInterval(lifetime), pushID: pushID)
+            expires: now.addingTimeInterval(lifetime), pushID: pushID, grant: grant, primaryState: primaryState)
         return try await store.issueChallenge(stateHash: Self.hash(state), challenge, capacity: capacity, now: now) ? state : nil
     }
 
@@ -58,7 +68,11 @@ public final class ChallengeBook: Sendable {
             challenge.username == binding.username, challenge.resource == binding.resource,
             challenge.clientAddress == binding.clientAddress, now < challenge.expires
         else { return nil }
-        return challenge.pushID.map { .number(pushID: $0) } ?? .code
+        let answer: Redemption.Answer =
+            if let pushID = challenge.pushID { .number(pushID: pushID) } else if let primary = challenge.primaryState {
+                .primary(state: primary)
+            } else { .code }
+        return Redemption(answer: answer, grant: challenge.grant)
     }
 
     /// The store keeps the State's hash: a State is a bearer token until it is used.

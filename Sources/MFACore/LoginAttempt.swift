@@ -72,12 +72,16 @@ public struct LoginAttempt: Sendable {
 
 /// The MFA core's answer.
 public enum Verdict: Sendable, Equatable {
-    case accept
+    /// Accepted; the grant's groups and attributes shape the reply (RADIUS reply rules).
+    case accept(Grant)
     case reject(RejectReason)
     /// Ask for the code; the client sends `state` back with it.
     case challenge(prompt: String, state: [UInt8])
     /// Not decided, and not to be answered (RADIUS) or answered as busy: the server shed the work.
     case dropped(DropReason)
+
+    /// Accepted, with nothing to add to the reply.
+    public static var accept: Verdict { .accept(Grant()) }
 
     /// A wrong password, code or push answer: what counts towards lockout and a source's failure bucket.
     public var isFailedAttempt: Bool {

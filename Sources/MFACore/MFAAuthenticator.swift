@@ -29,11 +29,14 @@ public final class MFAAuthenticator: LoginAuthenticator {
         /// RADIUS logins that would wait for a push get a challenge at once; after approving, the device shows a
         /// number, which the user types as the response (`push.number_matching`).
         public var numberMatching: Bool
+        /// An Accept carries the user's local groups (read from the store only when some reply rule names a group).
+        public var readsGroups: Bool
 
         public init(
             allowUnenrolled: Bool = false, driftSteps: Int = 1, challengeWhenDeviceOffline: Bool = true,
-            lockout: LockoutPolicy = LockoutPolicy(), numberMatching: Bool = false
+            lockout: LockoutPolicy = LockoutPolicy(), numberMatching: Bool = false, readsGroups: Bool = false
         ) {
+            self.readsGroups = readsGroups
             self.numberMatching = numberMatching
             self.allowUnenrolled = allowUnenrolled
             self.driftSteps = driftSteps
@@ -97,6 +100,7 @@ public final class MFAAuthenticator: LoginAuthenticator {
     public func authenticate(_ attempt: LoginAttempt) async -> Verdict {
         var details: [String: String] = [:]
         var failuresToClear = true
+        var grant = Grant()
         var verdict: Verdict
         if let joined = attempt.joinedPush {
             verdict = await pushOutcome(await joined.result(), deviceID: nil, attempt, details: &details)
@@ -105,9 +109,9 @@ public final class MFAAuthenticator: LoginAuthenticator {
             verdict = .reject(.unavailable)
         } else {
             do {
-                switch try await decide(attempt, details: &details, failuresToClear: &failuresToClear) {
+                switch try await decide(attempt, details: &details, failuresToClear: &failuresToClear, grant: &grant) {
                 case .verdict(let decided): verdict = decided
-                case .push(let credentials): verdict = try await pushFactor(credentials, attempt, details: &details)
+                case .push(let credentials): verdict = try await pushFactor(credentials, attempt, details: &details, grant: grant)
                 }
             } catch {
                 verdict = storeFailed(attempt, error)
@@ -118,6 +122,7 @@ public final class MFAAuthenticator: LoginAuthenticator {
             attempt.admission?.ended(failed: false)
             return verdict
         }
+        if case .accept = verdict { verdict = await accepted(attempt, grant) }
         await conclude(attempt, verdict: verdict, details: details, failuresToClear: failuresToClear)
         // Counted before the reply leaves, so that the source's next request already sees it.
         attempt.admission?.ended(failed: verdict.isFailedAttempt)
@@ -128,11 +133,24 @@ public final class MFAAuthenticator: LoginAuthenticator {
     /// arrives, and needs no password check of its own: the push exists because that password passed.
     public func attemptReceived(_ attempt: LoginAttempt) -> LoginAttempt {
         guard let push, attempt.challengeState == nil, push.pendingCount > 0 else { return attempt }
-        if case .afterPrimary(_, let primary) = attempt.delivery, primary != .valid { return attempt }
+        if case .afterPrimary(_, let primary) = attempt.delivery, !primary.isValid { return attempt }
         guard let key = joinKey(attempt), let join = push.joinPending(joinKey: key) else { return attempt }
         var joined = attempt
         joined.joinedPush = join
         return joined
+    }
+
+    /// The Accept's grant: what the primary check granted, and the user's local groups when reply rules want them.
+    @inline(never)
+    private func accepted(_ attempt: LoginAttempt, _ grant: Grant) async -> Verdict {
+        guard policy.readsGroups else { return .accept(grant) }
+        do {
+            return .accept(grant.adding(groups: try await store.groups(of: attempt.username)))
+        } catch {
+            // The password and factor passed: the Accept goes out, without the groups' attributes.
+            logger.error("store failed while reading groups", metadata: ["user": "\(attempt.username)", "error": "\(error)"])
+            return .accept(grant)
+        }
     }
 
     @inline(never)
@@ -184,12 +202,16 @@ public final class MFAAuthenticator: LoginAuthenticator {
         case redeem([UInt8])
         /// The password passed and a code is wanted: an Access-Challenge with a new State.
         case codeChallenge
+        /// The response to the primary check's own question, with the State it gave.
+        case primaryAnswer([UInt8])
     }
 
     /// The waits of a decision (the store read, the password check, the code's record), with the logic between
     /// them in synchronous functions: their locals stay on the thread's stack instead of in this task's async frame,
     /// which a waiting login keeps for as long as it waits.
-    private func decide(_ attempt: LoginAttempt, details: inout [String: String], failuresToClear: inout Bool) async throws -> Decision {
+    private func decide(
+        _ attempt: LoginAttempt, details: inout [String: String], failuresToClear: inout Bool, grant: inout Grant
+    ) async throws -> Decision {
         // SQLite gets names as C strings, so "alice\0anything" would find alice's credentials. No user name holds a NUL
         // (RFC 2865 §5: RADIUS text carries no terminator; an LDAP DN or JSON string with one names nobody here).
         guard !attempt.username.utf8.contains(0) else { return .verdict(.reject(.invalidCredentials)) }
@@ -197,18 +219,28 @@ public final class MFAAuthenticator: LoginAuthenticator {
         failuresToClear = credentials.map { $0.failedAttempts > 0 || $0.lockedUntil != nil } ?? false
         var step = plan(attempt, credentials, details: &details)
         if case .redeem(let state) = step {
-            step = try await redeem(state, attempt)
+            step = try await redeem(state, attempt, grant: &grant)
         }
-        if case .password(let password, let factor) = step {
-            step = await checkPassword(password, then: factor, attempt, credentials, details: &details)
+        let primary = self.primary
+        switch step {
+        case .password(let password, let factor):
+            step = try await checkPassword(then: factor, attempt, credentials, details: &details, grant: &grant) {
+                await primary.verify(username: attempt.username, password: password, credentials: credentials)
+            }
+        case .primaryAnswer(let state):
+            step = try await checkPassword(then: .none, attempt, credentials, details: &details, grant: &grant) {
+                await primary.answer(username: attempt.username, response: attempt.secret, state: state, credentials: credentials)
+            }
+        default:
+            break
         }
         switch step {
         case .verdict(let verdict): return .verdict(verdict)
         case .code(let code): return .verdict(try await checkCode(code, credentials: credentials, attempt))
         case .number(let pushID, let typed): return .verdict(await checkNumber(typed, pushID: pushID, attempt, details: &details))
         case .push(let credentials): return .push(credentials)
-        case .codeChallenge: return .verdict(try await codeChallenge(attempt))
-        case .password, .redeem: return .verdict(.reject(.unavailable))  // asked for once only
+        case .codeChallenge: return .verdict(try await codeChallenge(attempt, grant: grant))
+        case .password, .redeem, .primaryAnswer: return .verdict(.reject(.unavailable))  // asked for once only
         }
     }
 
@@ -232,7 +264,7 @@ public final class MFAAuthenticator: LoginAuthenticator {
             switch primary {
             case .valid: break
             case .invalid: return .verdict(.reject(.invalidCredentials))
-            case .unavailable: return .verdict(.reject(.unavailable))
+            case .unavailable, .challenge: return .verdict(.reject(.unavailable))  // a bind has no second round
             }
             guard let credentials, credentials.totp != nil || credentials.device != nil
             else { return .verdict(unenrolled()) }
@@ -262,29 +294,34 @@ public final class MFAAuthenticator: LoginAuthenticator {
         }
     }
 
+    /// The primary check (`check`: the password, or the answer to the primary's own question), then what follows it.
     @inline(never)
     private func checkPassword(
-        _ password: String, then factor: AppendedFactor, _ attempt: LoginAttempt, _ credentials: UserCredentials?,
-        details: inout [String: String]
-    ) async -> Step {
+        then factor: AppendedFactor, _ attempt: LoginAttempt, _ credentials: UserCredentials?, details: inout [String: String],
+        grant: inout Grant, _ check: () async -> PrimaryVerdict
+    ) async throws -> Step {
         let verdict: PrimaryVerdict
         if let work {
             // Hashes wait their client's turn: one client's backlog never holds up another's logins.
-            let primary = self.primary
-            let checked = await work.run(source: attempt.resource.description, arrived: attempt.arrived ?? clock.now()) {
-                await primary.verify(username: attempt.username, password: password, credentials: credentials)
-            }
-            switch checked {
+            switch await work.run(source: attempt.resource.description, arrived: attempt.arrived ?? clock.now(), check) {
             case .success(let checked): verdict = checked
             case .failure(let reason): return .verdict(.dropped(reason))
             }
         } else {
-            verdict = await primary.verify(username: attempt.username, password: password, credentials: credentials)
+            verdict = await check()
         }
-        return switch verdict {
-        case .valid: planAfterPassword(factor, attempt, credentials, details: &details)
-        case .invalid: .verdict(.reject(.invalidCredentials))
-        case .unavailable: .verdict(.reject(.unavailable))
+        switch verdict {
+        case .valid(let granted):
+            grant = granted
+            return planAfterPassword(factor, attempt, credentials, details: &details)
+        case .invalid: return .verdict(.reject(.invalidCredentials))
+        case .unavailable: return .verdict(.reject(.unavailable))
+        case .challenge(let prompt, let primaryState):
+            // Relayed with the primary's words unchanged; the answer goes back to it with its State.
+            details["step"] = "primary-challenge"
+            guard let state = try await challenges.issue(for: ChallengeBook.Binding(attempt), now: clock.now(), primaryState: primaryState)
+            else { return .verdict(challengeBookFull()) }
+            return .verdict(.challenge(prompt: prompt, state: state))
         }
     }
 
@@ -315,23 +352,31 @@ public final class MFAAuthenticator: LoginAuthenticator {
         }
     }
 
-    /// What a challenge's State was issued for; used up either way (a State works once, on any node).
+    /// What a challenge's State was issued for, and the grant of the password check before it; used up either way
+    /// (a State works once, on any node).
     @inline(never)
-    private func redeem(_ state: [UInt8], _ attempt: LoginAttempt) async throws -> Step {
-        switch try await challenges.redeem(state, for: ChallengeBook.Binding(attempt), now: clock.now()) {
-        case nil: .verdict(.reject(.invalidState))
+    private func redeem(_ state: [UInt8], _ attempt: LoginAttempt, grant: inout Grant) async throws -> Step {
+        guard let redemption = try await challenges.redeem(state, for: ChallengeBook.Binding(attempt), now: clock.now())
+        else { return .verdict(.reject(.invalidState)) }
+        grant = redemption.grant
+        return switch redemption.answer {
         case .code: .code(attempt.secret)
         case .number(let pushID): .number(pushID: pushID, typed: attempt.secret)
+        case .primary(let state): .primaryAnswer(state)
         }
     }
 
     @inline(never)
-    private func codeChallenge(_ attempt: LoginAttempt) async throws -> Verdict {
-        guard let state = try await challenges.issue(for: ChallengeBook.Binding(attempt), now: clock.now()) else {
-            logger.warning("challenge book full; refusing new challenges")
-            return .reject(.unavailable)
+    private func codeChallenge(_ attempt: LoginAttempt, grant: Grant) async throws -> Verdict {
+        guard let state = try await challenges.issue(for: ChallengeBook.Binding(attempt), now: clock.now(), grant: grant) else {
+            return challengeBookFull()
         }
         return .challenge(prompt: Self.codePrompt, state: state)
+    }
+
+    private func challengeBookFull() -> Verdict {
+        logger.warning("challenge book full; refusing new challenges")
+        return .reject(.unavailable)
     }
 
     private func unenrolled() -> Verdict {
@@ -339,10 +384,12 @@ public final class MFAAuthenticator: LoginAuthenticator {
     }
 
     /// Pushes to the user's device and waits; push events are written by the login that created the push.
-    private func pushFactor(_ credentials: UserCredentials, _ attempt: LoginAttempt, details: inout [String: String]) async throws -> Verdict {
+    private func pushFactor(
+        _ credentials: UserCredentials, _ attempt: LoginAttempt, details: inout [String: String], grant: Grant
+    ) async throws -> Verdict {
         guard let device = credentials.device, let push, try await store.isPushEnabled() else { return .reject(.pushUnavailable) }
         if policy.numberMatching, attempt.resource.kind == .radius {
-            return try await numberChallenge(push, device: device, attempt, details: &details)
+            return try await numberChallenge(push, device: device, attempt, details: &details, grant: grant)
         }
         // Waiting costs nothing: the source's failure bucket gets its token back for the wait (a deny takes one).
         attempt.admission?.waiting()
@@ -386,7 +433,7 @@ public final class MFAAuthenticator: LoginAuthenticator {
     /// State names the push.
     @inline(never)
     private func numberChallenge(
-        _ push: PushCoordinator, device: EnrolledDevice, _ attempt: LoginAttempt, details: inout [String: String]
+        _ push: PushCoordinator, device: EnrolledDevice, _ attempt: LoginAttempt, details: inout [String: String], grant: Grant
     ) async throws -> Verdict {
         guard let pushID = await push.pushForNumber(
             username: attempt.username, device: device, resource: attempt.resource, clientAddress: attempt.clientAddress,
@@ -397,10 +444,8 @@ public final class MFAAuthenticator: LoginAuthenticator {
         }
         details["push_id"] = pushID
         await record(.pushAttempt, attempt, result: .success, error: nil, details: ["push_id": pushID, "device_id": device.id])
-        guard let state = try await challenges.issue(for: ChallengeBook.Binding(attempt), now: clock.now(), pushID: pushID) else {
-            logger.warning("challenge book full; refusing new challenges")
-            return .reject(.unavailable)
-        }
+        guard let state = try await challenges.issue(for: ChallengeBook.Binding(attempt), now: clock.now(), pushID: pushID, grant: grant)
+        else { return challengeBookFull() }
         return .challenge(prompt: Self.numberPrompt, state: state)
     }
 

@@ -67,7 +67,15 @@ extension StoredChallenge {
         self.init(
             username: try row.get("username"), resource: Resource(kind: kind, name: try row.get("resource_name")),
             clientAddress: try row.get("client_address"), expires: Date(timeIntervalSince1970: try row.get("expires")),
-            pushID: try row.get("push_id"))
+            pushID: try row.get("push_id"), grant: try Self.grant(try row.get("grant_json")),
+            primaryState: try row.bytes("primary_state"))
+    }
+
+    private static func grant(_ json: String?) throws -> Grant {
+        guard let json else { return Grant() }
+        do { return try JSONDecoder().decode(Grant.self, from: Data(json.utf8)) } catch {
+            throw StoreError(.io, "a challenge in the database has a grant that cannot be read")
+        }
     }
 }
 

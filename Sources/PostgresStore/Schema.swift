@@ -129,6 +129,28 @@ enum Schema {
                 // The limiter's count.
                 "CREATE INDEX pushes_pending_by_user ON pushes (username, resource_kind, resource_name) WHERE outcome IS NULL",
             ]),
+        // Local groups for the reply rules; a challenge keeps what the primary check granted, and the primary's own
+        // question (an upstream RADIUS server's State).
+        Migration(
+            version: 2,
+            statements: [
+                """
+                CREATE TABLE user_groups (
+                    name text COLLATE "C" PRIMARY KEY,
+                    created_at double precision NOT NULL
+                )
+                """,
+                """
+                CREATE TABLE group_members (
+                    group_name text COLLATE "C" NOT NULL REFERENCES user_groups (name) ON DELETE CASCADE,
+                    username text COLLATE "C" NOT NULL REFERENCES users (name) ON DELETE CASCADE,
+                    PRIMARY KEY (username, group_name)
+                )
+                """,
+                "CREATE INDEX group_members_by_group ON group_members (group_name, username)",
+                "ALTER TABLE challenges ADD COLUMN grant_json text",
+                "ALTER TABLE challenges ADD COLUMN primary_state bytea",
+            ]),
     ]
 
     /// Taken by every node's migration transaction, so nodes starting together on an empty database migrate once:

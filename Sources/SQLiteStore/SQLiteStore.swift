@@ -159,6 +159,22 @@ public final class SQLiteStore: GatewayStore {
         migrator.registerMigration("v6-event-node") { db in
             try db.execute(sql: "ALTER TABLE events ADD COLUMN node TEXT")
         }
+        // Local groups, for the reply rules; a deleted user or group takes its memberships along.
+        migrator.registerMigration("v7-groups") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE user_groups (
+                        name TEXT PRIMARY KEY NOT NULL,
+                        created_at REAL NOT NULL
+                    ) WITHOUT ROWID;
+                    CREATE TABLE group_members (
+                        group_name TEXT NOT NULL REFERENCES user_groups(name) ON DELETE CASCADE,
+                        user TEXT NOT NULL REFERENCES users(name) ON DELETE CASCADE,
+                        PRIMARY KEY (user, group_name)
+                    ) WITHOUT ROWID;
+                    CREATE INDEX group_members_by_group ON group_members(group_name, user);
+                    """)
+        }
         return migrator
     }
 

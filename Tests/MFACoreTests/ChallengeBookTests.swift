@@ -13,7 +13,7 @@ import Testing
         let state = try #require(await book.issue(for: binding, now: clock.now()))
         // The store holds the State's hash, never the State itself.
         #expect(memory.takeChallenge(stateHash: state) == nil)
-        #expect(try await book.redeem(state, for: binding, now: clock.now()) == .code)
+        #expect(try await book.redeem(state, for: binding, now: clock.now())?.answer == .code)
     }
 
     @Test func aRedeemedStateIsUsedUp() async throws {
@@ -21,7 +21,7 @@ import Testing
         let state = try #require(await book.issue(for: binding, now: clock.now()))
         let other = try #require(await book.issue(for: binding, now: clock.now()))
         #expect(state.count == 16 && state != other)
-        #expect(try await book.redeem(state, for: binding, now: clock.now()) == .code)
+        #expect(try await book.redeem(state, for: binding, now: clock.now())?.answer == .code)
         #expect(try await book.redeem(state, for: binding, now: clock.now()) == nil)
     }
 
@@ -30,7 +30,7 @@ import Testing
         let state = try #require(await book.issue(for: binding, now: clock.now()))
         let late = try #require(await book.issue(for: binding, now: clock.now()))
         clock.advance(by: 299)
-        #expect(try await book.redeem(state, for: binding, now: clock.now()) == .code)
+        #expect(try await book.redeem(state, for: binding, now: clock.now())?.answer == .code)
         clock.advance(by: 1)
         #expect(try await book.redeem(late, for: binding, now: clock.now()) == nil)
     }

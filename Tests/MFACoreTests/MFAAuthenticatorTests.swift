@@ -45,6 +45,12 @@ final class FakeCredentialStore: CredentialStore {
         users.withLock { $0[username]?.credentials.lockedUntil = nil }
     }
 
+    let memberships = Locked<[String: [String]]>([:])
+
+    func groups(of username: String) async throws -> [String] {
+        memberships.withLock { $0[username] ?? [] }
+    }
+
     func recordAcceptedTOTPStep(_ step: Int64, for username: String) async throws -> Bool {
         users.withLock { users in
             guard let user = users[username], (user.lastStep ?? .min) < step else { return false }

@@ -12,13 +12,23 @@ public struct StoredChallenge: Sendable, Equatable {
     public var expires: Date
     /// Number matching: the push whose number answers it.
     public var pushID: String?
+    /// What the primary check granted before the challenge went out, for the Accept its answer earns.
+    public var grant: Grant
+    /// The primary check's own question (an upstream RADIUS server's challenge): its State, which the answer goes
+    /// back to the primary with.
+    public var primaryState: [UInt8]?
 
-    public init(username: String, resource: Resource, clientAddress: String, expires: Date, pushID: String?) {
+    public init(
+        username: String, resource: Resource, clientAddress: String, expires: Date, pushID: String?, grant: Grant = Grant(),
+        primaryState: [UInt8]? = nil
+    ) {
         self.username = username
         self.resource = resource
         self.clientAddress = clientAddress
         self.expires = expires
         self.pushID = pushID
+        self.grant = grant
+        self.primaryState = primaryState
     }
 }
 

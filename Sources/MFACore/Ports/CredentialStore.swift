@@ -13,6 +13,8 @@ public protocol CredentialStore: Sendable {
     func recordFailure(for username: String, now: Date, policy: LockoutPolicy) async throws -> Bool
     /// A success ends the run of failures.
     func clearFailures(for username: String) async throws
+    /// The local groups the user is a member of, in name order (what reply rules match, with directory groups).
+    func groups(of username: String) async throws -> [String]
 }
 
 /// Brute-force protection (`[lockout]`).

@@ -27,6 +27,32 @@ public protocol UserStore: Sendable {
     func forEachUser(includeSecrets: Bool, _ body: (ExportedUser) throws -> Void) async throws
 }
 
+/// Local groups (`countersign group …`): what `[[radius.reply]]` rules match, beside the directory's groups.
+public protocol GroupStore: Sendable {
+    /// Refused when the group exists.
+    func addGroup(_ name: String, at time: Date) async throws
+    /// The group and its memberships (the users stay).
+    func deleteGroup(_ name: String) async throws
+    /// In name order, with their member counts.
+    func groups() async throws -> [GroupSummary]
+    /// In name order; refused for an unknown group.
+    func members(ofGroup name: String) async throws -> [String]
+    /// All or none: refused when the group or any user is unknown; a member already is no error.
+    func addMembers(_ users: [String], toGroup name: String) async throws
+    /// All or none: refused when the group is unknown; a user who is not a member is no error.
+    func removeMembers(_ users: [String], fromGroup name: String) async throws
+}
+
+public struct GroupSummary: Sendable, Equatable, Codable {
+    public var name: String
+    public var memberCount: Int
+
+    public init(name: String, memberCount: Int) {
+        self.name = name
+        self.memberCount = memberCount
+    }
+}
+
 extension UserStore {
     public func addUser(_ name: String, passwordHash: String?) async throws {
         try await addUser(name, passwordHash: passwordHash, at: Date())
@@ -85,7 +111,7 @@ extension AuditStore {
 
 /// Everything the gateway and the admin commands keep: one implementation per backend (SQLite, PostgreSQL), and
 /// nothing above the stores names either.
-public protocol GatewayStore: CredentialStore, UserStore, DeviceStore, AuditStore, StoreTransfer {
+public protocol GatewayStore: CredentialStore, UserStore, GroupStore, DeviceStore, AuditStore, StoreTransfer {
     /// Nil when the store answers, else what is wrong (`/readyz`).
     func healthProblem() async -> String?
     /// Runs what the store needs while the gateway runs (connections, notifications) until the task is cancelled.

@@ -20,6 +20,13 @@ public enum StoreConventions {
     /// Accepted steps between two prunes of the old ones.
     public static let usedStepsPruneEvery = 4096
 
+    /// A group name: what a user name may be, without `;`, which separates groups in import and export files.
+    public static func validate(groupName: String) throws {
+        guard UserName.isValid(groupName), !groupName.contains(";") else {
+            throw StoreError(.invalidGroupName, "a group name follows the rule for user names and holds no \";\"")
+        }
+    }
+
     /// Refuses a name `UserName.isValid` refuses.
     public static func validate(username: String) throws {
         guard UserName.isValid(username) else { throw StoreError(.invalidUsername, UserName.rule) }

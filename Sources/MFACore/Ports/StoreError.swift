@@ -15,6 +15,9 @@ public struct StoreError: Error, Equatable, CustomStringConvertible, Sendable {
         public static let storeExists = Code(name: "storeExists")
         public static let badBackup = Code(name: "badBackup")
         public static let storeNotEmpty = Code(name: "storeNotEmpty")
+        public static let groupExists = Code(name: "groupExists")
+        public static let noSuchGroup = Code(name: "noSuchGroup")
+        public static let invalidGroupName = Code(name: "invalidGroupName")
     }
 
     public var code: Code
