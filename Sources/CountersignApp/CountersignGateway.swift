@@ -40,6 +40,7 @@ public final class CountersignGateway: Sendable {
         self.configuration = configuration
         let metrics = GatewayMetrics(clients: configuration.radius.clients.map(\.name))
         self.metrics = metrics
+        let replyRules = try Self.replyRules(configuration.radius)
         store = try StoreOpener.open(configuration.store, environment: environment, timing: metrics.storeTiming)
         let limit = configuration.push.limit
         let webhooks =
@@ -98,7 +99,7 @@ public final class CountersignGateway: Sendable {
                 lockout: LockoutPolicy(
                     maxFailures: configuration.lockout.maxFailures, window: Double(configuration.lockout.windowSeconds),
                     duration: Double(configuration.lockout.durationSeconds)),
-                numberMatching: configuration.push.numberMatching),
+                numberMatching: configuration.push.numberMatching, readsGroups: replyRules.namesGroups),
             clock: clock, challenges: ChallengeBook(store: (store as? any ChallengeStore) ?? MemoryChallengeStore()),
             // The same on every node: the same attempt through another node joins the push it made.
             joinKeySalt: SymmetricKey(data: try await store.sharedKey(named: "join-key-salt")),
@@ -106,7 +107,7 @@ public final class CountersignGateway: Sendable {
         let measured = MeasuredAuthenticator(authenticator: authenticator, metrics: metrics)
         radius = RADIUSServer(
             settings: configuration.radius, authenticator: measured, clock: clock, audit: audit, drops: drops, counters: metrics,
-            availability: availability, logger: logger)
+            availability: availability, replyRules: replyRules, logger: logger)
         let notifier = SystemdNotifier(environment: environment)
         // The listeners that bind in `run`: HTTP, and metrics when set (RADIUS and LDAP bind before).
         let listeners = ListenerReadiness(waitingFor: configuration.metrics.listen == nil ? 1 : 2, notifier: notifier)
@@ -148,6 +149,12 @@ public final class CountersignGateway: Sendable {
             configuration: ServiceGroupConfiguration(
                 services: services,
                 gracefulShutdownSignals: handlingSignals ? [.sigterm, .sigint] : [], logger: logger))
+    }
+
+    /// `[[radius.reply]]` checked against the dictionary, read only when there are rules to check.
+    static func replyRules(_ settings: RADIUSSettings) throws(ConfigurationError) -> RADIUSReplyRules {
+        guard !settings.replyRules.isEmpty else { return RADIUSReplyRules() }
+        return try RADIUSReplyRules(settings.replyRules, dictionary: RADIUSDictionaryFiles.load(settings.dictionary))
     }
 
     /// Binds the RADIUS sockets and the LDAP listeners; nothing is served until `run`. Fails as a whole if one

@@ -74,14 +74,15 @@ public struct CountersignConfiguration: Sendable, Equatable {
                         file: path)))
         }
         let baseDirectory = URL(fileURLWithPath: path).deletingLastPathComponent().path
-        return read(toml: text, baseDirectory: baseDirectory).mapError { errors in
+        return read(toml: text, baseDirectory: baseDirectory, file: path).mapError { errors in
             var errors = errors
             for index in errors.all.indices where errors.all[index].code == .syntax { errors.all[index].file = path }
             return errors
         }
     }
 
-    static func read(toml: String, baseDirectory: String) -> Result<CountersignConfiguration, ConfigurationErrors> {
+    /// `file` names the file in errors found by line (the reply rules' attributes).
+    static func read(toml: String, baseDirectory: String, file: String? = nil) -> Result<CountersignConfiguration, ConfigurationErrors> {
         let document: TOMLTable
         do {
             document = try TOMLTable(string: toml)
@@ -99,6 +100,8 @@ public struct CountersignConfiguration: Sendable, Equatable {
             configuration.store = configuration.store.resolved(against: baseDirectory)
             configuration.ldap = configuration.ldap.resolved(against: baseDirectory)
             configuration.http = configuration.http.resolved(against: baseDirectory)
+            configuration.radius = configuration.radius.resolved(against: baseDirectory)
+            configuration.radius.replyRules = configuration.radius.replyRules.located(in: toml, file: file)
             for error in configuration.brokenRules() { issues.report(error) }
             if issues.errors.isEmpty { return .success(configuration) }
         }
@@ -175,6 +178,8 @@ public struct CountersignConfiguration: Sendable, Equatable {
             throw .outOfRange("radius.client_failure_burst", radius.clientFailureBurst, RADIUSSettings.clientFailureRange)
         }
         try validateClients()
+        if let dictionary = radius.dictionary, dictionary.isEmpty { throw .invalid("radius.dictionary", "must not be empty") }
+        for (index, rule) in radius.replyRules.enumerated() { try rule.validate(index: index, clients: radius.clients) }
     }
 
     private func validateTOTP() throws(ConfigurationError) {

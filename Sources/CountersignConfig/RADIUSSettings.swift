@@ -18,6 +18,11 @@ public struct RADIUSSettings: Sendable, Equatable {
     public var maxQueueWait: Double
     /// `[[radius.clients]]`, at least one.
     public var clients: [RADIUSClientSettings]
+    /// `radius.dictionary`: a FreeRADIUS dictionary file (with its `$INCLUDE`s) naming the reply rules' attributes;
+    /// default Debian's `/usr/share/freeradius/dictionary` when installed, else the RFC 2865/2869 attributes.
+    public var dictionary: String?
+    /// `[[radius.reply]]`, in file order.
+    public var replyRules: [RADIUSReplyRule]
 
     public static let defaultListen = [ListenAddress(host: "127.0.0.1", port: 1812)]
     public static let duplicateWindowRange = 1...600
@@ -34,8 +39,12 @@ public struct RADIUSSettings: Sendable, Equatable {
         clientFailureRate: Int = RADIUSSettings.defaultClientFailureRate,
         clientFailureBurst: Int = RADIUSSettings.defaultClientFailureBurst,
         maxQueueWait: Double = RADIUSSettings.defaultMaxQueueWait,
-        clients: [RADIUSClientSettings]
+        clients: [RADIUSClientSettings],
+        dictionary: String? = nil,
+        replyRules: [RADIUSReplyRule] = []
     ) {
+        self.dictionary = dictionary
+        self.replyRules = replyRules
         self.maxQueueWait = maxQueueWait
         self.listen = listen
         self.delimiter = delimiter
@@ -50,11 +59,13 @@ extension RADIUSSettings: ConfigurationSection {
     static let tableName = "radius"
     static let allowedKeys = [
         "listen", "delimiter", "duplicate_window", "client_failure_rate", "client_failure_burst", "max_queue_wait", "clients",
+        "dictionary", "reply",
     ]
 
     init(reading reader: TableReader) throws(ConfigurationError) {
         // An absent list is reported by validation, with the same error as an empty one.
         let clients = try reader.tables("clients", allowedKeys: RADIUSClientSettings.allowedKeys) ?? []
+        let replyRules = try reader.tables("reply", allowedKeys: RADIUSReplyRule.allowedKeys) ?? []
         self.init(
             listen: try reader.listenAddresses("listen") ?? Self.defaultListen,
             delimiter: try reader.string("delimiter") ?? ",",
@@ -62,6 +73,16 @@ extension RADIUSSettings: ConfigurationSection {
             clientFailureRate: try reader.integer("client_failure_rate", in: Self.clientFailureRange) ?? Self.defaultClientFailureRate,
             clientFailureBurst: try reader.integer("client_failure_burst", in: Self.clientFailureRange) ?? Self.defaultClientFailureBurst,
             maxQueueWait: try reader.seconds("max_queue_wait", in: Self.maxQueueWaitRange) ?? Self.defaultMaxQueueWait,
-            clients: try clients.map { (client) throws(ConfigurationError) in try RADIUSClientSettings(reading: client) })
+            clients: try clients.map { (client) throws(ConfigurationError) in try RADIUSClientSettings(reading: client) },
+            dictionary: try reader.string("dictionary"),
+            replyRules: try replyRules.map { (rule) throws(ConfigurationError) in try RADIUSReplyRule(reading: rule) })
+    }
+}
+
+extension RADIUSSettings {
+    func resolved(against baseDirectory: String) -> RADIUSSettings {
+        var settings = self
+        settings.dictionary = PathResolver.absoluteIfSet(dictionary, base: baseDirectory)
+        return settings
     }
 }

@@ -58,6 +58,10 @@ public struct AuditEventType: RawRepresentable, Hashable, Sendable, Codable, Cus
     /// A RADIUS client's failed attempts emptied its bucket: its requests are refused undecided for a while.
     public static let clientRateLimited = Self(rawValue: "client_rate_limited")
     public static let userExport = Self(rawValue: "user_export")
+    public static let groupAdded = Self(rawValue: "group_added")
+    public static let groupDeleted = Self(rawValue: "group_deleted")
+    /// Members added to or removed from a group: `details` names the group and the change.
+    public static let groupMembersChanged = Self(rawValue: "group_members_changed")
 
     /// The event that closes a login on this kind of resource.
     public static func login(_ kind: Resource.Kind) -> Self {

@@ -50,18 +50,24 @@ enum RADIUSAccessMapping {
     /// The reply's code and attributes (before Message-Authenticator, which the encoder puts first).
     /// RFC 2865 §5.33: every Proxy-State of the request is copied, in order. A dropped request has none: the step
     /// sends nothing for it, so it never comes here.
-    static func reply(to request: RADIUSPacket, verdict: Verdict) -> (RADIUSCode, [RADIUSAttribute]) {
+    /// `granted`: what an Accept carries for its grant (the reply rules); never on a Reject or a Challenge.
+    static func reply(
+        to request: RADIUSPacket, verdict: Verdict, granted: (Grant) -> [RADIUSAttribute] = { _ in [] }
+    ) -> (RADIUSCode, [RADIUSAttribute]) {
         var attributes: [RADIUSAttribute] = []
         let code: RADIUSCode
         switch verdict {
-        case .accept:
+        case .accept(let grant):
             code = .accessAccept
+            attributes = granted(grant)
         case .reject(let reason):
             code = .accessReject
             attributes.append(RADIUSAttribute(type: .replyMessage, string: reason.userMessage))
         case .challenge(let prompt, let state):
             code = .accessChallenge
-            attributes.append(RADIUSAttribute(type: .replyMessage, string: prompt))
+            // A prompt relayed from an upstream server may be longer than one attribute holds (RFC 2865 §5.18:
+            // several Reply-Messages are shown as one text).
+            attributes += Self.chunks(Array(prompt.utf8)).map { RADIUSAttribute(type: .replyMessage, value: $0) }
             attributes.append(RADIUSAttribute(type: .state, value: state))
         case .dropped:
             preconditionFailure("a dropped request gets no reply")
@@ -78,5 +84,10 @@ enum RADIUSAccessMapping {
             case .clientRateLimited: "Too many failed attempts, try again later"
             }
         return (.accessReject, [RADIUSAttribute(type: .replyMessage, string: message)] + request.attributes(.proxyState))
+    }
+
+    /// `bytes` in pieces that fit an attribute (253 octets), at least one.
+    static func chunks(_ bytes: [UInt8]) -> [[UInt8]] {
+        stride(from: 0, to: max(bytes.count, 1), by: 253).map { Array(bytes[$0..<min($0 + 253, bytes.count)]) }
     }
 }

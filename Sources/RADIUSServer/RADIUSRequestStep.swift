@@ -42,12 +42,16 @@ struct RADIUSRequestStep {
     let logger: Logger
     let counters: (any RADIUSCounters)?
     let availability: StoreAvailability?
+    /// What an Access-Accept carries beyond Message-Authenticator and Proxy-State.
+    let replyRules: RADIUSReplyRules
     private(set) var cache: DuplicateCache
 
     init(
         clients: RADIUSClientTable, delimiter: Character, duplicateWindow: TimeAmount, clock: any WallClock,
-        counters: (any RADIUSCounters)? = nil, availability: StoreAvailability? = nil, logger: Logger
+        counters: (any RADIUSCounters)? = nil, availability: StoreAvailability? = nil, replyRules: RADIUSReplyRules = RADIUSReplyRules(),
+        logger: Logger
     ) {
+        self.replyRules = replyRules
         self.availability = availability
         self.clients = clients
         self.delimiter = delimiter
@@ -133,7 +137,10 @@ struct RADIUSRequestStep {
             cache.requestAbandoned(login.key, authenticator: login.request.authenticator)
             return .drop(reason, client: login.client.name)
         }
-        return reply(RADIUSAccessMapping.reply(to: login.request, verdict: verdict), to: login.request, key: login.key, client: login.client, now: now)
+        let answer = RADIUSAccessMapping.reply(to: login.request, verdict: verdict) { grant in
+            replyRules.attributes(for: grant, client: login.client.name)
+        }
+        return reply(answer, to: login.request, key: login.key, client: login.client, now: now)
     }
 
     /// The login was never handed to the core (shutting down): its retransmit may be decided afresh.

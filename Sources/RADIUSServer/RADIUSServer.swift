@@ -21,6 +21,7 @@ public final class RADIUSServer: Service {
     private let counters: (any RADIUSCounters)?
     /// While the store is out of reach, Status-Server goes unanswered (nil: always answered).
     private let availability: StoreAvailability?
+    private let replyRules: RADIUSReplyRules
     private let group: any EventLoopGroup
     private let logger: Logger
     private let listeners = ListenerSet()
@@ -37,9 +38,10 @@ public final class RADIUSServer: Service {
     public init(
         settings: RADIUSSettings, authenticator: any LoginAuthenticator, clock: any WallClock = SystemWallClock(),
         audit: (any AuditSink)? = nil, drops: DropReport? = nil, counters: (any RADIUSCounters)? = nil,
-        availability: StoreAvailability? = nil, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
-        logger: Logger = Logger(label: "countersign.radius")
+        availability: StoreAvailability? = nil, replyRules: RADIUSReplyRules = RADIUSReplyRules(),
+        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, logger: Logger = Logger(label: "countersign.radius")
     ) {
+        self.replyRules = replyRules
         self.availability = availability
         self.settings = settings
         self.counters = counters
@@ -122,6 +124,7 @@ public final class RADIUSServer: Service {
         let drops = self.drops
         let counters = self.counters
         let availability = self.availability
+        let replyRules = self.replyRules
         return try await DatagramBootstrap(group: loop)
             // No SO_REUSEADDR: UDP has no TIME_WAIT to wait out, and on Linux it lets a port-0 bind be handed a port
             // another socket with the option already holds, whose datagrams would then come here.
@@ -136,7 +139,7 @@ public final class RADIUSServer: Service {
                 channel.eventLoop.makeCompletedFuture {
                     let step = RADIUSRequestStep(
                         clients: clients, delimiter: delimiter, duplicateWindow: window, clock: clock, counters: counters,
-                        availability: availability, logger: logger)
+                        availability: availability, replyRules: replyRules, logger: logger)
                     try channel.pipeline.syncOperations.addHandler(
                         RADIUSRequestHandler(
                             step: step, authenticator: authenticator, inFlight: inFlight, audit: audit, drops: drops,

@@ -14,7 +14,8 @@ struct Countersign: AsyncParsableCommand {
         abstract: "An MFA gateway: RADIUS with a password and a second factor.",
         version: CountersignVersion.current,
         subcommands: [
-            Serve.self, User.self, TOTP.self, Device.self, Protect.self, Events.self, Status.self, Config.self, Store.self,
+            Serve.self, User.self, Group.self, TOTP.self, Device.self, Protect.self, Events.self, Status.self, Config.self,
+            Store.self,
         ])
 }
 
@@ -137,14 +138,26 @@ struct User: AsyncParsableCommand {
     }
 
     struct Show: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Show one user and its enrollment.")
+        static let configuration = CommandConfiguration(
+            abstract: "Show one user, its enrollment and groups, and what a RADIUS client's Access-Accept would carry.")
         @OptionGroup var options: ConfigOption
         @Argument var name: String
+        @Option(help: "A [[radius.clients]] name: list the reply attributes its Access-Accept carries for this user.")
+        var client: String?
         @Flag(help: "One JSON object.") var json = false
 
+        private struct Shown: Encodable {
+            var user: UserSummary
+            var groups: [String]
+            var replyAttributes: [String]?
+        }
+
         func run() async throws {
-            let user = try await options.admin().user(name)
-            if json { return try printJSON(user) }
+            let configuration = try options.load()
+            let admin = try options.admin()
+            let user = try await admin.user(name)
+            let (groups, attributes) = try await admin.replyPreview(for: name, client: client, radius: configuration.radius)
+            if json { return try printJSON(Shown(user: user, groups: groups, replyAttributes: attributes)) }
             print("name:        \(user.name)")
             print("created:     \(user.createdAt.formatted(.iso8601))")
             print("password:    \(user.hasPassword ? "set" : "none")")
@@ -159,6 +172,12 @@ struct User: AsyncParsableCommand {
                 print("  user verification: \(device.webAuthn != nil ? "WebAuthn credential" : "none")")
             } else {
                 print("device:      none")
+            }
+            print("groups:      \(groups.isEmpty ? "none" : groups.joined(separator: ", "))")
+            if let client, let attributes {
+                print("reply to \(client) (local groups; directory groups and upstream attributes are added at login):")
+                for line in attributes.flatMap({ $0.split(separator: "\n") }) { print("  \(line)") }
+                if attributes.isEmpty { print("  (no attributes)") }
             }
         }
     }
@@ -182,6 +201,84 @@ struct User: AsyncParsableCommand {
         func run() async throws {
             try await options.admin().deleteUser(name)
             print("deleted user \(name)")
+        }
+    }
+}
+
+struct Group: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Manage local groups, which [[radius.reply]] rules match.", subcommands: [Add.self, Delete.self, List.self, Members.self])
+
+    struct Add: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Add a group.")
+        @OptionGroup var options: ConfigOption
+        @Argument var name: String
+
+        func run() async throws {
+            try await options.admin().addGroup(name)
+            print("added group \(name)")
+        }
+    }
+
+    struct Delete: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Delete a group (its members stay users).")
+        @OptionGroup var options: ConfigOption
+        @Argument var name: String
+
+        func run() async throws {
+            try await options.admin().deleteGroup(name)
+            print("deleted group \(name)")
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List groups and their member counts.")
+        @OptionGroup var options: ConfigOption
+        @Flag(help: "One JSON array.") var json = false
+
+        func run() async throws {
+            let groups = try await options.admin().groups()
+            if json { return try printJSON(groups) }
+            for group in groups { print("\(group.name)\tmembers=\(group.memberCount)") }
+        }
+    }
+
+    struct Members: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "List, add or remove a group's members.", subcommands: [List.self, Add.self, Remove.self])
+
+        struct List: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(abstract: "List a group's members.")
+            @OptionGroup var options: ConfigOption
+            @Argument var group: String
+
+            func run() async throws {
+                for member in try await options.admin().members(ofGroup: group) { print(member) }
+            }
+        }
+
+        struct Add: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(abstract: "Add users to a group (all or none).")
+            @OptionGroup var options: ConfigOption
+            @Argument var group: String
+            @Argument var users: [String]
+
+            func run() async throws {
+                try await options.admin().changeMembers(of: group, adding: users)
+                print("added \(users.count) to \(group)")
+            }
+        }
+
+        struct Remove: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(abstract: "Remove users from a group.")
+            @OptionGroup var options: ConfigOption
+            @Argument var group: String
+            @Argument var users: [String]
+
+            func run() async throws {
+                try await options.admin().changeMembers(of: group, removing: users)
+                print("removed \(users.count) from \(group)")
+            }
         }
     }
 }
