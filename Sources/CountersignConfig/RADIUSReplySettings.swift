@@ -1,6 +1,6 @@
 /// Where a value stands in the configuration file, for errors found after the TOML is read (an attribute the RADIUS
 /// dictionary does not know).
-public struct SourceLocation: Sendable, Equatable {
+public struct ConfigurationLocation: Sendable, Equatable {
     public var file: String?
     public var line: Int?
 
@@ -17,9 +17,9 @@ public struct RADIUSReplyRule: Sendable, Equatable {
         public var text: String
         /// `radius.reply[1].attributes[0]`.
         public var key: String
-        public var location: SourceLocation
+        public var location: ConfigurationLocation
 
-        public init(text: String, key: String, location: SourceLocation = SourceLocation()) {
+        public init(text: String, key: String, location: ConfigurationLocation = ConfigurationLocation()) {
             self.text = text
             self.key = key
             self.location = location
@@ -80,7 +80,7 @@ extension [RADIUSReplyRule] {
             for position in rule.attributes.indices {
                 let needle = rule.attributes[position].text
                 let line = lines[start...].firstIndex { $0.contains(needle) }
-                rule.attributes[position].location = SourceLocation(file: file, line: line.map { $0 + 1 })
+                rule.attributes[position].location = ConfigurationLocation(file: file, line: line.map { $0 + 1 })
             }
             return rule
         }
