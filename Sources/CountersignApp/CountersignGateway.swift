@@ -152,7 +152,7 @@ public final class CountersignGateway: Sendable {
     }
 
     /// `[[radius.reply]]` checked against the dictionary, read only when there are rules to check.
-    static func replyRules(_ settings: RADIUSSettings) throws(ConfigurationError) -> RADIUSReplyRules {
+    public static func replyRules(_ settings: RADIUSSettings) throws(ConfigurationError) -> RADIUSReplyRules {
         guard !settings.replyRules.isEmpty else { return RADIUSReplyRules() }
         return try RADIUSReplyRules(settings.replyRules, dictionary: RADIUSDictionaryFiles.load(settings.dictionary))
     }

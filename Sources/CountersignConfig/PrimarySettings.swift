@@ -19,10 +19,18 @@ public struct PrimarySettings: Sendable, Equatable {
     /// `primary.service_password`, default none: search mode, `service_dn`'s password. A secret: errors never
     /// contain it. Must not be empty (an empty password makes an unauthenticated bind).
     public var servicePassword: String?
+    /// `primary.group_attribute`, e.g. `memberOf`: the user's entry lists the DNs of its groups in this attribute;
+    /// a group is known by the value of the first RDN of each (`cn=vpn-admins,ou=groups,…` → `vpn-admins`).
+    public var groupAttribute: String?
+    /// `primary.group_search_base`: the groups are the entries a search under it finds with `group_search_filter`.
+    public var groupSearchBase: String?
+    /// `primary.group_search_filter`, default `(member={dn})`: RFC 4515 with `{dn}` (the user's DN) and `{user}`.
+    public var groupSearchFilter: String
 
     /// Replaced by the user name in `bindDNTemplate`.
     public static let userPlaceholder = "{user}"
     public static let defaultSearchAttribute = "uid"
+    public static let defaultGroupSearchFilter = "(member={dn})"
 
     public init(
         source: PrimarySource = .local,
@@ -30,8 +38,14 @@ public struct PrimarySettings: Sendable, Equatable {
         searchBase: String? = nil,
         searchAttribute: String = PrimarySettings.defaultSearchAttribute,
         serviceDN: String? = nil,
-        servicePassword: String? = nil
+        servicePassword: String? = nil,
+        groupAttribute: String? = nil,
+        groupSearchBase: String? = nil,
+        groupSearchFilter: String = PrimarySettings.defaultGroupSearchFilter
     ) {
+        self.groupAttribute = groupAttribute
+        self.groupSearchBase = groupSearchBase
+        self.groupSearchFilter = groupSearchFilter
         self.source = source
         self.bindDNTemplate = bindDNTemplate
         self.searchBase = searchBase
@@ -53,6 +67,7 @@ extension PrimarySettings: ConfigurationSection {
     static let tableName = "primary"
     static let allowedKeys = [
         "source", "bind_dn_template", "search_base", "search_attribute", "service_dn", "service_password",
+        "group_attribute", "group_search_base", "group_search_filter",
     ]
 
     init(reading reader: TableReader) throws(ConfigurationError) {
@@ -62,7 +77,10 @@ extension PrimarySettings: ConfigurationSection {
             searchBase: try reader.string("search_base"),
             searchAttribute: try reader.string("search_attribute") ?? Self.defaultSearchAttribute,
             serviceDN: try reader.string("service_dn"),
-            servicePassword: try reader.string("service_password"))
+            servicePassword: try reader.string("service_password"),
+            groupAttribute: try reader.string("group_attribute"),
+            groupSearchBase: try reader.string("group_search_base"),
+            groupSearchFilter: try reader.string("group_search_filter") ?? Self.defaultGroupSearchFilter)
     }
 
     /// Called by `CountersignConfiguration.validate()`. What is set is always checked; what is required only
@@ -91,6 +109,21 @@ extension PrimarySettings: ConfigurationSection {
                 "primary.bind_dn_template",
                 "cannot be combined with primary.\(first): use either bind_dn_template, "
                     + "or search_base with service_dn and service_password")
+        }
+
+        if let groupAttribute, !LDAPSettings.isAttributeName(groupAttribute) {
+            throw .invalid(
+                "primary.group_attribute",
+                "must be an attribute name (letters, digits and \"-\", starting with a letter), got \"\(groupAttribute)\"")
+        }
+        if groupSearchBase?.allSatisfy(\.isWhitespace) == true { throw .invalid("primary.group_search_base", "must not be empty") }
+        if groupAttribute != nil, groupSearchBase != nil {
+            throw .invalid("primary.group_attribute", "cannot be combined with primary.group_search_base: use one of them")
+        }
+        if groupAttribute != nil || groupSearchBase != nil, source != .ldap {
+            throw .invalid(
+                groupAttribute != nil ? "primary.group_attribute" : "primary.group_search_base",
+                "directory groups need primary.source = \"ldap\"")
         }
 
         guard source == .ldap else { return }

@@ -20,6 +20,7 @@ public struct LDAPPrimaryVerifier: PrimaryVerifier {
         ldap: LDAPSettings, primary: PrimarySettings, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
         logger: Logger = Logger(label: "countersign.ldap")
     ) throws {
+        if primary.groupSearchBase != nil { _ = try Self.groupFilter(primary.groupSearchFilter, dn: "", user: "") }
         self.upstream = ldap.upstream
         self.tls = try ldap.upstream.makeTLSContext()
         self.primary = primary
@@ -54,11 +55,63 @@ public struct LDAPPrimaryVerifier: PrimaryVerifier {
                 else { return .invalid }
                 dn = found
             }
-            return try await conversation.bind(dn, password: password) == .success ? .valid : .invalid
+            guard try await conversation.bind(dn, password: password) == .success else { return .invalid }
+            return .valid(Grant(groups: try await groups(of: dn, user: username, on: conversation)))
         } catch {
             logger.warning("directory error while checking a password", metadata: ["error": "\(error)"])
             return .unavailable
         }
+    }
+}
+
+extension LDAPPrimaryVerifier {
+    /// The user's directory groups, read as the user just bound (`primary.group_attribute` on its entry, or the
+    /// entries `primary.group_search_filter` finds): each known by the value of its DN's first RDN.
+    func groups(of dn: String, user: String, on conversation: LDAPConversation) async throws -> [String] {
+        let groupDNs: [String]
+        if let attribute = primary.groupAttribute {
+            groupDNs = try await conversation.attributeValues(of: dn, attribute: attribute)
+        } else if let base = primary.groupSearchBase {
+            groupDNs = try await conversation.entries(base: base, filter: Self.groupFilter(primary.groupSearchFilter, dn: dn, user: user))
+        } else {
+            return []
+        }
+        return groupDNs.compactMap(Self.firstRDNValue)
+    }
+
+    /// The template with `{dn}` and `{user}` escaped into it (RFC 4515 §3), so a name can only be a value.
+    static func groupFilter(_ template: String, dn: String, user: String) throws -> LDAPFilter {
+        let text = template.replacingOccurrences(of: "{dn}", with: LDAPFilter.escape(dn))
+            .replacingOccurrences(of: "{user}", with: LDAPFilter.escape(user))
+        do {
+            return try LDAPFilter(parsing: text)
+        } catch {
+            throw ConfigurationError(code: .invalidValue, key: "primary.group_search_filter", message: "\(error) in \"\(template)\"")
+        }
+    }
+
+    /// `cn=vpn-admins,ou=groups,dc=example,dc=org` → `vpn-admins` (RFC 4514 §3: `\,` and `\XX` escapes undone; of a
+    /// multi-valued RDN, the first value).
+    static func firstRDNValue(_ dn: String) -> String? {
+        var bytes: [UInt8] = []
+        var input = Array(dn.utf8)[...]
+        guard let equals = input.firstIndex(of: UInt8(ascii: "=")) else { return nil }
+        input = input[(equals + 1)...]
+        while let byte = input.popFirst() {
+            if byte == UInt8(ascii: ",") || byte == UInt8(ascii: "+") { break }
+            guard byte == UInt8(ascii: "\\"), let next = input.popFirst() else {
+                bytes.append(byte)
+                continue
+            }
+            if let high = UInt8(String(UnicodeScalar(next)), radix: 16), let low = input.first.flatMap({ UInt8(String(UnicodeScalar($0)), radix: 16) }) {
+                input = input.dropFirst()
+                bytes.append(high << 4 | low)
+            } else {
+                bytes.append(next)
+            }
+        }
+        let value = String(decoding: bytes, as: UTF8.self).trimmingCharacters(in: .whitespaces)
+        return value.isEmpty ? nil : value
     }
 }
 
@@ -113,6 +166,26 @@ final class LDAPConversation: Sendable {
         }
         let entries = responses.compactMap { LDAPMessage.searchResultEntryDN($0.protocolOp) }
         return entries.count == 1 ? entries[0] : nil
+    }
+
+    /// The values of `attribute` on the entry `dn` (a base-object search).
+    func attributeValues(of dn: String, attribute: String) async throws -> [String] {
+        let responses = try await request { id in
+            LDAPMessage.search(
+                messageID: id, base: dn, scope: .baseObject, filter: .present(attribute: "objectClass"), sizeLimit: 1,
+                attributes: [attribute])
+        }
+        return responses.compactMap { LDAPMessage.searchResultEntry($0.protocolOp) }
+            .flatMap { $0.attributes[attribute.lowercased()] ?? [] }
+    }
+
+    /// The DNs of the entries under `base` that `filter` matches (at most 1,000: a user in more groups than that
+    /// is a directory to fix, not to page through).
+    func entries(base: String, filter: LDAPFilter) async throws -> [String] {
+        let responses = try await request { id in
+            LDAPMessage.search(messageID: id, base: base, scope: .wholeSubtree, filter: filter, sizeLimit: 1000, attributes: ["1.1"])
+        }
+        return responses.compactMap { LDAPMessage.searchResultEntryDN($0.protocolOp) }
     }
 
     private func request(_ make: @escaping @Sendable (Int32) -> LDAPMessage) async throws -> [LDAPMessage] {

@@ -261,7 +261,11 @@ struct Group: AsyncParsableCommand {
             static let configuration = CommandConfiguration(abstract: "Add users to a group (all or none).")
             @OptionGroup var options: ConfigOption
             @Argument var group: String
-            @Argument var users: [String]
+            @Argument(help: "One or more user names.") var users: [String]
+
+            func validate() throws {
+                guard !users.isEmpty else { throw ValidationError("name at least one user") }
+            }
 
             func run() async throws {
                 try await options.admin().changeMembers(of: group, adding: users)
@@ -273,7 +277,11 @@ struct Group: AsyncParsableCommand {
             static let configuration = CommandConfiguration(abstract: "Remove users from a group.")
             @OptionGroup var options: ConfigOption
             @Argument var group: String
-            @Argument var users: [String]
+            @Argument(help: "One or more user names.") var users: [String]
+
+            func validate() throws {
+                guard !users.isEmpty else { throw ValidationError("name at least one user") }
+            }
 
             func run() async throws {
                 try await options.admin().changeMembers(of: group, removing: users)

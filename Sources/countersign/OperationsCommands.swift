@@ -18,7 +18,15 @@ struct Config: AsyncParsableCommand {
         @OptionGroup var options: ConfigOption
 
         func run() async throws {
-            let errors = CountersignConfiguration.check(path: options.path)
+            var errors = CountersignConfiguration.check(path: options.path)
+            // The reply rules' attributes, once the file reads: against the dictionary `serve` would load.
+            if errors.isEmpty {
+                do {
+                    _ = try CountersignGateway.replyRules(try CountersignConfiguration.load(path: options.path).radius)
+                } catch {
+                    errors.append(error)
+                }
+            }
             guard errors.isEmpty else {
                 for error in errors { printError(error.file == nil ? "\(options.path): \(error)" : "\(error)") }
                 printError("\(errors.count) error\(errors.count == 1 ? "" : "s")")

@@ -86,7 +86,8 @@ struct SampleConfigurationTests {
         }
         let tables: [(String, [String])] = [
             (StoreSettings.tableName, StoreSettings.allowedKeys), (RADIUSSettings.tableName, RADIUSSettings.allowedKeys),
-            ("radius.clients", RADIUSClientSettings.allowedKeys), (MFASettings.tableName, MFASettings.allowedKeys),
+            ("radius.clients", RADIUSClientSettings.allowedKeys), ("radius.reply", RADIUSReplyRule.allowedKeys),
+            (MFASettings.tableName, MFASettings.allowedKeys),
             (LockoutSettings.tableName, LockoutSettings.allowedKeys), (TOTPSettings.tableName, TOTPSettings.allowedKeys),
             (LogSettings.tableName, LogSettings.allowedKeys), (HTTPSettings.tableName, HTTPSettings.allowedKeys),
             ("http.resources", AuthAPIResource.allowedKeys), (PushSettings.tableName, PushSettings.allowedKeys),

@@ -38,7 +38,8 @@ struct TestGateway {
         primary: PrimarySettings = PrimarySettings(), lockout: LockoutSettings = LockoutSettings(),
         clientFailureRate: Int = RADIUSSettings.defaultClientFailureRate,
         clientFailureBurst: Int = RADIUSSettings.defaultClientFailureBurst,
-        maxQueueWait: Double = RADIUSSettings.defaultMaxQueueWait, clock: any WallClock = SystemWallClock(),
+        maxQueueWait: Double = RADIUSSettings.defaultMaxQueueWait, replyRules: [RADIUSReplyRule] = [],
+        clock: any WallClock = SystemWallClock(),
         hasher: PasswordHasher = TestGateway.hasher, radiusPort: Int = 0, httpsWith tls: TestCertificateAuthority? = nil,
         publicURL: String = HTTPSettings.defaultPublicURL,
         environment: [String: String] = ProcessInfo.processInfo.environment, metrics: MetricsSettings = MetricsSettings(),
@@ -51,7 +52,7 @@ struct TestGateway {
             radius: RADIUSSettings(
                 listen: [ListenAddress(host: "127.0.0.1", port: radiusPort), ListenAddress(host: "::1", port: 0)],
                 clientFailureRate: clientFailureRate, clientFailureBurst: clientFailureBurst, maxQueueWait: maxQueueWait,
-                clients: clients),
+                clients: clients, replyRules: replyRules),
             mfa: MFASettings(unenrolled: unenrolled), totp: TOTPSettings(), log: LogSettings(level: .warning),
             http: HTTPSettings(
                 listen: ListenAddress(host: "127.0.0.1", port: 0), publicURL: publicURL, resources: resources, certificatePath: tls?.certificatePath,

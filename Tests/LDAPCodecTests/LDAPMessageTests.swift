@@ -326,3 +326,36 @@ struct LDAPMessageRobustnessTests {
         }
     }
 }
+
+@Suite struct LDAPFilterTests {
+    @Test func theFiltersAConfigurationNamesParse() throws {
+        #expect(try LDAPFilter(parsing: "(member=cn=a\\2cb)") == .equality(attribute: "member", value: Array("cn=a,b".utf8)))
+        #expect(
+            try LDAPFilter(parsing: "(&(objectClass=groupOfNames)(|(member=x)(!(cn=y))))")
+                == .and([
+                    .equality(attribute: "objectClass", value: Array("groupOfNames".utf8)),
+                    .or([.equality(attribute: "member", value: Array("x".utf8)), .not(.equality(attribute: "cn", value: Array("y".utf8)))]),
+                ]))
+        #expect(try LDAPFilter(parsing: "(objectClass=*)") == .present(attribute: "objectClass"))
+        for bad in ["member=x", "(member=x", "(&)", "(cn=a*b)", "(=x)", "(cn=x))", "(cn=\\zz)"] {
+            #expect(throws: LDAPFilter.ParseError.self, "\(bad)") { try LDAPFilter(parsing: bad) }
+        }
+    }
+
+    @Test func anEscapedValueIsOnlyAValue() throws {
+        let hostile = "*)(uid=*))(|(uid=\\"
+        let escaped = LDAPFilter.escape(hostile)
+        #expect(try LDAPFilter(parsing: "(member=\(escaped))") == .equality(attribute: "member", value: Array(hostile.utf8)))
+    }
+
+    @Test func aSearchRequestWithAttributesEncodesAsRFC4511Says() {
+        let message = LDAPMessage.search(
+            messageID: 7, base: "dc=x", scope: .baseObject, filter: .present(attribute: "objectClass"), sizeLimit: 1, attributes: ["memberOf"])
+        // 30 LL 02 01 07 63 LL 04 04 "dc=x" 0a 01 00 0a 01 00 02 01 01 02 01 00 01 01 00 87 0b "objectClass" 30 0a 04 08 "memberOf"
+        let expected: [UInt8] =
+            [0x30, 0x33, 0x02, 0x01, 0x07, 0x63, 0x2E, 0x04, 0x04] + Array("dc=x".utf8)
+            + [0x0A, 0x01, 0x00, 0x0A, 0x01, 0x00, 0x02, 0x01, 0x01, 0x02, 0x01, 0x00, 0x01, 0x01, 0x00, 0x87, 0x0B] + Array("objectClass".utf8)
+            + [0x30, 0x0A, 0x04, 0x08] + Array("memberOf".utf8)
+        #expect(message.encoded() == expected)
+    }
+}
