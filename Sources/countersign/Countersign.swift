@@ -260,34 +260,34 @@ struct Group: AsyncParsableCommand {
         struct Add: AsyncParsableCommand {
             static let configuration = CommandConfiguration(abstract: "Add users to a group (all or none).")
             @OptionGroup var options: ConfigOption
-            @Argument var group: String
-            @Argument(help: "One or more user names.") var users: [String]
-
-            func validate() throws {
-                guard !users.isEmpty else { throw ValidationError("name at least one user") }
-            }
+            @OptionGroup var change: MemberChange
 
             func run() async throws {
-                try await options.admin().changeMembers(of: group, adding: users)
-                print("added \(users.count) to \(group)")
+                try await options.admin().changeMembers(of: change.group, adding: change.users)
+                print("added \(change.users.count) to \(change.group)")
             }
         }
 
         struct Remove: AsyncParsableCommand {
             static let configuration = CommandConfiguration(abstract: "Remove users from a group.")
             @OptionGroup var options: ConfigOption
-            @Argument var group: String
-            @Argument(help: "One or more user names.") var users: [String]
-
-            func validate() throws {
-                guard !users.isEmpty else { throw ValidationError("name at least one user") }
-            }
+            @OptionGroup var change: MemberChange
 
             func run() async throws {
-                try await options.admin().changeMembers(of: group, removing: users)
-                print("removed \(users.count) from \(group)")
+                try await options.admin().changeMembers(of: change.group, removing: change.users)
+                print("removed \(change.users.count) from \(change.group)")
             }
         }
+    }
+}
+
+/// A group and the users `group members add|remove` changes it by.
+struct MemberChange: ParsableArguments {
+    @Argument var group: String
+    @Argument(help: "One or more user names.") var users: [String]
+
+    func validate() throws {
+        guard !users.isEmpty else { throw ValidationError("name at least one user") }
     }
 }
 
