@@ -72,7 +72,10 @@ extension CountersignAdmin {
                         }
                         hash = spooled.hash
                     }
-                    batch.append(ImportedUser(line: record.line, name: record.username, passwordHash: hash, totpSecret: record.totpSecret))
+                    batch.append(
+                        ImportedUser(
+                            line: record.line, name: record.username, passwordHash: hash, totpSecret: record.totpSecret,
+                            groups: record.groups))
                 }
                 guard !batch.isEmpty else {
                     // Still inside the transaction: a file that grew or shrank since the first pass rolls it back.
@@ -89,13 +92,13 @@ extension CountersignAdmin {
                 return batch
             },
             auditEvent: { summary in
+                var details = [
+                    "count": "\(summary.count)", "added": "\(summary.added)", "updated": "\(summary.updated)",
+                    "source": source, "format": format.rawValue,
+                ]
+                if summary.groupsCreated > 0 { details["groups_created"] = "\(summary.groupsCreated)" }
                 let made = audit.stamped(
-                    AuditEvent(
-                        time: time, type: .userImport, user: nil, resource: "admin:cli", result: .success,
-                        details: [
-                            "count": "\(summary.count)", "added": "\(summary.added)", "updated": "\(summary.updated)",
-                            "source": source, "format": format.rawValue,
-                        ]))
+                    AuditEvent(time: time, type: .userImport, user: nil, resource: "admin:cli", result: .success, details: details))
                 event = made
                 return made
             })
@@ -166,7 +169,7 @@ extension CountersignAdmin {
             try body(
                 ExportRow(
                     username: user.name, mfa: MFAStatus(totp: user.totpEnrolled, push: user.hasDevice),
-                    totpSecret: user.totpSecret),
+                    totpSecret: user.totpSecret, groups: user.groups),
                 user.hasPassword)
         }
         await audit.record(

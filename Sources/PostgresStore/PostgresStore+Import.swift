@@ -14,6 +14,7 @@ extension PostgresStore {
         try await database.withUnboundedConnection(readyWithin: Self.adminLimit) { connection in
             try await connection.transaction { connection in
                 var summary = ImportSummary()
+                var knownGroups: Set<String> = []
                 while let batch = try nextBatch() {
                     // Rows up to the first invalid name go in first, so that an existing user before it is the error,
                     // as it would be line by line.
@@ -22,7 +23,9 @@ extension PostgresStore {
                     while !rest.isEmpty {
                         let chunk = rest.prefix(Self.importChunk)
                         rest = rest.dropFirst(chunk.count)
-                        try await importChunk(Array(chunk), updatingExisting: updatingExisting, at: time, into: &summary, connection)
+                        try await importChunk(
+                            Array(chunk), updatingExisting: updatingExisting, at: time, into: &summary, knownGroups: &knownGroups,
+                            connection)
                     }
                     if let firstInvalid { throw StoreError(.invalidUsername, "line \(batch[firstInvalid].line): \(UserName.rule)") }
                 }
@@ -37,7 +40,7 @@ extension PostgresStore {
 
     private func importChunk(
         _ users: [ImportedUser], updatingExisting: Bool, at time: Date, into summary: inout ImportSummary,
-        _ connection: PostgresConnection
+        knownGroups: inout Set<String>, _ connection: PostgresConnection
     ) async throws {
         let now = time.timeIntervalSince1970
         let parameters = TOTPParameters.standard
@@ -67,7 +70,10 @@ extension PostgresStore {
         ).map { try $0.get("name", as: String.self) }
         // A name twice in the file: its first row was inserted, the second finds it existing.
         var new = Set(inserted)
+        // Who leaves every group first (an update with the column), then the chunk's memberships in one statement.
+        var leaving: [String] = []
         for (user, secret) in zip(users, sealed) {
+            try user.validateGroupNames()
             if new.remove(user.name) != nil {
                 summary.added += 1
                 continue
@@ -86,7 +92,42 @@ extension PostgresStore {
                     WHERE name = \(user.name)
                     """)
             }
+            if user.groups != nil { leaving.append(user.name) }
             summary.updated += 1
+        }
+        if !leaving.isEmpty { try await connection.run("DELETE FROM group_members WHERE username = ANY(\(leaving))") }
+        try await addMemberships(of: users, at: now, into: &summary, knownGroups: &knownGroups, connection)
+    }
+
+    /// The groups `users` name, made when missing (each once per import), and their memberships.
+    private func addMemberships(
+        of users: [ImportedUser], at now: Double, into summary: inout ImportSummary, knownGroups: inout Set<String>,
+        _ connection: PostgresConnection
+    ) async throws {
+        var groupColumn: [String] = []
+        var userColumn: [String] = []
+        var newGroups: [String] = []
+        for user in users {
+            for group in user.groups ?? [] {
+                if knownGroups.insert(group).inserted { newGroups.append(group) }
+                groupColumn.append(group)
+                userColumn.append(user.name)
+            }
+        }
+        if !newGroups.isEmpty {
+            summary.groupsCreated += try await connection.rows(
+                """
+                INSERT INTO user_groups (name, created_at) SELECT unnest(\(newGroups)::text[]), \(now)
+                ON CONFLICT (name) DO NOTHING RETURNING name
+                """
+            ).count
+        }
+        if !groupColumn.isEmpty {
+            try await connection.run(
+                """
+                INSERT INTO group_members (group_name, username) SELECT * FROM unnest(\(groupColumn)::text[], \(userColumn)::text[])
+                ON CONFLICT DO NOTHING
+                """)
         }
     }
 
@@ -94,10 +135,13 @@ extension PostgresStore {
     /// opened only when `includeSecrets`.
     public func forEachUser(includeSecrets: Bool, _ body: (ExportedUser) throws -> Void) async throws {
         try await database.withUnboundedConnection(readyWithin: Self.adminLimit) { connection in
+            // The groups in the same query, in name order: the primary key (username, group_name) finds them.
             let rows = try await connection.query(
                 """
                 SELECT users.name, users.password_hash IS NOT NULL AS has_password, users.totp_secret,
-                    devices.id IS NOT NULL AS has_device
+                    devices.id IS NOT NULL AS has_device,
+                    ARRAY(SELECT group_name FROM group_members WHERE group_members.username = users.name ORDER BY group_name)
+                        AS groups
                 FROM users LEFT JOIN devices ON devices.username = users.name ORDER BY users.name
                 """, logger: PostgresConnection.quiet)
             for try await row in rows {
@@ -108,7 +152,8 @@ extension PostgresStore {
                     ExportedUser(
                         name: name, hasPassword: try row.get("has_password"), totpEnrolled: sealed != nil,
                         hasDevice: try row.get("has_device"),
-                        totpSecret: try includeSecrets ? sealed.map { try secrets.open($0, for: name) } : nil))
+                        totpSecret: try includeSecrets ? sealed.map { try secrets.open($0, for: name) } : nil,
+                        groups: try row.get("groups")))
             }
         }
     }

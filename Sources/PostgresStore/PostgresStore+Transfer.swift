@@ -16,6 +16,12 @@ extension PostgresStore: StoreTransfer {
                     SELECT users.*, totp_used_steps.step AS used_step FROM users
                     LEFT JOIN totp_used_steps ON totp_used_steps.username = users.name ORDER BY users.name
                     """, connection) { try body(.user(try UserRecord(row: $0))) }
+                try await each("SELECT name, created_at FROM user_groups ORDER BY name", connection) { row in
+                    try body(.group(name: try row.get("name"), createdAt: Date(timeIntervalSince1970: try row.get("created_at"))))
+                }
+                try await each("SELECT group_name, username FROM group_members ORDER BY group_name, username", connection) { row in
+                    try body(.groupMember(group: try row.get("group_name"), user: try row.get("username")))
+                }
                 try await each("SELECT \(EnrolledDevice.columns) FROM devices ORDER BY id", connection) { row in
                     if let device = try EnrolledDevice(row: row) { try body(.device(device)) }
                 }
@@ -42,10 +48,13 @@ extension PostgresStore: StoreTransfer {
         try await database.withUnboundedConnection(readyWithin: Self.adminLimit) { connection in
             try await connection.transaction { connection in
                 let holds = try await connection.rows(
-                    "SELECT EXISTS (SELECT 1 FROM users) OR EXISTS (SELECT 1 FROM events) AS holds"
+                    """
+                    SELECT EXISTS (SELECT 1 FROM users) OR EXISTS (SELECT 1 FROM user_groups) OR EXISTS (SELECT 1 FROM events)
+                        AS holds
+                    """
                 ).first?.get("holds", as: Bool.self) ?? false
                 guard !holds else {
-                    throw StoreError(.storeNotEmpty, "the target store holds users or events already: copy only into an empty store")
+                    throw StoreError(.storeNotEmpty, "the target store holds users, groups or events already: copy only into an empty store")
                 }
                 var summary = StoreCopySummary(users: 0, devices: 0)
                 while let record = try next() {
@@ -72,6 +81,12 @@ extension PostgresStore: StoreTransfer {
                             """)
                     case .event(let event):
                         try await connection.run(Self.insertEvents([event]))
+                    case .group(let name, let createdAt):
+                        try await connection.run(
+                            "INSERT INTO user_groups (name, created_at) VALUES (\(name), \(createdAt.timeIntervalSince1970))")
+                        summary.groups += 1
+                    case .groupMember(let group, let user):
+                        try await connection.run("INSERT INTO group_members (group_name, username) VALUES (\(group), \(user))")
                     }
                 }
                 return summary

@@ -53,9 +53,11 @@ extension SQLiteStore {
             let summary = try copy.writeWithoutTransaction { db in
                 // The pages carry the source's WAL mode; one file without a -wal beside it is what a backup should be.
                 try db.execute(sql: "PRAGMA journal_mode = DELETE")
-                return StoreCopySummary(
-                    users: try Int.fetchOne(db, sql: "SELECT count(*) FROM users") ?? 0,
-                    devices: try db.tableExists("devices") ? Int.fetchOne(db, sql: "SELECT count(*) FROM devices") ?? 0 : 0)
+                // A store from before devices or groups lacks their tables: the migrations add them when it opens.
+                func count(_ table: String) throws -> Int {
+                    try db.tableExists(table) ? Int.fetchOne(db, sql: "SELECT count(*) FROM \(table)") ?? 0 : 0
+                }
+                return StoreCopySummary(users: try count("users"), devices: try count("devices"), groups: try count("user_groups"))
             }
             try copy.close()
             guard rename(partial, destination) == 0 else {

@@ -32,6 +32,13 @@ extension SQLiteStore {
                     UPDATE users SET totp_secret = ?, totp_algorithm = ?, totp_digits = ?, totp_period = ?,
                         totp_enrolled_at = ?, totp_last_step = NULL WHERE name = ?
                     """)
+            let insertGroup = try db.makeStatement(
+                sql: "INSERT INTO user_groups (name, created_at) VALUES (?, ?) ON CONFLICT(name) DO NOTHING")
+            let insertMember = try db.makeStatement(
+                sql: "INSERT INTO group_members (group_name, user) VALUES (?, ?) ON CONFLICT DO NOTHING")
+            let leaveGroups = try db.makeStatement(sql: "DELETE FROM group_members WHERE user = ?")
+            // Groups known to exist in this transaction: each is inserted once, not once per member.
+            var knownGroups: Set<String> = []
             var summary = ImportSummary()
             while let batch = try nextBatch() {
                 for user in batch {
@@ -47,16 +54,25 @@ extension SQLiteStore {
                     ])
                     if db.changesCount == 1 {
                         summary.added += 1
-                        continue
+                    } else {
+                        guard updatingExisting else {
+                            throw StoreError(.userExists, "line \(user.line): user \(user.name) already exists (--update changes it)")
+                        }
+                        if let hash = user.passwordHash { try updatePassword.execute(arguments: [hash, user.name]) }
+                        if let sealed {
+                            try updateTOTP.execute(arguments: [sealed, algorithm, digits, period, now, user.name])
+                        }
+                        if user.groups != nil { try leaveGroups.execute(arguments: [user.name]) }
+                        summary.updated += 1
                     }
-                    guard updatingExisting else {
-                        throw StoreError(.userExists, "line \(user.line): user \(user.name) already exists (--update changes it)")
+                    try user.validateGroupNames()
+                    for group in user.groups ?? [] {
+                        if knownGroups.insert(group).inserted {
+                            try insertGroup.execute(arguments: [group, now])
+                            summary.groupsCreated += db.changesCount
+                        }
+                        try insertMember.execute(arguments: [group, user.name])
                     }
-                    if let hash = user.passwordHash { try updatePassword.execute(arguments: [hash, user.name]) }
-                    if let sealed {
-                        try updateTOTP.execute(arguments: [sealed, algorithm, digits, period, now, user.name])
-                    }
-                    summary.updated += 1
                 }
             }
             try Self.insert(auditEvent(summary), db)
@@ -72,21 +88,32 @@ extension SQLiteStore {
 
     private func forEachUserNow(includeSecrets: Bool, _ body: (ExportedUser) throws -> Void) throws {
         try database.read { db in
+            // The groups in the same query: the primary key (user, group_name) finds a user's memberships.
             let rows = try Row.fetchCursor(
                 db,
                 sql: """
                     SELECT users.name, users.password_hash IS NOT NULL AS has_password, users.totp_secret,
-                        devices.id IS NOT NULL AS has_device
+                        devices.id IS NOT NULL AS has_device,
+                        (SELECT group_concat(group_name, ';') FROM group_members WHERE group_members.user = users.name) AS groups
                     FROM users LEFT JOIN devices ON devices.user = users.name ORDER BY users.name
                     """)
             while let row = try rows.next() {
                 let name: String = row["name"]
                 let sealed: Data? = row["totp_secret"]
+                let groups: String? = row["groups"]
                 try body(
                     ExportedUser(
                         name: name, hasPassword: row["has_password"], totpEnrolled: sealed != nil, hasDevice: row["has_device"],
-                        totpSecret: try includeSecrets ? sealed.map { try secrets.open(Array($0), for: name) } : nil))
+                        totpSecret: try includeSecrets ? sealed.map { try secrets.open(Array($0), for: name) } : nil,
+                        // group_concat's order is not promised before SQLite 3.44's ORDER BY inside it: sorted here, by
+                        // bytes as the stores order names. Names hold no `;`, so the list splits back as it was.
+                        groups: groups.map(Self.splitGroupList) ?? []))
             }
         }
     }
+
+    static func splitGroupList(_ list: String) -> [String] {
+        list.split(separator: ";").map(String.init).sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+    }
+
 }

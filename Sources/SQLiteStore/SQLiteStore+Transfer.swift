@@ -19,6 +19,12 @@ extension SQLiteStore: StoreTransfer {
                     LEFT JOIN totp_used_steps ON totp_used_steps.user = users.name ORDER BY users.name
                     """)
             while let row = try users.next() { try body(.user(UserRecord(row: row))) }
+            let groups = try Row.fetchCursor(db, sql: "SELECT name, created_at FROM user_groups ORDER BY name")
+            while let row = try groups.next() {
+                try body(.group(name: row["name"], createdAt: Date(timeIntervalSince1970: row["created_at"])))
+            }
+            let members = try Row.fetchCursor(db, sql: "SELECT group_name, user FROM group_members ORDER BY group_name, user")
+            while let row = try members.next() { try body(.groupMember(group: row["group_name"], user: row["user"])) }
             let devices = try Row.fetchCursor(db, sql: "SELECT \(EnrolledDevice.columns("devices")) FROM devices ORDER BY id")
             while let row = try devices.next() { try body(.device(EnrolledDevice(row: row))) }
             let settings = try Row.fetchCursor(db, sql: "SELECT key, value FROM settings ORDER BY key")
@@ -35,8 +41,11 @@ extension SQLiteStore: StoreTransfer {
     private func loadNow(_ next: () throws -> StoreRecord?) throws -> StoreCopySummary {
         try database.write { db in
             // Settings may exist already (a signing key made when the store was opened): the source's replace them.
-            guard try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM users) OR EXISTS (SELECT 1 FROM events)") == false else {
-                throw StoreError(.storeNotEmpty, "the target store holds users or events already: copy only into an empty store")
+            let holds = try Bool.fetchOne(
+                db,
+                sql: "SELECT EXISTS (SELECT 1 FROM users) OR EXISTS (SELECT 1 FROM user_groups) OR EXISTS (SELECT 1 FROM events)")
+            guard holds == false else {
+                throw StoreError(.storeNotEmpty, "the target store holds users, groups or events already: copy only into an empty store")
             }
             var summary = StoreCopySummary(users: 0, devices: 0)
             while let record = try next() {
@@ -61,6 +70,12 @@ extension SQLiteStore: StoreTransfer {
                     try db.execute(sql: "INSERT OR REPLACE INTO settings (key, value) VALUES (?, ?)", arguments: [key, Data(value)])
                 case .event(let event):
                     try Self.insert(event, db)
+                case .group(let name, let createdAt):
+                    try db.execute(
+                        sql: "INSERT INTO user_groups (name, created_at) VALUES (?, ?)", arguments: [name, createdAt.timeIntervalSince1970])
+                    summary.groups += 1
+                case .groupMember(let group, let user):
+                    try db.execute(sql: "INSERT INTO group_members (group_name, user) VALUES (?, ?)", arguments: [group, user])
                 }
             }
             return summary

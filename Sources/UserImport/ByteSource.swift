@@ -121,6 +121,8 @@ enum ImportField: String, CaseIterable {
     case password
     case totpSecret = "totp_secret"
     case mfa
+    /// Local groups, separated by `;` (StoreConventions keeps `;` out of group names).
+    case groups
 
     static let known = allCases.map(\.rawValue).joined(separator: ", ")
 }

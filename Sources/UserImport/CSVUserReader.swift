@@ -1,6 +1,6 @@
-/// CSV per RFC 4180: a header row naming the columns (`username` required; `password`, `totp_secret`, `mfa`),
-/// fields in double quotes when they hold a comma, a quote (doubled) or a line break; CRLF or LF. Blank lines
-/// are skipped. A record's line is the line it starts on, counting the header as line 1.
+/// CSV per RFC 4180: a header row naming the columns (`username` required; `password`, `totp_secret`, `mfa`,
+/// `groups`), fields in double quotes when they hold a comma, a quote (doubled) or a line break; CRLF or LF. Blank
+/// lines are skipped. A record's line is the line it starts on, counting the header as line 1.
 public final class CSVUserReader: UserRecordReader {
     private let source: ByteSource
     private var checker = RecordChecker()
@@ -43,7 +43,7 @@ public final class CSVUserReader: UserRecordReader {
         func value(_ field: ImportField) -> String? { columns.firstIndex(of: field).map { record.fields[$0] } }
         return try checker.record(
             line: record.line, username: value(.username) ?? "", password: value(.password),
-            totpSecret: value(.totpSecret), mfa: value(.mfa))
+            totpSecret: value(.totpSecret), mfa: value(.mfa), groups: value(.groups).map(GroupsField.separated))
     }
 
     private func skipByteOrderMark() throws {

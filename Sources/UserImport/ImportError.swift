@@ -5,6 +5,7 @@ public struct ImportError: Error, Equatable, CustomStringConvertible, Sendable {
         public var description: String { name }
         public static let emptyName = Code(name: "emptyName")
         public static let invalidName = Code(name: "invalidName")
+        public static let invalidGroupName = Code(name: "invalidGroupName")
         public static let duplicateName = Code(name: "duplicateName")
         public static let badSecret = Code(name: "badSecret")
         public static let weakSecret = Code(name: "weakSecret")

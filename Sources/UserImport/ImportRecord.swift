@@ -10,13 +10,46 @@ public struct ImportRecord: Sendable, Equatable {
     public var totpSecret: [UInt8]?
     /// The `mfa` column when given.
     public var mfa: MFAStatus?
+    /// The `groups` column: each name once, in the file's order; nil when the file has no such column (or JSON's
+    /// object no such key), [] when it is empty.
+    public var groups: [String]?
 
-    public init(line: Int, username: String, password: String? = nil, totpSecret: [UInt8]? = nil, mfa: MFAStatus? = nil) {
+    public init(
+        line: Int, username: String, password: String? = nil, totpSecret: [UInt8]? = nil, mfa: MFAStatus? = nil,
+        groups: [String]? = nil
+    ) {
         self.line = line
         self.username = username
         self.password = password
         self.totpSecret = totpSecret
         self.mfa = mfa
+        self.groups = groups
+    }
+}
+
+/// The `groups` field as a file gives it.
+enum GroupsField {
+    /// Names separated by `;` (CSV, and JSON's string); spaces around a name and empty names are ignored.
+    case separated(String)
+    /// JSON's array of strings, each a name as it is.
+    case list([String])
+
+    /// Each name checked by the store's rule, each once, in the file's order.
+    func names(line: Int) throws -> [String] {
+        let names =
+            switch self {
+            case .separated(let text): text.split(separator: ";").map { String($0).trimmingSpaces() }.filter { !$0.isEmpty }
+            case .list(let names): names
+            }
+        var seen: Set<String> = []
+        return try names.filter { name in
+            do {
+                try StoreConventions.validate(groupName: name)
+            } catch let error as StoreError {
+                throw ImportError(.invalidGroupName, line: line, "group \(String(reflecting: name)): \(error.message)")
+            }
+            return seen.insert(name).inserted
+        }
     }
 }
 
@@ -73,7 +106,7 @@ struct RecordChecker {
     var warnings = ImportWarnings()
 
     mutating func record(
-        line: Int, username: String, password: String?, totpSecret: String?, mfa: String?
+        line: Int, username: String, password: String?, totpSecret: String?, mfa: String?, groups: GroupsField? = nil
     ) throws -> ImportRecord {
         guard !username.isEmpty else { throw ImportError(.emptyName, line: line, "the user name is empty") }
         guard UserName.isValid(username) else { throw ImportError(.invalidName, line: line, "\(UserName.rule)") }
@@ -114,6 +147,7 @@ struct RecordChecker {
             status = parsed
         }
         return ImportRecord(
-            line: line, username: username, password: password.flatMap { $0.isEmpty ? nil : $0 }, totpSecret: secret, mfa: status)
+            line: line, username: username, password: password.flatMap { $0.isEmpty ? nil : $0 }, totpSecret: secret, mfa: status,
+            groups: try groups?.names(line: line))
     }
 }

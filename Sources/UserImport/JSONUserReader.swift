@@ -1,6 +1,6 @@
-/// A JSON array of objects with the CSV's keys (`username` required; `password`, `totp_secret`, `mfa`), each a
-/// string or null. Parsed as a stream, one object at a time, so a file of any size takes the same memory.
-/// A record's line is the line of its `{`.
+/// A JSON array of objects with the CSV's keys (`username` required; `password`, `totp_secret`, `mfa`, `groups`),
+/// each a string or null; `groups` may also be an array of strings. Parsed as a stream, one object at a time, so a
+/// file of any size takes the same memory. A record's line is the line of its `{`.
 public final class JSONUserReader: UserRecordReader {
     private let source: ByteSource
     private var checker = RecordChecker()
@@ -52,6 +52,7 @@ public final class JSONUserReader: UserRecordReader {
         let start = line
         _ = try source.next()
         var values: [ImportField: String] = [:]
+        var groupList: [String]?
         var seen: Set<ImportField> = []
         if try skipSpace() == UInt8(ascii: "}") {
             _ = try source.next()
@@ -70,12 +71,15 @@ public final class JSONUserReader: UserRecordReader {
                 switch try skipSpace() {
                 case UInt8(ascii: "\""):
                     values[field] = try readString()
+                case UInt8(ascii: "[") where field == .groups:
+                    groupList = try readStringArray()
                 case UInt8(ascii: "n"):
                     for expected in "null".utf8 {
                         guard try source.next() == expected else { throw syntax("expected a string or null") }
                     }
                 default:
-                    throw ImportError(.badValue, line: line, "\(key) must be a string or null")
+                    let allowed = field == .groups ? "a string, an array of strings or null" : "a string or null"
+                    throw ImportError(.badValue, line: line, "\(key) must be \(allowed)")
                 }
                 let separator = try skipSpace()
                 _ = try source.next()
@@ -85,7 +89,27 @@ public final class JSONUserReader: UserRecordReader {
         }
         return try checker.record(
             line: start, username: values[.username] ?? "", password: values[.password], totpSecret: values[.totpSecret],
-            mfa: values[.mfa])
+            mfa: values[.mfa], groups: groupList.map(GroupsField.list) ?? values[.groups].map(GroupsField.separated))
+    }
+
+    /// `[` peeked: strings separated by commas up to `]`.
+    private func readStringArray() throws -> [String] {
+        _ = try source.next()
+        var strings: [String] = []
+        if try skipSpace() == UInt8(ascii: "]") {
+            _ = try source.next()
+            return strings
+        }
+        while true {
+            guard try skipSpace() == UInt8(ascii: "\"") else {
+                throw ImportError(.badValue, line: line, "groups must be an array of strings")
+            }
+            strings.append(try readString())
+            let separator = try skipSpace()
+            _ = try source.next()
+            if separator == UInt8(ascii: "]") { return strings }
+            guard separator == UInt8(ascii: ",") else { throw syntax("expected , or ] in an array") }
+        }
     }
 
     /// After `]`: only white space may follow.

@@ -6,11 +6,14 @@ public struct ExportRow: Sendable, Equatable {
     public var mfa: MFAStatus
     /// Only when the export includes secrets.
     public var totpSecret: [UInt8]?
+    /// Local groups, in name order.
+    public var groups: [String]
 
-    public init(username: String, mfa: MFAStatus, totpSecret: [UInt8]? = nil) {
+    public init(username: String, mfa: MFAStatus, totpSecret: [UInt8]? = nil, groups: [String] = []) {
         self.username = username
         self.mfa = mfa
         self.totpSecret = totpSecret
+        self.groups = groups
     }
 }
 
@@ -28,7 +31,7 @@ public struct UserExportEncoder: Sendable {
 
     public var header: String {
         switch format {
-        case .csv: includeSecrets ? "username,totp_secret,mfa\n" : "username,mfa\n"
+        case .csv: includeSecrets ? "username,groups,totp_secret,mfa\n" : "username,groups,mfa\n"
         case .json: "["
         }
     }
@@ -38,10 +41,14 @@ public struct UserExportEncoder: Sendable {
         let secret = row.totpSecret.map(Base32.encode) ?? ""
         switch format {
         case .csv:
-            let fields = includeSecrets ? [row.username, secret, row.mfa.rawValue] : [row.username, row.mfa.rawValue]
+            // Group names hold no `;` (StoreConventions), so the list splits back as it was.
+            let groups = row.groups.joined(separator: ";")
+            let fields =
+                includeSecrets ? [row.username, groups, secret, row.mfa.rawValue] : [row.username, groups, row.mfa.rawValue]
             return fields.map(Self.csvField).joined(separator: ",") + "\n"
         case .json:
             var object = "{\"username\":\(JSONText.quoted(row.username))"
+            object += ",\"groups\":[" + row.groups.map(JSONText.quoted).joined(separator: ",") + "]"
             if includeSecrets { object += ",\"totp_secret\":\(row.totpSecret == nil ? "null" : JSONText.quoted(secret))" }
             object += ",\"mfa\":\(JSONText.quoted(row.mfa.rawValue))}"
             return (first ? "\n" : ",\n") + object

@@ -46,15 +46,15 @@ struct Store: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Copy everything in the store into the empty store of another configuration with the same store key.",
             discussion: """
-                Users, password hashes, sealed TOTP secrets, used codes, lockouts, devices, the server's signing key, \
-                settings and events: SQLite to PostgreSQL when moving to a cluster, and back. Stop `serve` first.
+                Users, password hashes, sealed TOTP secrets, used codes, lockouts, groups, devices, the server's \
+                signing key, settings and events: SQLite to PostgreSQL when moving to a cluster, and back. Stop `serve` first.
                 """)
         @OptionGroup var options: ConfigOption
         @Option(help: "The configuration whose store receives the copy.") var to: String
 
         func run() async throws {
             let copied = try await StoreOpener.copy(from: options.load().store, to: ConfigOption.load(to).store)
-            print("copied \(copied.users) users and \(copied.devices) devices into the store of \(to)")
+            print("copied \(copied.counts) into the store of \(to)")
         }
     }
 
@@ -67,7 +67,7 @@ struct Store: AsyncParsableCommand {
         func run() async throws {
             let store = try options.load().store
             let copied = try StoreOpener.backup(store, to: file)
-            print("backed up \(copied.users) users and \(copied.devices) devices to \(file)")
+            print("backed up \(copied.counts) to \(file)")
             printError("the store key is not in the backup: keep \(Store.keyLocation(store)) apart from it, as safely")
         }
     }
@@ -81,7 +81,7 @@ struct Store: AsyncParsableCommand {
         func run() async throws {
             let settings = try options.load().store
             let copied = try StoreOpener.restore(settings, from: file)
-            print("restored \(copied.users) users and \(copied.devices) devices into \(settings.path)")
+            print("restored \(copied.counts) into \(settings.path)")
             let environment = ProcessInfo.processInfo.environment
             guard environment[SecretBox.keyVariable] != nil || FileManager.default.fileExists(atPath: settings.keyPath) else {
                 printError(

@@ -11,15 +11,16 @@ extension User {
         static let configuration = CommandConfiguration(
             abstract: "Import users from a CSV, JSON or FreeRADIUS users file: all of them, or none.",
             discussion: """
-                CSV: a header row with username (required), password, totp_secret (base32), mfa. JSON: an array of \
-                objects with those keys. freeradius: a FreeRADIUS users file; Cleartext-Password and TOTP-Secret are \
+                CSV: a header row with username (required), password, totp_secret (base32), mfa, groups (names \
+                separated by ";", made when missing). JSON: an array of objects with those keys (groups may be an \
+                array of names). freeradius: a FreeRADIUS users file; Cleartext-Password and TOTP-Secret are \
                 taken, the rest skipped with a warning. Any bad line stops the import, naming the line.
                 """)
         @OptionGroup var options: ConfigOption
         @Argument(help: "The file to import.") var file: String
         @Option(help: "csv, json or freeradius (default: from the file name: .csv, .json, users or authorize).")
         var format: ImportFormat?
-        @Flag(help: "Update users that already exist: their password and TOTP secret, when the file has them.")
+        @Flag(help: "Update existing users: password and TOTP secret when given; groups, when the file has them, become those listed.")
         var update = false
 
         func run() async throws {
@@ -35,15 +36,16 @@ extension User {
             let result = try await admin.importUsers(fromFile: file, format: format, updatingExisting: update, progress: progress)
             for warning in result.warnings { standardError("warning: \(warning)") }
             let summary = result.summary
+            let groups = summary.groupsCreated == 0 ? "" : ", \(summary.groupsCreated) group\(summary.groupsCreated == 1 ? "" : "s") created"
             print(
                 "imported \(summary.count) user\(summary.count == 1 ? "" : "s") from \(file) "
-                    + "(\(summary.added) added, \(summary.updated) updated)")
+                    + "(\(summary.added) added, \(summary.updated) updated\(groups))")
         }
     }
 
     struct Export: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Export every user with its enrollment, as CSV (the import's columns) or JSON.")
+            abstract: "Export every user with its enrollment and groups, as CSV (the import's columns) or JSON.")
         @OptionGroup var options: ConfigOption
         @Flag(help: "A JSON array instead of CSV.") var json = false
         @Flag(help: "Add each user's TOTP secret, in the clear (a warning is printed on stderr).") var includeSecrets = false

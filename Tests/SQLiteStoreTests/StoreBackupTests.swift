@@ -38,6 +38,41 @@ import Testing
         }
     }
 
+    /// Groups are in the backup, also one without members.
+    @Test func aBackupKeepsGroups() async throws {
+        try await withStore { store in
+            try await store.addUser("alice", passwordHash: nil)
+            try await store.addGroup("vpn", at: Date())
+            try await store.addGroup("empty", at: Date())
+            try await store.addMembers(["alice"], toGroup: "vpn")
+            let backup = directory + "/backup.db"
+            #expect(try SQLiteStore.backup(databaseAt: path, to: backup) == StoreCopySummary(users: 1, devices: 0, groups: 2))
+            let restored = directory + "/restored/countersign.db"
+            _ = try SQLiteStore.restore(from: backup, toDatabaseAt: restored)
+            let reopened = try SQLiteStore.open(path: restored, keyPath: path + ".key")
+            #expect(try await reopened.groups() == [GroupSummary(name: "empty", memberCount: 0), GroupSummary(name: "vpn", memberCount: 1)])
+            #expect(try await reopened.groups(of: "alice") == ["vpn"])
+        }
+    }
+
+    /// A backup made before groups existed restores, and the store it becomes has groups once opened.
+    @Test func aBackupFromBeforeGroupsRestores() async throws {
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let backup = directory + "/old.db"
+        let old = try DatabaseQueue(path: backup)
+        try SQLiteStore.migrator.migrate(old, upTo: "v6-event-node")
+        try await old.write { db in
+            try db.execute(sql: "INSERT INTO users (name, created_at) VALUES ('alice', 0)")
+        }
+        try old.close()
+        #expect(try SQLiteStore.restore(from: backup, toDatabaseAt: path) == StoreCopySummary(users: 1, devices: 0, groups: 0))
+        let store = try SQLiteStore.open(path: path, keyPath: path + ".key")
+        try await store.addGroup("vpn", at: Date())
+        try await store.addMembers(["alice"], toGroup: "vpn")
+        #expect(try await store.groups(of: "alice") == ["vpn"])
+    }
+
     @Test func aRestoreNeverOverwritesAStore() async throws {
         try await withStore { store in
             try await store.addUser("alice", passwordHash: nil)

@@ -43,6 +43,34 @@ extension StoreContractTests {
         }
     }
 
+    /// What the primary check granted and its own State come back with the challenge, byte for byte; a challenge
+    /// without them comes back without them.
+    @Test(arguments: [Backend.postgresql])
+    func aChallengeKeepsItsGrantAndPrimaryState(_ backend: Backend) async throws {
+        try await TestDatabase.with(backend) { database in
+            let (a, b) = (try database.cluster(), try database.cluster())
+            let grant = Grant(
+                groups: ["vpn", "CN=Admins,OU=Groups,DC=example,DC=com", "jürgens"],
+                attributes: [
+                    ReplyAttribute(type: 25, value: [0x00, 0x01, 0xFF, 0x80]),  // Class: any octets
+                    ReplyAttribute(type: 11, value: Array("acl-vpn".utf8)),  // Filter-Id
+                ])
+            let challenge = StoredChallenge(
+                username: "alice", resource: Resource(kind: .radius, name: "vpn"), clientAddress: "10.0.0.1", expires: now + 300,
+                pushID: nil, grant: grant, primaryState: [0x00, 0xFE, 0x07])
+            #expect(try await a.issueChallenge(stateHash: [1], challenge, capacity: 10, now: now))
+            let taken = try #require(try await b.takeChallenge(stateHash: [1]))
+            #expect(taken == challenge)
+            #expect(taken.grant == grant && taken.primaryState == [0x00, 0xFE, 0x07])
+
+            var plain = challenge
+            plain.grant = Grant()
+            plain.primaryState = nil
+            #expect(try await a.issueChallenge(stateHash: [2], plain, capacity: 10, now: now))
+            #expect(try await b.takeChallenge(stateHash: [2]) == plain)
+        }
+    }
+
     @Test(arguments: [Backend.postgresql])
     func challengesStopAtCapacityUntilTheyExpire(_ backend: Backend) async throws {
         try await TestDatabase.with(backend) { database in

@@ -323,18 +323,8 @@ import Testing
             let store = try database.store()
             try await store.addUser("existing", passwordHash: "$scrypt$e", at: now)
             let secret: [UInt8] = Array(repeating: 3, count: 20)
-            func run(_ users: [ImportedUser], updating: Bool = false, batch: Int = 2) async throws -> ImportSummary {
-                var rest = users[...]
-                return try await store.importUsers(
-                    updatingExisting: updating, at: now,
-                    nextBatch: {
-                        guard !rest.isEmpty else { return nil }
-                        defer { rest = rest.dropFirst(batch) }
-                        return Array(rest.prefix(batch))
-                    },
-                    auditEvent: { summary in
-                        AuditEvent(time: now, type: .userImport, user: nil, result: .success, details: ["added": "\(summary.added)"])
-                    })
+            func run(_ users: [ImportedUser], updating: Bool = false) async throws -> ImportSummary {
+                try await importUsers(users, updating: updating, into: store)
             }
             let summary = try await run([
                 ImportedUser(line: 2, name: "u1", passwordHash: "$scrypt$1", totpSecret: secret),
@@ -395,6 +385,21 @@ import Testing
             #expect(withoutSecrets.allSatisfy { $0.totpSecret == nil })
             #expect(withoutSecrets.filter(\.totpEnrolled).map(\.name) == ["stepper", "u1"])
         }
+    }
+
+    /// Two users a batch, so that an import spans batches; the audit event says how many were added.
+    func importUsers(_ users: [ImportedUser], updating: Bool = false, into store: any GatewayStore) async throws -> ImportSummary {
+        var rest = users[...]
+        return try await store.importUsers(
+            updatingExisting: updating, at: now,
+            nextBatch: {
+                guard !rest.isEmpty else { return nil }
+                defer { rest = rest.dropFirst(2) }
+                return Array(rest.prefix(2))
+            },
+            auditEvent: { summary in
+                AuditEvent(time: now, type: .userImport, user: nil, result: .success, details: ["added": "\(summary.added)"])
+            })
     }
 
     @Test(arguments: Backend.allCases)

@@ -142,6 +142,41 @@ import UserImport
         #expect(Self.hasher.verify("old password", against: try await admin.store.credentials(for: "bob")?.passwordHash))
     }
 
+    /// Groups named in the file are made when missing, in the import's transaction; one audit event says how many.
+    @Test func csvImportWithGroups() async throws {
+        try await admin.addGroup("vpn")
+        let result = try await importText("username,groups\nalice,vpn;admins\nbob,admins\ncarol,\n", .csv)
+        #expect(result.summary == ImportSummary(added: 3, groupsCreated: 1))
+        #expect(try await admin.groups() == [GroupSummary(name: "admins", memberCount: 2), GroupSummary(name: "vpn", memberCount: 1)])
+        #expect(try await admin.store.groups(of: "alice") == ["admins", "vpn"])
+        let event = try #require(try await admin.store.events(type: "user_import").last?.event)
+        #expect(event.details["groups_created"] == "1")
+    }
+
+    /// A bad group name stops the import on its line: no user, no group.
+    @Test func aBadGroupNameChangesNothing() async throws {
+        await #expect {
+            try await importText("username,groups\nalice,vpn\nbob,\"ok;a\u{7F}b\"\n", .csv)
+        } throws: { error in
+            (error as? ImportError)?.code == .invalidGroupName && (error as? ImportError)?.line == 3
+        }
+        #expect(try await admin.users().isEmpty)
+        #expect(try await admin.groups().isEmpty)
+    }
+
+    /// --update with the column: exactly the listed groups; without it, the memberships stay.
+    @Test func updateSetsTheListedGroupsOnly() async throws {
+        try await admin.addUser("alice", password: "pw")
+        try await admin.addUser("bob", password: "pw")
+        try await admin.addGroup("vpn")
+        try await admin.changeMembers(of: "vpn", adding: ["alice", "bob"])
+        try await importText(#"[{"username": "alice", "groups": ["wifi"]}, {"username": "bob"}]"#, .json, update: true)
+        #expect(try await admin.store.groups(of: "alice") == ["wifi"])
+        #expect(try await admin.store.groups(of: "bob") == ["vpn"])
+        try await importText("username,groups\nbob,\n", .csv, update: true)
+        #expect(try await admin.store.groups(of: "bob").isEmpty)
+    }
+
     @Test(arguments: [UserExportEncoder.Format.csv, .json])
     func exportThenImportGivesTheSameUsersAndCodes(format: UserExportEncoder.Format) async throws {
         try await admin.addUser("alice", password: "pw")
@@ -149,6 +184,9 @@ import UserImport
         try await admin.addUser("bob, \"the builder\"", password: nil)
         _ = try await admin.enrollTOTP("bob, \"the builder\"")
         try await admin.addUser("carol", password: nil)
+        for group in ["vpn", "CN=Ops,OU=IT", "nobody"] { try await admin.addGroup(group) }
+        try await admin.changeMembers(of: "vpn", adding: ["alice", "bob, \"the builder\""])
+        try await admin.changeMembers(of: "CN=Ops,OU=IT", adding: ["alice"])
 
         let encoder = UserExportEncoder(format: format, includeSecrets: true)
         var text = encoder.header
@@ -167,6 +205,9 @@ import UserImport
         #expect(imported.summary.added == 3)
         #expect(try await copy.users().map(\.name) == (try await admin.users().map(\.name)))
         #expect(try await copy.users().map(\.totpEnrolled) == [true, true, false])
+        // Groups with members come back; an empty one is in no row, so not.
+        #expect(try await copy.groups() == [GroupSummary(name: "CN=Ops,OU=IT", memberCount: 1), GroupSummary(name: "vpn", memberCount: 2)])
+        #expect(try await copy.store.groups(of: "alice") == ["CN=Ops,OU=IT", "vpn"])
         let now = Date()
         for name in ["alice", "bob, \"the builder\""] {
             let original = try #require(try await admin.store.credentials(for: name)?.totp)
@@ -183,7 +224,7 @@ import UserImport
             rows.append(row)
             #expect(hasPassword)
         }
-        #expect(rows == [ExportRow(username: "alice", mfa: .totp, totpSecret: nil)])
+        #expect(rows == [ExportRow(username: "alice", mfa: .totp, totpSecret: nil, groups: [])])
         let event = try #require(try await admin.store.events(type: "user_export").last?.event)
         #expect(event.details == ["count": "1", "include_secrets": "false"])
     }

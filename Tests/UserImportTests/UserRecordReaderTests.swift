@@ -78,6 +78,51 @@ import Testing
         #expect(error?.description.hasPrefix("line 3: ") == true)
     }
 
+    // MARK: Groups
+
+    /// `;` between names; spaces around a name, empty names and repeats dropped; an empty field is no groups, no
+    /// column is nothing said about groups.
+    @Test func csvGroupsColumn() throws {
+        let text = "username,groups\nalice,vpn;Admins\nbob,\ncarol,\" vpn ; ;wifi,5g;vpn;\"\n\"dave\",\"CN=Ops,OU=IT\"\n"
+        let records = try Self.read(.csv, text).records
+        #expect(records.map(\.groups) == [["vpn", "Admins"], [], ["vpn", "wifi,5g"], ["CN=Ops,OU=IT"]])
+        #expect(try Self.read(.csv, "username\nalice\n").records[0].groups == nil)
+    }
+
+    /// A bad group name names its line: a control character, or more than a user name may hold.
+    @Test(arguments: ["vpn;a\u{1}b", String(repeating: "g", count: 254)])
+    func aBadGroupNameNamesItsLine(groups: String) {
+        let csv = Self.error(.csv, "username,groups\nalice,vpn\nbob,\(groups)\n")
+        #expect(csv?.code == .invalidGroupName && csv?.line == 3, "\(String(describing: csv))")
+        #expect(csv?.description.hasPrefix("line 3: group ") == true)
+        let escaped = groups.replacingOccurrences(of: "\u{1}", with: "\\u0001")
+        let json = Self.error(.json, "[\n{\"username\": \"alice\", \"groups\": \"vpn\"},\n{\"username\": \"bob\", \"groups\": \"\(escaped)\"}\n]")
+        #expect(json?.code == .invalidGroupName && json?.line == 3, "\(String(describing: json))")
+    }
+
+    /// JSON: the CSV's `;`-separated string, or an array of names; null or no key says nothing about groups.
+    @Test func jsonGroupsAsTextOrArray() throws {
+        let text = """
+            [
+              {"username": "alice", "groups": "vpn;admins"},
+              {"username": "bob", "groups": ["vpn", "semi;colon"]},
+              {"username": "carol", "groups": ["wifi", "wifi"]},
+              {"username": "dave", "groups": []},
+              {"username": "erin", "groups": null},
+              {"username": "frank"}
+            ]
+            """
+        #expect(Self.error(.json, text)?.code == .invalidGroupName)
+        let records = try Self.read(.json, text.replacingOccurrences(of: "semi;colon", with: "semicolon")).records
+        #expect(records.map(\.groups) == [["vpn", "admins"], ["vpn", "semicolon"], ["wifi"], [], nil, nil])
+        let number = Self.error(.json, "[\n{\"username\": \"alice\",\n \"groups\": [\"vpn\", 3]}\n]")
+        #expect(number?.code == .badValue && number?.line == 3)
+        let empty = Self.error(.json, "[{\"username\": \"alice\", \"groups\": [\"\"]}]")
+        #expect(empty?.code == .invalidGroupName && empty?.line == 1)
+        #expect(Self.error(.json, "[{\"username\": \"alice\", \"mfa\": [\"totp\"]}]")?.code == .badValue)
+        #expect(Self.error(.json, "[{\"username\": \"alice\", \"groups\": [\"vpn\" \"x\"]}]")?.code == .syntax)
+    }
+
     /// 80 bits is the floor: accepted; 75 (15 characters) is not.
     @Test func eightyBitSecretsAreTheFloor() throws {
         #expect(try Self.read(.csv, "username,totp_secret\nalice,JBSWY3DPEHPK3PXP\n").records[0].totpSecret?.count == 10)
@@ -190,9 +235,9 @@ import Testing
     @Test(arguments: [UserExportEncoder.Format.csv, .json])
     func exportRowsReadBack(format: UserExportEncoder.Format) throws {
         let rows = [
-            ExportRow(username: "alice", mfa: .totp, totpSecret: Self.secretBytes),
+            ExportRow(username: "alice", mfa: .totp, totpSecret: Self.secretBytes, groups: ["CN=Ops,OU=IT", "vpn \"x\""]),
             ExportRow(username: "bob, \"the\" builder", mfa: MFAStatus.none),
-            ExportRow(username: "jürgen\\", mfa: .totp, totpSecret: Self.secretBytes),
+            ExportRow(username: "jürgen\\", mfa: .totp, totpSecret: Self.secretBytes, groups: ["jürgens\\"]),
         ]
         let encoder = UserExportEncoder(format: format, includeSecrets: true)
         var text = encoder.header
@@ -202,6 +247,7 @@ import Testing
         #expect(records.map(\.username) == rows.map(\.username))
         #expect(records.map(\.totpSecret) == rows.map(\.totpSecret))
         #expect(records.map(\.mfa) == rows.map(\.mfa))
+        #expect(records.map(\.groups) == rows.map { Optional($0.groups) })
         let empty = UserExportEncoder(format: format, includeSecrets: false)
         #expect(try Self.read(format == .csv ? .csv : .json, empty.header + empty.footer(empty: true)).records.isEmpty)
     }

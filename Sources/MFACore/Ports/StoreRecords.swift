@@ -70,23 +70,41 @@ public struct ImportedUser: Sendable {
     public var name: String
     public var passwordHash: String?
     public var totpSecret: [UInt8]?
+    /// The groups the user is to be a member of, made when missing; nil when the file has no `groups` column, so an
+    /// update leaves the memberships alone ([] takes the user out of every group).
+    public var groups: [String]?
 
-    public init(line: Int, name: String, passwordHash: String?, totpSecret: [UInt8]?) {
+    public init(line: Int, name: String, passwordHash: String?, totpSecret: [UInt8]?, groups: [String]? = nil) {
         self.line = line
         self.name = name
         self.passwordHash = passwordHash
         self.totpSecret = totpSecret
+        self.groups = groups
+    }
+
+    /// The import's readers check group names already; this is the store keeping its own rule, naming the line.
+    public func validateGroupNames() throws {
+        for group in groups ?? [] {
+            do {
+                try StoreConventions.validate(groupName: group)
+            } catch let error as StoreError {
+                throw StoreError(error.code, "line \(line): \(error.message)")
+            }
+        }
     }
 }
 
 public struct ImportSummary: Sendable, Equatable {
     public var added = 0
     public var updated = 0
+    /// Groups the file named that did not exist yet.
+    public var groupsCreated = 0
     public var count: Int { added + updated }
 
-    public init(added: Int = 0, updated: Int = 0) {
+    public init(added: Int = 0, updated: Int = 0, groupsCreated: Int = 0) {
         self.added = added
         self.updated = updated
+        self.groupsCreated = groupsCreated
     }
 }
 
@@ -97,13 +115,16 @@ public struct ExportedUser: Sendable, Equatable {
     public var totpEnrolled: Bool
     public var hasDevice: Bool
     public var totpSecret: [UInt8]?
+    /// The user's local groups, in name order.
+    public var groups: [String]
 
-    public init(name: String, hasPassword: Bool, totpEnrolled: Bool, hasDevice: Bool, totpSecret: [UInt8]?) {
+    public init(name: String, hasPassword: Bool, totpEnrolled: Bool, hasDevice: Bool, totpSecret: [UInt8]?, groups: [String] = []) {
         self.name = name
         self.hasPassword = hasPassword
         self.totpEnrolled = totpEnrolled
         self.hasDevice = hasDevice
         self.totpSecret = totpSecret
+        self.groups = groups
     }
 }
 
@@ -111,10 +132,17 @@ public struct ExportedUser: Sendable, Equatable {
 public struct StoreCopySummary: Sendable, Equatable {
     public var users: Int
     public var devices: Int
+    public var groups: Int
 
-    public init(users: Int, devices: Int) {
+    public init(users: Int, devices: Int, groups: Int = 0) {
         self.users = users
         self.devices = devices
+        self.groups = groups
+    }
+
+    /// "3 users and 1 devices", groups named only when there are some (what scripts matched before groups existed).
+    public var counts: String {
+        groups == 0 ? "\(users) users and \(devices) devices" : "\(users) users, \(groups) groups and \(devices) devices"
     }
 }
 
@@ -157,13 +185,18 @@ public enum StoreRecord: Sendable, Equatable, Codable {
     /// A setting as stored: sealed ones (the server's signing key, shared keys) stay sealed under their label.
     case setting(key: String, value: [UInt8])
     case event(AuditEvent)
+    /// A local group, also one without members; after the users.
+    case group(name: String, createdAt: Date)
+    /// One membership, after its group.
+    case groupMember(group: String, user: String)
 }
 
 /// `countersign store copy`: everything out of one store and into another, SQLite to PostgreSQL and back.
 public protocol StoreTransfer: Sendable {
-    /// Every record, users before the devices that name them, events in time order.
+    /// Every record, users before the devices and memberships that name them, groups before their members, events in
+    /// time order.
     func forEachRecord(_ body: (StoreRecord) throws -> Void) async throws
     /// Writes the records `next` gives into this store, in one transaction; refused (`StoreError.storeNotEmpty`)
-    /// when the store holds a user or an event already.
+    /// when the store holds a user, a group or an event already.
     func load(_ next: () throws -> StoreRecord?) async throws -> StoreCopySummary
 }
