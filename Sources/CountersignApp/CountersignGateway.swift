@@ -105,7 +105,7 @@ public final class CountersignGateway: Sendable {
             joinKeySalt: SymmetricKey(data: try await store.sharedKey(named: "join-key-salt")),
             push: push, work: work, availability: availability, logger: logger)
         let measured = MeasuredAuthenticator(authenticator: authenticator, metrics: metrics)
-        radius = RADIUSServer(
+        radius = try RADIUSServer(
             settings: configuration.radius, authenticator: measured, clock: clock, audit: audit, drops: drops, counters: metrics,
             availability: availability, replyRules: replyRules, logger: logger)
         let notifier = SystemdNotifier(environment: environment)

@@ -98,9 +98,9 @@ public struct CountersignConfiguration: Sendable, Equatable {
         let issues = ConfigurationIssues()
         if var configuration = CountersignConfiguration(reading: TableReader(document, path: "", allowedKeys: sectionNames, issues: issues)) {
             configuration.store = configuration.store.resolved(against: baseDirectory)
+            configuration.radius = configuration.radius.resolved(against: baseDirectory)
             configuration.ldap = configuration.ldap.resolved(against: baseDirectory)
             configuration.http = configuration.http.resolved(against: baseDirectory)
-            configuration.radius = configuration.radius.resolved(against: baseDirectory)
             configuration.radius.replyRules = configuration.radius.replyRules.located(in: toml, file: file)
             for error in configuration.brokenRules() { issues.report(error) }
             if issues.errors.isEmpty { return .success(configuration) }
@@ -177,6 +177,7 @@ public struct CountersignConfiguration: Sendable, Equatable {
         if !RADIUSSettings.clientFailureRange.contains(radius.clientFailureBurst) {
             throw .outOfRange("radius.client_failure_burst", radius.clientFailureBurst, RADIUSSettings.clientFailureRange)
         }
+        try radius.tls?.validate()
         try validateClients()
         if let dictionary = radius.dictionary, dictionary.isEmpty { throw .invalid("radius.dictionary", "must not be empty") }
         for (index, rule) in radius.replyRules.enumerated() { try rule.validate(index: index, clients: radius.clients) }
@@ -201,6 +202,13 @@ public struct CountersignConfiguration: Sendable, Equatable {
         }
     }
 
+    /// What makes a client entry unique: one per network and transport, and over TLS per certificate name as well.
+    private struct NetworkKey: Hashable {
+        var network: IPNetwork
+        var transport: RADIUSTransport
+        var certificateName: String?
+    }
+
     private func validateClients() throws(ConfigurationError) {
         if radius.clients.isEmpty {
             throw ConfigurationError(
@@ -208,7 +216,7 @@ public struct CountersignConfiguration: Sendable, Equatable {
                 message: "at least one client is required (add a [[radius.clients]] table)")
         }
         var names: [String: Int] = [:]
-        var networks: [IPNetwork: Int] = [:]
+        var networks: [NetworkKey: Int] = [:]
         for (index, client) in radius.clients.enumerated() {
             let prefix = "radius.clients[\(index)]"
             if client.name.isEmpty { throw .invalid("\(prefix).name", "must not be empty") }
@@ -218,14 +226,29 @@ public struct CountersignConfiguration: Sendable, Equatable {
                     message: "client name \"\(client.name)\" is already used by radius.clients[\(first)]")
             }
             names[client.name] = index
-            // Two entries for the same network would make the shared secret ambiguous.
-            if let first = networks[client.network] {
+            // Two entries for the same network would make the shared secret ambiguous; over TLS, two entries for one
+            // network are told apart by their certificate names.
+            let networkKey = NetworkKey(network: client.network, transport: client.transport, certificateName: client.certificateName)
+            if let first = networks[networkKey] {
                 throw ConfigurationError(
                     code: .duplicate, key: "\(prefix).address",
                     message: "network \(client.network) is already used by radius.clients[\(first)]")
             }
-            networks[client.network] = index
+            networks[networkKey] = index
             if client.secret.isEmpty { throw .invalid("\(prefix).secret", "must not be empty") }
+            switch client.transport {
+            case .udp:
+                if client.certificateName != nil {
+                    throw .invalid("\(prefix).certificate_name", "only a client with transport = \"tls\" has a certificate")
+                }
+            case .tls:
+                if radius.tls == nil {
+                    throw ConfigurationError(
+                        code: .missingKey, key: "\(prefix).transport",
+                        message: "transport = \"tls\" needs a [radius.tls] table (listen, certificate, private_key, client_ca)")
+                }
+                if client.certificateName?.isEmpty == true { throw .invalid("\(prefix).certificate_name", "must not be empty") }
+            }
         }
     }
 }

@@ -23,6 +23,8 @@ public struct RADIUSSettings: Sendable, Equatable {
     public var dictionary: String?
     /// `[[radius.reply]]`, in file order.
     public var replyRules: [RADIUSReplyRule]
+    /// `[radius.tls]`: RadSec, for the clients with `transport = "tls"`; nil when the table is absent.
+    public var tls: RADIUSTLSSettings?
 
     public static let defaultListen = [ListenAddress(host: "127.0.0.1", port: 1812)]
     public static let duplicateWindowRange = 1...600
@@ -41,10 +43,12 @@ public struct RADIUSSettings: Sendable, Equatable {
         maxQueueWait: Double = RADIUSSettings.defaultMaxQueueWait,
         clients: [RADIUSClientSettings],
         dictionary: String? = nil,
-        replyRules: [RADIUSReplyRule] = []
+        replyRules: [RADIUSReplyRule] = [],
+        tls: RADIUSTLSSettings? = nil
     ) {
         self.dictionary = dictionary
         self.replyRules = replyRules
+        self.tls = tls
         self.maxQueueWait = maxQueueWait
         self.listen = listen
         self.delimiter = delimiter
@@ -59,7 +63,7 @@ extension RADIUSSettings: ConfigurationSection {
     static let tableName = "radius"
     static let allowedKeys = [
         "listen", "delimiter", "duplicate_window", "client_failure_rate", "client_failure_burst", "max_queue_wait", "clients",
-        "dictionary", "reply",
+        "dictionary", "reply", RADIUSTLSSettings.tableName,
     ]
 
     init(reading reader: TableReader) throws(ConfigurationError) {
@@ -75,14 +79,21 @@ extension RADIUSSettings: ConfigurationSection {
             maxQueueWait: try reader.seconds("max_queue_wait", in: Self.maxQueueWaitRange) ?? Self.defaultMaxQueueWait,
             clients: try clients.map { (client) throws(ConfigurationError) in try RADIUSClientSettings(reading: client) },
             dictionary: try reader.string("dictionary"),
-            replyRules: try replyRules.map { (rule) throws(ConfigurationError) in try RADIUSReplyRule(reading: rule) })
+            replyRules: try replyRules.map { (rule) throws(ConfigurationError) in try RADIUSReplyRule(reading: rule) },
+            tls: reader.table[RADIUSTLSSettings.tableName] == nil
+                ? nil
+                : try RADIUSTLSSettings(
+                    reading: reader.table(RADIUSTLSSettings.tableName, allowedKeys: RADIUSTLSSettings.allowedKeys)))
     }
 }
 
 extension RADIUSSettings {
+    /// Makes the dictionary path and the RadSec certificate, key and CA paths absolute against `baseDirectory` (the
+    /// config file's folder).
     func resolved(against baseDirectory: String) -> RADIUSSettings {
         var settings = self
         settings.dictionary = PathResolver.absoluteIfSet(dictionary, base: baseDirectory)
+        settings.tls = tls?.resolved(against: baseDirectory)
         return settings
     }
 }

@@ -4,10 +4,11 @@ import NIOCore
 import RADIUSCodec
 import ServerSupport
 
-/// One UDP socket's read loop. Everything cheap (client lookup, decoding, Message-Authenticator, duplicate cache,
+/// One UDP socket's or RadSec connection's read loop: feeds each packet to its `RADIUSRequestStep` and runs the
+/// action it returns. Everything cheap (client lookup, decoding, Message-Authenticator, duplicate cache,
 /// Status-Server) happens inline; each login is decided on its own task, so a slow decision never blocks the loop.
-/// One UDP socket's read loop: feeds each datagram to the socket's `RADIUSRequestStep` and runs the action it returns.
-/// Each login is decided on its own task, so a slow decision never blocks the loop.
+/// A RadSec connection's frames come as envelopes from its peer (`RadSecConnectionHandler`), so both transports
+/// share this loop.
 final class RADIUSRequestHandler: ChannelInboundHandler {
     typealias InboundIn = AddressedEnvelope<ByteBuffer>
     typealias OutboundOut = AddressedEnvelope<ByteBuffer>
@@ -22,12 +23,16 @@ final class RADIUSRequestHandler: ChannelInboundHandler {
     /// The socket's event loop as a task executor, for the logins it receives.
     private let executor: EventLoopTaskExecutor
     private var flushScheduled = false
+    /// A RadSec connection's client, chosen at its handshake; nil on a UDP socket, where each datagram's source
+    /// picks its client.
+    private let connectionClient: RADIUSClient?
 
     init(
-        step: RADIUSRequestStep, authenticator: any LoginAuthenticator, inFlight: InFlightRequests, audit: (any AuditSink)?,
-        drops: DropReport, executor: EventLoopTaskExecutor, logger: Logger
+        step: RADIUSRequestStep, connectionClient: RADIUSClient? = nil, authenticator: any LoginAuthenticator,
+        inFlight: InFlightRequests, audit: (any AuditSink)?, drops: DropReport, executor: EventLoopTaskExecutor, logger: Logger
     ) {
         self.step = step
+        self.connectionClient = connectionClient
         self.executor = executor
         self.inFlight = inFlight
         self.audit = audit
@@ -45,7 +50,14 @@ final class RADIUSRequestHandler: ChannelInboundHandler {
         let destination = envelope.remoteAddress
         guard let address = destination.addressBytes else { return }
         let source = RADIUSRequestStep.Source(address: address, port: destination.port ?? 0, text: destination.ipAddress ?? "")
-        run(step.datagramReceived(Array(envelope.data.readableBytesView), from: source, now: .now()), to: destination, context: context)
+        let packet = Array(envelope.data.readableBytesView)
+        let action =
+            if let connectionClient {
+                step.packetReceived(packet, from: source, client: connectionClient, now: .now())
+            } else {
+                step.datagramReceived(packet, from: source, now: .now())
+            }
+        run(action, to: destination, context: context)
     }
 
     private func run(_ action: RADIUSRequestStep.Action, to destination: SocketAddress, context: ChannelHandlerContext) {
@@ -61,6 +73,12 @@ final class RADIUSRequestHandler: ChannelInboundHandler {
             if let reason, let client {
                 step.counters?.requestDropped(reason)
                 drops.dropped(reason, client: client)
+            }
+            // RFC 6613 §2.6.4: on a stream, what UDP silently discards also closes the connection, as the next
+            // packet's start can no longer be trusted. A well-formed packet of a code not served here (accounting
+            // shares the port, RFC 6614 §2.1) and a retransmit under way are only discarded.
+            if connectionClient != nil, reason == .malformed || reason == .badAuthenticator {
+                context.close(promise: nil)
             }
         case .send(let reply):
             write(reply, to: destination, context: context)
@@ -128,8 +146,10 @@ final class RADIUSRequestHandler: ChannelInboundHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
-        // A UDP socket reports ICMP errors of earlier sends here; the socket itself is fine.
+        // A UDP socket reports ICMP errors of earlier sends here; the socket itself is fine. A connection's errors
+        // (its TLS, its framing) end it.
         logger.debug("socket error", metadata: ["error": "\(error)"])
+        if connectionClient != nil { context.close(promise: nil) }
     }
 }
 

@@ -6,8 +6,8 @@ import RADIUSCodec
 
 /// The RADIUS request path without a transport: a datagram and its source in, an action out, and a verdict in, a
 /// reply out. Client lookup, decoding, Message-Authenticator, the duplicate cache and admission happen here; the
-/// handler around it only does the I/O (UDP today; RadSec's TCP framing can feed the same step).
-/// One per socket: it owns that socket's duplicate cache.
+/// handlers around it only do the I/O (UDP datagrams, or RadSec frames cut from a TLS stream).
+/// One per UDP socket or RadSec connection: it owns that socket's or connection's duplicate cache.
 struct RADIUSRequestStep {
     /// Where a datagram came from.
     struct Source {
@@ -61,9 +61,16 @@ struct RADIUSRequestStep {
         self.cache = DuplicateCache(lifetime: duplicateWindow)
     }
 
+    /// A datagram: its client is the one whose network holds the source address.
     mutating func datagramReceived(_ raw: [UInt8], from source: Source, now: NIODeadline) -> Action {
         // RFC 2865 §3: requests from unknown clients are silently discarded.
         guard let client = clients.client(for: source.address) else { return .drop(.unknownClient, client: nil) }
+        return packetReceived(raw, from: source, client: client, now: now)
+    }
+
+    /// One whole packet from `client`, however it came (a datagram, or a frame cut from a RadSec stream whose
+    /// connection was mapped to its client at the handshake).
+    mutating func packetReceived(_ raw: [UInt8], from source: Source, client: RADIUSClient, now: NIODeadline) -> Action {
         guard let request = try? RADIUSPacket(decoding: raw) else { return .drop(.malformed, client: client.name) }
         guard request.code == .accessRequest || request.code == .statusServer else { return .drop(nil, client: client.name) }
         // RFC 3579 §3.2: a wrong Message-Authenticator is silently discarded; RFC 5997 §3 requires one on
