@@ -87,6 +87,7 @@ struct SampleConfigurationTests {
         let tables: [(String, [String])] = [
             (StoreSettings.tableName, StoreSettings.allowedKeys), (RADIUSSettings.tableName, RADIUSSettings.allowedKeys),
             ("radius.clients", RADIUSClientSettings.allowedKeys), ("radius.reply", RADIUSReplyRule.allowedKeys),
+            ("radius.tls", RADIUSTLSSettings.allowedKeys),
             (MFASettings.tableName, MFASettings.allowedKeys),
             (LockoutSettings.tableName, LockoutSettings.allowedKeys), (TOTPSettings.tableName, TOTPSettings.allowedKeys),
             (LogSettings.tableName, LogSettings.allowedKeys), (HTTPSettings.tableName, HTTPSettings.allowedKeys),

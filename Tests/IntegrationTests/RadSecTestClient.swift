@@ -20,8 +20,8 @@ struct RadSecTestClient {
     var identity: (certificate: String, key: String)?
     var timeout = 10.0
 
-    /// Connects, sends `bytes`, and reads until a whole RADIUS packet came (by its Length field) or the server closed
-    /// the connection.
+    /// Connects, sends `bytes` (if any), and reads until a whole RADIUS packet came (by its Length field) or the server
+    /// closed the connection.
     func exchange(_ bytes: [UInt8]) async throws -> Exchange {
         var configuration = TLSConfiguration.makeClientConfiguration()
         configuration.trustRoots = .file(serverCA)
@@ -43,7 +43,7 @@ struct RadSecTestClient {
                 try await channel.executeThenClose { inbound, outbound in
                     var exchange = Exchange(received: [], error: nil, closedByServer: false)
                     do {
-                        try await outbound.write(ByteBuffer(bytes: bytes))
+                        if !bytes.isEmpty { try await outbound.write(ByteBuffer(bytes: bytes)) }
                         for try await chunk in inbound {
                             exchange.received += chunk.readableBytesView
                             let received = exchange.received

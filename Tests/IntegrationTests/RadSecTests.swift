@@ -37,8 +37,10 @@ import Testing
 
     /// Starts both after `prepare` (users, enrollments: the CLI on the same store before the server runs), runs `body`,
     /// and stops them.
+    /// `tlsSettings`: more `[radius.tls]` lines.
     static func withRadSec(
-        prepare: (ServeProcessTests.Installation) async throws -> Void = { _ in }, _ body: (Running) async throws -> Void
+        tlsSettings: String = "", prepare: (ServeProcessTests.Installation) async throws -> Void = { _ in },
+        _ body: (Running) async throws -> Void
     ) async throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("countersign-radsec-\(UUID())").path
         defer { try? FileManager.default.removeItem(atPath: folder) }
@@ -52,6 +54,7 @@ import Testing
                 certificate = "\(ca.certificatePath)"
                 private_key = "\(ca.privateKeyPath)"
                 client_ca = "\(ca.caPath)"
+                \(tlsSettings)
                 [[radius.clients]]
                 name = "\(clientName)"
                 address = "127.0.0.1/32"
@@ -178,34 +181,57 @@ import Testing
             secret: Array("radsec".utf8))
     }
 
+    /// An Access-Request whose last attribute claims more octets than the packet has left.
+    static func overrunningRequest() -> [UInt8] {
+        var bytes = statusServer()
+        bytes += [1, 10, 0x61]
+        bytes[3] = UInt8(bytes.count)
+        return bytes
+    }
+
     @Test func connectionsWithoutTheRightCertificateOrWithGarbageAreClosedAndOthersGoOn() async throws {
-        try await Self.withRadSec { running in
+        try await Self.withRadSec(tlsSettings: "idle_timeout = 3") { running in
             let otherFolder = running.installation.folder + "/other"
             let otherCA = try await TestCertificateAuthority(in: otherFolder)
             let foreign = try await otherCA.issueClientCertificate(name: Self.clientName)
-            // Signed by the right CA, but with a name no RadSec client has.
+            // Signed by the right CA, but with a name no RadSec client has (the UDP client for the same address does
+            // not count: it is not served over TLS).
             let intruder = try await running.ca.issueClientCertificate(name: "intruder")
 
-            for (what, identity) in [("no certificate", nil), ("another CA", foreign), ("another name", intruder)] {
+            // The first two fail the handshake with the alert that says why; the third is closed after it.
+            let refusals: [(String, (certificate: String, key: String)?, String?)] = [
+                ("no certificate", nil, "CERTIFICATE_REQUIRED"), ("another CA", foreign, "UNKNOWN_CA"), ("another name", intruder, nil),
+            ]
+            for (what, identity, alert) in refusals {
                 let exchange = try await running.direct(identity: identity).exchange(Self.statusServer())
                 #expect(exchange.received.isEmpty && exchange.closedByServer, "\(what): \(exchange)")
+                if let alert { #expect(exchange.error?.contains(alert) == true, "\(what): \(exchange)") }
             }
 
-            // A Length below 20 leaves no packet boundary to trust: closed, unanswered.
-            var garbage = Self.statusServer()
-            garbage[2] = 0
-            garbage[3] = 5
-            let closed = try await running.direct(identity: running.clientIdentity).exchange(garbage)
-            #expect(closed.received.isEmpty && closed.closedByServer, "\(closed)")
+            // RFC 6613 §2.6.4: a Length below 20, or attributes that overrun the packet, close the connection unanswered.
+            var badLength = Self.statusServer()
+            badLength[2] = 0
+            badLength[3] = 5
+            for garbage in [badLength, Self.overrunningRequest()] {
+                let closed = try await running.direct(identity: running.clientIdentity).exchange(garbage)
+                #expect(closed.received.isEmpty && closed.closedByServer, "\(closed)")
+            }
 
-            // The right certificate on a new connection is served: Status-Server is answered (RFC 5997 §3).
-            let served = try await running.direct(identity: running.clientIdentity).exchange(Self.statusServer())
+            // A well-formed packet of a code not served here (accounting shares the port) is discarded, and the
+            // connection goes on: the Status-Server behind it is answered (RFC 5997 §3).
+            let accounting = RADIUSPacket.encodeRequest(
+                code: .accountingRequest, identifier: 6, authenticator: [UInt8](repeating: 0, count: 16),
+                attributes: [RADIUSAttribute(type: .userName, string: "alice")], secret: Array("radsec".utf8))
+            let served = try await running.direct(identity: running.clientIdentity).exchange(accounting + Self.statusServer())
             let reply = try RADIUSPacket(decoding: served.received)
             #expect(reply.code == .accessAccept && reply.identifier == 7)
-            // And the proxy's connection still works.
-            let status = try await Radclient(server: "127.0.0.1:\(running.proxyPort)", secret: TestGateway.secret, timeout: 30)
-                .send(RADIUSGatewayTests.login("nobody", "pw,123456"))
+            // And the proxy's connection, open all along, still works.
+            let status = try await running.radclient.send(RADIUSGatewayTests.login("nobody", "pw,123456"))
             #expect(status.code == "Access-Reject", "\(status.output)")
+
+            // A connection that says nothing is closed after idle_timeout.
+            let idle = try await running.direct(identity: running.clientIdentity).exchange([])
+            #expect(idle.received.isEmpty && idle.closedByServer, "\(idle)")
         }
     }
 }
