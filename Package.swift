@@ -246,7 +246,8 @@ let package = Package(
             name: "RADIUSServerTests",
             dependencies: [
                 "RADIUSServer", "RADIUSCodec", "MFACore", "CountersignConfig", .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOEmbedded", package: "swift-nio"), .product(name: "NIOTestUtils", package: "swift-nio"),
+                "ServerSupport", .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOTestUtils", package: "swift-nio"), .product(name: "NIOTLS", package: "swift-nio"),
             ]
         ),
         .testTarget(name: "MFACoreTests", dependencies: ["MFACore", "DeviceProtocol"]),

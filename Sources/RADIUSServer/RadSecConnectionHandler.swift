@@ -22,6 +22,8 @@ final class RadSecConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
     private let logger: Logger
     /// The connection's client, once the handshake has named it.
     private var client: RADIUSClient?
+    /// The connection's request loop, once there is a client.
+    private var requests: RADIUSRequestHandler?
 
     init(clients: RADIUSClientTable, source: SocketAddress, loop: RADIUSRequestLoop, refusalLog: Occasionally, logger: Logger) {
         self.clients = clients
@@ -35,7 +37,8 @@ final class RadSecConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
         if let tls = event as? TLSUserEvent, case .handshakeCompleted = tls {
             handshakeCompleted(context: context)
         } else if event is IdleStateHandler.IdleStateEvent {
-            context.close(promise: nil)
+            // Silence while a login waits (a push) is no idleness: the reply would be lost with the connection.
+            if requests?.cacheCounts.inProgress ?? 0 == 0 { context.close(promise: nil) }
         } else {
             context.fireUserInboundEventTriggered(event)
         }
@@ -48,15 +51,15 @@ final class RadSecConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
             refused("no RadSec client has this address and a name of the certificate", context: context)
             return
         }
+        let requests = loop.handler(clients: RADIUSClientTable([]), connectionClient: client, on: context.eventLoop)
         do {
-            try context.pipeline.syncOperations.addHandler(
-                loop.handler(clients: RADIUSClientTable([]), connectionClient: client, on: context.eventLoop),
-                position: .after(self))
+            try context.pipeline.syncOperations.addHandler(requests, position: .after(self))
         } catch {
             context.close(promise: nil)
             return
         }
         self.client = client
+        self.requests = requests
         logger.debug("RadSec connection", metadata: ["client": "\(client.name)", "source": "\(source.ipAddress ?? "?")"])
     }
 
