@@ -60,6 +60,9 @@ import Testing
                 address = "127.0.0.1/32"
                 transport = "tls"
                 certificate_name = "\(clientName)"
+                [[radius.reply]]
+                client = "\(clientName)"
+                attributes = ['Filter-Id = "radsec"']
                 """)
         defer { installation.remove() }
         try await prepare(installation)
@@ -132,10 +135,13 @@ import Testing
 
             let accepted = try await client.send(RADIUSGatewayTests.login("alice", "pw,\(Self.code(alice))"))
             #expect(accepted.code == "Access-Accept", "\(accepted.output) \(running.proxy.output.suffix(8)) \(running.server.output.suffix(5))")
+            // The reply rule for the RadSec client, on every Accept and nothing else.
+            #expect(accepted.values("Filter-Id") == ["radsec"], "\(accepted.output)")
 
             let wrongPassword = try await client.send(RADIUSGatewayTests.login("alice", "wrong,\(Self.code(alice))"))
             #expect(wrongPassword.code == "Access-Reject", "\(wrongPassword.output)")
             #expect(wrongPassword.value("Reply-Message") == "Wrong username or password")
+            #expect(wrongPassword.values("Filter-Id").isEmpty)
 
             let challenge = try await client.send(RADIUSGatewayTests.login("carol", "pw"))
             #expect(challenge.code == "Access-Challenge", "\(challenge.output)")
@@ -143,6 +149,7 @@ import Testing
             let state = try #require(challenge.value("State"))
             let answer = try await client.send(RADIUSGatewayTests.login("carol", Self.code(carol), extra: ["State = \(state)"]))
             #expect(answer.code == "Access-Accept", "\(answer.output)")
+            #expect(challenge.values("Filter-Id").isEmpty && answer.values("Filter-Id") == ["radsec"], "\(answer.output)")
 
             // Decided as the RadSec client, not as the UDP client for the same address.
             let events = try await running.cli(["events", "--json"])
@@ -172,6 +179,7 @@ import Testing
 
             let reply = try await running.radclient.send(RADIUSGatewayTests.login("bob", "pw"))
             #expect(reply.code == "Access-Accept", "\(reply.output) \(running.proxy.output.suffix(8))")
+            #expect(reply.values("Filter-Id") == ["radsec"], "\(reply.output)")
             #expect(try await device.exitStatus() == 0, "\(device.output)")
             let shown = try #require(device.output.first { $0.hasPrefix("push ") })
             #expect(shown.contains("user bob wants radius:\(Self.clientName) from 127.0.0.1"), "\(shown)")
