@@ -101,7 +101,8 @@ import Testing
             """
         _ = FileManager.default.createFile(atPath: proxyConfiguration, contents: Data(text.utf8))
         let proxy = try ChildProcess(radsecproxyPath, ["-f", "-d", "4", "-c", proxyConfiguration])
-        defer { proxy.terminate() }
+        // SIGKILL: radsecproxy keeps the signal mask it was started with, in which the test process blocks SIGTERM.
+        defer { proxy.signal(SIGKILL) }
         guard await proxy.lines(where: { $0.contains("listening for udp on 127.0.0.1:\(proxyPort)") }) != nil else {
             throw ServeProcessTests.CommandFailed(output: proxy.output)
         }
