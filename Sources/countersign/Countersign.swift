@@ -146,10 +146,20 @@ struct User: AsyncParsableCommand {
         var client: String?
         @Flag(help: "One JSON object.") var json = false
 
+        /// The user's fields as before, with its groups and (with --client) the reply attributes beside them.
         private struct Shown: Encodable {
             var user: UserSummary
             var groups: [String]
             var replyAttributes: [String]?
+
+            enum CodingKeys: String, CodingKey { case groups, replyAttributes }
+
+            func encode(to encoder: any Encoder) throws {
+                try user.encode(to: encoder)
+                var container = encoder.container(keyedBy: CodingKeys.self)
+                try container.encode(groups, forKey: .groups)
+                try container.encodeIfPresent(replyAttributes, forKey: .replyAttributes)
+            }
         }
 
         func run() async throws {
