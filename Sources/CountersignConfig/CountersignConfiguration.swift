@@ -100,6 +100,7 @@ public struct CountersignConfiguration: Sendable, Equatable {
             configuration.store = configuration.store.resolved(against: baseDirectory)
             configuration.radius = configuration.radius.resolved(against: baseDirectory)
             configuration.ldap = configuration.ldap.resolved(against: baseDirectory)
+            configuration.primary = configuration.primary.resolved(against: baseDirectory)
             configuration.http = configuration.http.resolved(against: baseDirectory)
             configuration.radius.replyRules = configuration.radius.replyRules.located(in: toml, file: file)
             for error in configuration.brokenRules() { issues.report(error) }

@@ -3,6 +3,9 @@
 /// With `source = "ldap"` the password is checked by binding to `[ldap.upstream]`, in one of two modes:
 /// bind mode (`bind_dn_template`) builds the user's DN directly; search mode (`search_base`, `service_dn`,
 /// `service_password`) binds as a service account, looks the user's entry up, then binds as that entry.
+///
+/// With `source = "radius"` the password goes to the servers of `[[primary.radius]]` in an Access-Request of
+/// Countersign's own; `pass_through` picks what of their Access-Accept goes on Countersign's.
 public struct PrimarySettings: Sendable, Equatable {
     /// `primary.source`, default `.local`.
     public var source: PrimarySource
@@ -26,6 +29,12 @@ public struct PrimarySettings: Sendable, Equatable {
     public var groupSearchBase: String?
     /// `primary.group_search_filter`, default `(member={dn})`: RFC 4515 with `{dn}` (the user's DN) and `{user}`.
     public var groupSearchFilter: String
+    /// `[[primary.radius]]`, default none: the upstream RADIUS servers, asked in order. Required with
+    /// `source = "radius"`.
+    public var radius: [UpstreamRADIUSSettings]
+    /// `primary.pass_through`, default none: `"all"` or a list of attribute names of the dictionary. Only with
+    /// `source = "radius"`; the names are checked against the dictionary when the gateway starts.
+    public var passThrough: PassThroughSelection
 
     /// Replaced by the user name in `bindDNTemplate`.
     public static let userPlaceholder = "{user}"
@@ -41,7 +50,9 @@ public struct PrimarySettings: Sendable, Equatable {
         servicePassword: String? = nil,
         groupAttribute: String? = nil,
         groupSearchBase: String? = nil,
-        groupSearchFilter: String = PrimarySettings.defaultGroupSearchFilter
+        groupSearchFilter: String = PrimarySettings.defaultGroupSearchFilter,
+        radius: [UpstreamRADIUSSettings] = [],
+        passThrough: PassThroughSelection = .named([])
     ) {
         self.groupAttribute = groupAttribute
         self.groupSearchBase = groupSearchBase
@@ -52,6 +63,8 @@ public struct PrimarySettings: Sendable, Equatable {
         self.searchAttribute = searchAttribute
         self.serviceDN = serviceDN
         self.servicePassword = servicePassword
+        self.radius = radius
+        self.passThrough = passThrough
     }
 }
 
@@ -61,13 +74,15 @@ public enum PrimarySource: String, Sendable, Equatable, CaseIterable {
     case local
     /// A bind to the directory in `[ldap.upstream]`.
     case ldap
+    /// An Access-Request to the servers of `[[primary.radius]]`.
+    case radius
 }
 
 extension PrimarySettings: ConfigurationSection {
     static let tableName = "primary"
     static let allowedKeys = [
         "source", "bind_dn_template", "search_base", "search_attribute", "service_dn", "service_password",
-        "group_attribute", "group_search_base", "group_search_filter",
+        "group_attribute", "group_search_base", "group_search_filter", "radius", "pass_through",
     ]
 
     init(reading reader: TableReader) throws(ConfigurationError) {
@@ -80,7 +95,36 @@ extension PrimarySettings: ConfigurationSection {
             servicePassword: try reader.string("service_password"),
             groupAttribute: try reader.string("group_attribute"),
             groupSearchBase: try reader.string("group_search_base"),
-            groupSearchFilter: try reader.string("group_search_filter") ?? Self.defaultGroupSearchFilter)
+            groupSearchFilter: try reader.string("group_search_filter") ?? Self.defaultGroupSearchFilter,
+            radius: try reader.tables("radius", allowedKeys: UpstreamRADIUSSettings.allowedKeys)?.compactMap {
+                (server: TableReader) -> UpstreamRADIUSSettings? in
+                do {
+                    return try UpstreamRADIUSSettings(reading: server)
+                } catch {
+                    return reader.issues.absent(error)
+                }
+            } ?? [],
+            passThrough: try Self.passThrough(reader))
+    }
+
+    /// `"all"`, or a list of names.
+    private static func passThrough(_ reader: TableReader) throws(ConfigurationError) -> PassThroughSelection {
+        guard let value = reader.table["pass_through"] else { return .named([]) }
+        if let word = value.string {
+            guard word == "all" else {
+                return reader.issues.absent(.invalid(reader.key("pass_through"), "expected \"all\" or a list of attribute names, got \"\(word)\"")) ?? .named([])
+            }
+            return .all
+        }
+        return .named(try reader.strings("pass_through")?.map(\.value) ?? [])
+    }
+
+    func resolved(against baseDirectory: String) -> PrimarySettings {
+        var settings = self
+        for index in settings.radius.indices {
+            settings.radius[index].secretFile = PathResolver.absoluteIfSet(settings.radius[index].secretFile, base: baseDirectory)
+        }
+        return settings
     }
 
     /// Called by `CountersignConfiguration.validate()`. What is set is always checked; what is required only
@@ -126,6 +170,7 @@ extension PrimarySettings: ConfigurationSection {
                 "directory groups need primary.source = \"ldap\"")
         }
 
+        try validateRADIUS()
         guard source == .ldap else { return }
         if ldap.upstream.url == nil {
             throw ConfigurationError(
@@ -143,6 +188,29 @@ extension PrimarySettings: ConfigurationSection {
             throw ConfigurationError(
                 code: .missingKey, key: "primary.\(name)",
                 message: "required with primary.\(first) (search mode needs search_base, service_dn and service_password)")
+        }
+    }
+
+    /// Every `[[primary.radius]]` entry is checked; servers and `pass_through` are required or refused by `source`.
+    private func validateRADIUS() throws(ConfigurationError) {
+        for (index, server) in radius.enumerated() { try server.validate(key: "primary.radius[\(index)]") }
+        if source == .radius, radius.isEmpty {
+            throw ConfigurationError(
+                code: .missingKey, key: "primary.radius",
+                message: "primary.source = \"radius\" requires at least one server (add a [[primary.radius]] table)")
+        }
+        if source != .radius, !radius.isEmpty {
+            throw .invalid("primary.radius", "only used with primary.source = \"radius\"")
+        }
+        if source != .radius, passThrough != .named([]) {
+            throw .invalid("primary.pass_through", "only used with primary.source = \"radius\"")
+        }
+        guard case .named(let names) = passThrough else { return }
+        for (index, name) in names.enumerated() {
+            if name.isEmpty { throw .invalid("primary.pass_through[\(index)]", "must not be empty") }
+            if let never = PassThroughSelection.neverPassed.first(where: { $0.lowercased() == name.lowercased() }) {
+                throw .invalid("primary.pass_through[\(index)]", "\(never) belongs to one exchange and is never passed through")
+            }
         }
     }
 }
