@@ -161,6 +161,19 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        // The upstream RADIUS server as primary password check: a RADIUS client over UDP with failover, and the verifier.
+        .target(
+            name: "RADIUSUpstream",
+            dependencies: [
+                "RADIUSCodec",
+                "MFACore",
+                "CountersignConfig",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         // Wiring: builds the running gateway and the admin operations from a configuration.
         .target(
             name: "CountersignApp",
@@ -174,6 +187,7 @@ let package = Package(
                 "LDAPProxy",
                 "MFACore",
                 "RADIUSServer",
+                "RADIUSUpstream",
                 "UserImport",
                 "RADIUSCodec",
                 .product(name: "Logging", package: "swift-log"),
@@ -248,6 +262,13 @@ let package = Package(
                 "RADIUSServer", "RADIUSCodec", "MFACore", "CountersignConfig", .product(name: "NIOCore", package: "swift-nio"),
                 "ServerSupport", .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOTestUtils", package: "swift-nio"), .product(name: "NIOTLS", package: "swift-nio"),
+            ]
+        ),
+        .testTarget(
+            name: "RADIUSUpstreamTests",
+            dependencies: [
+                "RADIUSUpstream", "RADIUSCodec", "MFACore", "CountersignConfig", .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
         .testTarget(name: "MFACoreTests", dependencies: ["MFACore", "DeviceProtocol"]),

@@ -96,14 +96,9 @@ extension PrimarySettings: ConfigurationSection {
             groupAttribute: try reader.string("group_attribute"),
             groupSearchBase: try reader.string("group_search_base"),
             groupSearchFilter: try reader.string("group_search_filter") ?? Self.defaultGroupSearchFilter,
-            radius: try reader.tables("radius", allowedKeys: UpstreamRADIUSSettings.allowedKeys)?.compactMap {
-                (server: TableReader) -> UpstreamRADIUSSettings? in
-                do {
-                    return try UpstreamRADIUSSettings(reading: server)
-                } catch {
-                    return reader.issues.absent(error)
-                }
-            } ?? [],
+            radius: try (reader.tables("radius", allowedKeys: UpstreamRADIUSSettings.allowedKeys) ?? []).map {
+                (server) throws(ConfigurationError) in try UpstreamRADIUSSettings(reading: server)
+            },
             passThrough: try Self.passThrough(reader))
     }
 

@@ -48,11 +48,25 @@ extension RADIUSDictionary {
             guard let known = self.attribute(vendor: nil, number: [UInt32(attribute.type.rawValue)]) else { return nil }
             return decodeValue(attribute.value, of: known).map { [(known.name, $0)] }
         }
-        let value = attribute.value
-        guard value.count >= 4 else { return nil }
-        let vendorID = UInt32(Self.unsigned(value[0..<4]))
-        guard let vendor = vendorsByID[vendorID] else { return nil }
+        guard let subAttributes = vendorSubAttributes(attribute) else { return nil }
+        let vendorID = UInt32(Self.unsigned(attribute.value[0..<4]))
         var decoded: [(String, String)] = []
+        for sub in subAttributes {
+            guard let known = self.attribute(vendor: vendorID, number: [sub.type]), let text = decodeValue(sub.value, of: known)
+            else { return nil }
+            decoded.append((known.name, text))
+        }
+        return decoded
+    }
+
+    /// A vendor's sub-attributes (RFC 2865 §5.26) read in its format: each one's type, value, and the
+    /// Vendor-Specific attribute that carries it alone (its octets as received). Nil when the vendor is not in
+    /// this dictionary or the value does not parse.
+    public func vendorSubAttributes(_ attribute: RADIUSAttribute) -> [(type: UInt32, value: [UInt8], alone: RADIUSAttribute)]? {
+        let value = attribute.value
+        guard attribute.type == .vendorSpecific, value.count >= 4, let vendor = vendorsByID[UInt32(Self.unsigned(value[0..<4]))]
+        else { return nil }
+        var subAttributes: [(UInt32, [UInt8], RADIUSAttribute)] = []
         var offset = 4
         let header = vendor.typeOctets + vendor.lengthOctets + (vendor.continuation ? 1 : 0)
         while offset < value.count {
@@ -61,14 +75,12 @@ extension RADIUSDictionary {
             let length =
                 vendor.lengthOctets == 0
                 ? value.count - offset : Int(Self.unsigned(value[(offset + vendor.typeOctets)..<(offset + vendor.typeOctets + vendor.lengthOctets)]))
-            guard length >= header, offset + length <= value.count,
-                let known = self.attribute(vendor: vendorID, number: [type]),
-                let text = decodeValue(Array(value[(offset + header)..<(offset + length)]), of: known)
-            else { return nil }
-            decoded.append((known.name, text))
+            guard length >= header, offset + length <= value.count else { return nil }
+            let alone = RADIUSAttribute(type: .vendorSpecific, value: Array(value[0..<4] + value[offset..<offset + length]))
+            subAttributes.append((type, Array(value[(offset + header)..<(offset + length)]), alone))
             offset += length
         }
-        return decoded
+        return subAttributes
     }
 
     private func encodeValue(_ text: String, of attribute: Attribute) throws(RADIUSValueError) -> [UInt8] {
