@@ -289,7 +289,7 @@ let package = Package(
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
-                "CountersignApp", "SQLiteStore", "RADIUSCodec", "RADIUSServer", "LDAPCodec", "LDAPProxy", "MFACore",
+                "CountersignApp", "SQLiteStore", "RADIUSCodec", "RADIUSServer", "RADIUSUpstream", "LDAPCodec", "LDAPProxy", "MFACore",
                 "DeviceProtocol", "CountersignHTTP",
                 "UserImport",
                 .product(name: "Crypto", package: "swift-crypto"),

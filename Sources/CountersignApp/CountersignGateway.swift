@@ -6,7 +6,9 @@ import Foundation
 import LDAPProxy
 import Logging
 import MFACore
+import RADIUSCodec
 import RADIUSServer
+import RADIUSUpstream
 import ServiceLifecycle
 
 /// The running gateway, built from a configuration: the store, the MFA core with push, the RADIUS service and the
@@ -40,7 +42,8 @@ public final class CountersignGateway: Sendable {
         self.configuration = configuration
         let metrics = GatewayMetrics(clients: configuration.radius.clients.map(\.name))
         self.metrics = metrics
-        let replyRules = try Self.replyRules(configuration.radius)
+        let dictionary = try Self.dictionary(configuration)
+        let replyRules = try RADIUSReplyRules(configuration.radius.replyRules, dictionary: dictionary)
         store = try StoreOpener.open(configuration.store, environment: environment, timing: metrics.storeTiming)
         let limit = configuration.push.limit
         let webhooks =
@@ -82,6 +85,7 @@ public final class CountersignGateway: Sendable {
             switch configuration.primary.source {
             case .local: LocalPasswordVerifier(hasher: hasher)
             case .ldap: try LDAPPrimaryVerifier(ldap: configuration.ldap, primary: configuration.primary, logger: logger)
+            case .radius: try UpstreamRADIUSVerifier(primary: configuration.primary, dictionary: dictionary, clock: clock, logger: logger)
             }
         drops = DropReport(logger: logger, clock: clock)
         // Password checks wait their client's turn: as many scrypt hashes at once as there are cores (a directory
@@ -130,9 +134,10 @@ public final class CountersignGateway: Sendable {
                 onListening: { listeners.oneBound() }, logger: logger)
         }
         // Shut down in reverse: pushes are answered first, then the listeners drain, and the store goes last.
-        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
-            .init(service: StoreService(store: store)), .init(service: radius),
-        ]
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: StoreService(store: store))]
+        // Its sockets close once the listeners have drained.
+        if let upstream = primary as? UpstreamRADIUSVerifier { services.append(.init(service: upstream.client)) }
+        services.append(.init(service: radius))
         if let ldap { services.append(.init(service: ldap)) }
         services.append(.init(service: http))
         if let metricsServer { services.append(.init(service: metricsServer)) }
@@ -151,10 +156,18 @@ public final class CountersignGateway: Sendable {
                 gracefulShutdownSignals: handlingSignals ? [.sigterm, .sigint] : [], logger: logger))
     }
 
-    /// `[[radius.reply]]` checked against the dictionary, read only when there are rules to check.
-    public static func replyRules(_ settings: RADIUSSettings) throws(ConfigurationError) -> RADIUSReplyRules {
-        guard !settings.replyRules.isEmpty else { return RADIUSReplyRules() }
-        return try RADIUSReplyRules(settings.replyRules, dictionary: RADIUSDictionaryFiles.load(settings.dictionary))
+    /// The dictionary `[[radius.reply]]` and `primary.pass_through` name attributes in, read only when one of them does.
+    static func dictionary(_ configuration: CountersignConfiguration) throws(ConfigurationError) -> RADIUSDictionary {
+        guard !configuration.radius.replyRules.isEmpty || configuration.primary.passThrough.namesAttributes else { return .builtIn }
+        return try RADIUSDictionaryFiles.load(configuration.radius.dictionary)
+    }
+
+    /// What `config check` checks beyond the file: the attribute names of `[[radius.reply]]` and
+    /// `primary.pass_through`, against the dictionary `serve` would load.
+    public static func checkAttributeNames(_ configuration: CountersignConfiguration) throws(ConfigurationError) {
+        let dictionary = try dictionary(configuration)
+        _ = try RADIUSReplyRules(configuration.radius.replyRules, dictionary: dictionary)
+        _ = try PassThroughFilter(configuration.primary.passThrough, dictionary: dictionary)
     }
 
     /// Binds the RADIUS sockets and the LDAP listeners; nothing is served until `run`. Fails as a whole if one

@@ -48,6 +48,12 @@ public enum PassThroughSelection: Sendable, Equatable {
     /// Reply-Message and State belong to it (RFC 2865 §5.18, §5.24), Proxy-State to its proxies (§5.33),
     /// Message-Authenticator is computed per packet (RFC 3579 §3.2) and EAP-Message is not relayed.
     public static let neverPassed = ["Reply-Message", "State", "Proxy-State", "EAP-Message", "Message-Authenticator"]
+
+    /// Whether names have to be looked up in the dictionary.
+    public var namesAttributes: Bool {
+        if case .named(let names) = self { return !names.isEmpty }
+        return false
+    }
 }
 
 extension UpstreamRADIUSSettings {

@@ -19,10 +19,11 @@ struct Config: AsyncParsableCommand {
 
         func run() async throws {
             var errors = CountersignConfiguration.check(path: options.path)
-            // The reply rules' attributes, once the file reads: against the dictionary `serve` would load.
+            // The attribute names of the reply rules and pass_through, once the file reads: against the dictionary
+            // `serve` would load.
             if errors.isEmpty {
                 do {
-                    _ = try CountersignGateway.replyRules(try CountersignConfiguration.load(path: options.path).radius)
+                    try CountersignGateway.checkAttributeNames(try CountersignConfiguration.load(path: options.path))
                 } catch {
                     errors.append(error)
                 }
