@@ -205,4 +205,19 @@ struct SampleConfigurationTests {
             source: .ldap, searchBase: "ou=people,dc=example,dc=org", searchAttribute: "uid",
             serviceDN: "cn=countersign,ou=services,dc=example,dc=org", servicePassword: "change-me"))
     }
+
+    /// The commented-out upstream RADIUS alternative of `[primary]` must be valid once uncommented.
+    @Test func commentedUpstreamRADIUSExampleIsValid() throws {
+        let text = try String(contentsOfFile: Self.samplePath, encoding: .utf8)
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        let source = try #require(lines.firstIndex { $0 == "# source = \"radius\"" })
+        let block = Array(lines[(source - 1)...].prefix { $0.hasPrefix("# ") })
+        let config = try CountersignConfiguration.parse(toml: text + "\n" + Self.uncommented(block), baseDirectory: "/etc/countersign")
+        #expect(config.primary == PrimarySettings(
+            source: .radius, radius: [UpstreamRADIUSSettings(host: "192.0.2.10", port: 1812, secret: "change-me")],
+            passThrough: .named(["Class", "Filter-Id"])))
+        for key in UpstreamRADIUSSettings.allowedKeys where key != "secret_file" {
+            #expect(block.contains { $0.hasPrefix("# \(key) = ") }, "primary.radius.\(key) is missing from the sample")
+        }
+    }
 }

@@ -49,7 +49,7 @@ struct UpstreamRADIUSTests {
     func upstreamChallengeRelayed() async throws {
         try await TestFreeRADIUS.with { upstream in
             try await TestGateway.with(primary: Self.primary([upstream.server()])) { gateway in
-                let secret = try await gateway.addUser("pin-user", password: nil)
+                let secret = try await gateway.addUser("pin-user", password: "local-password")
                 let radclient = gateway.radclient()
                 let challenge = try await radclient.send(Self.request("pin-user", "pin-user-pw"))
                 #expect(challenge.code == "Access-Challenge", "\(challenge.output)")
@@ -81,7 +81,7 @@ struct UpstreamRADIUSTests {
                 host: "127.0.0.1", port: try freeLoopbackPort(type: Int32(SOCK_DGRAM.rawValue)), secret: "nobody-listens",
                 timeoutSeconds: 0.5)
             try await TestGateway.with(primary: Self.primary([silent, upstream.server()])) { gateway in
-                let secret = try await gateway.addUser("carol", password: nil)
+                let secret = try await gateway.addUser("carol", password: "local-password")
                 // The second login goes straight to the second server; its code the next step's (no code counts twice).
                 for step in 0..<2 {
                     let code = gateway.code(secret, stepOffset: Int64(step))
