@@ -268,7 +268,7 @@ let package = Package(
             name: "RADIUSUpstreamTests",
             dependencies: [
                 "RADIUSUpstream", "RADIUSCodec", "MFACore", "CountersignConfig", .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"), .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
         .testTarget(name: "MFACoreTests", dependencies: ["MFACore", "DeviceProtocol"]),

@@ -32,17 +32,20 @@ struct TestFreeRADIUS {
         // -X: foreground, one thread, the debug log on stdout, which says when it listens.
         let process = try ChildProcess(executable, ["-X", "-d", folder])
         guard await process.lines(where: { $0.hasPrefix("Ready to process requests") }) != nil else {
+            process.signal(SIGKILL)
             throw StartFailed(output: process.output)
         }
         let server = TestFreeRADIUS(port: port, process: process)
+        // SIGKILL: a child spawned from the test process inherits its blocked signals, SIGTERM among them, and
+        // FreeRADIUS does not unblock them; nothing of this throw-away server needs a clean stop.
         do {
             try await body(server)
         } catch {
-            process.terminate()
+            process.signal(SIGKILL)
             _ = try? await process.exitStatus()
             throw error
         }
-        process.terminate()
+        process.signal(SIGKILL)
         _ = try await process.exitStatus()
     }
 

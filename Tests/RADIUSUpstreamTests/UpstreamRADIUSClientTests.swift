@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import MFACore
 import NIOCore
@@ -53,10 +54,13 @@ struct UpstreamRADIUSClientTests {
             var badResponseAuthenticator = good
             badResponseAuthenticator[4] ^= 1
             let wrongSecret = LoopbackRADIUSServer.reply(.accessAccept, to: request, secret: Array("other".utf8))
-            var badMessageAuthenticator = LoopbackRADIUSServer.reply(
-                .accessAccept, to: request, attributes: [RADIUSAttribute(type: .messageAuthenticator, value: Array(repeating: 7, count: 16))],
-                secret: Self.secret, messageAuthenticator: false)
-            badMessageAuthenticator[20] = 80
+            // A Message-Authenticator made with another secret under a right Response Authenticator.
+            var badMessageAuthenticator = RADIUSPacket.encodeRequest(
+                code: .accessAccept, identifier: request.packet.identifier, authenticator: request.packet.authenticator,
+                attributes: [], secret: Array("other".utf8))
+            var md5 = Insecure.MD5()
+            md5.update(data: badMessageAuthenticator + Self.secret)
+            badMessageAuthenticator.replaceSubrange(4..<20, with: Array(md5.finalize()))
             var otherIdentifier = request
             otherIdentifier.packet.identifier &+= 1
             let wrongIdentifier = LoopbackRADIUSServer.reply(.accessAccept, to: otherIdentifier, secret: Self.secret)
