@@ -189,6 +189,8 @@ extension PrimarySettings: ConfigurationSection {
     /// Every `[[primary.radius]]` entry is checked; servers and `pass_through` are required or refused by `source`.
     private func validateRADIUS() throws(ConfigurationError) {
         for (index, server) in radius.enumerated() { try server.validate(key: "primary.radius[\(index)]") }
+        // A challenge's state names its server in one octet.
+        if radius.count > 256 { throw .invalid("primary.radius", "at most 256 servers, got \(radius.count)") }
         if source == .radius, radius.isEmpty {
             throw ConfigurationError(
                 code: .missingKey, key: "primary.radius",

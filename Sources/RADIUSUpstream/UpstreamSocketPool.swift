@@ -136,7 +136,8 @@ final class UpstreamSocketPool: Sendable {
     // MARK: Replies and timers
 
     private func bind(socket index: Int) -> EventLoopFuture<any Channel> {
-        DatagramBootstrap(group: group)
+        let (logger, bindHost) = (self.logger, self.bindHost)
+        return DatagramBootstrap(group: group)
             .channelInitializer { [self] channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(
@@ -144,6 +145,12 @@ final class UpstreamSocketPool: Sendable {
                 }
             }
             .bind(host: bindHost, port: 0)
+            .always { result in
+                // Every request on this socket ends unanswered, as if the servers were down: say why.
+                if case .failure(let error) = result {
+                    logger.error("cannot open a socket for upstream RADIUS requests", metadata: ["address": "\(bindHost)", "error": "\(error)"])
+                }
+            }
     }
 
     private func received(_ datagram: [UInt8], from source: SocketAddress, socket: Int) {
