@@ -521,7 +521,7 @@ struct LDAPAndPrimaryErrorTests {
         let error = try #require(parseError("[primary]\nsource = \"kerberos\"\n" + minimalClient))
         #expect(error.code == .invalidValue)
         #expect(error.key == "primary.source")
-        #expect(error.message == #"expected one of "local", "ldap", got "kerberos""#)
+        #expect(error.message == #"expected one of "local", "ldap", "radius", got "kerberos""#)
     }
 
     @Test func ldapSourceWithoutUpstreamURL() throws {
