@@ -218,7 +218,11 @@ import Testing
             for (what, identity, alert) in refusals {
                 let exchange = try await running.direct(identity: identity).exchange(Self.statusServer())
                 #expect(exchange.received.isEmpty && exchange.closedByServer, "\(what): \(exchange)")
-                if let alert { #expect(exchange.error?.contains(alert) == true, "\(what): \(exchange)") }
+                // The alert says why, unless the client was still writing when the server closed (TLS 1.3 checks the
+                // client's certificate after the client has finished its side of the handshake).
+                if let alert {
+                    #expect(exchange.error.map { $0.contains(alert) || $0.contains("I/O on closed channel") } == true, "\(what): \(exchange)")
+                }
             }
 
             // RFC 6613 §2.6.4: a Length below 20, or attributes that overrun the packet, close the connection unanswered.
