@@ -15,7 +15,7 @@ struct Countersign: AsyncParsableCommand {
         version: CountersignVersion.current,
         subcommands: [
             Serve.self, User.self, Group.self, TOTP.self, Device.self, Protect.self, Events.self, Status.self, Config.self,
-            Store.self,
+            Store.self, AdminAccounts.self,
         ])
 }
 
