@@ -275,12 +275,7 @@ let package = Package(
         .testTarget(name: "LDAPCodecTests", dependencies: ["LDAPCodec"]),
         .testTarget(name: "LDAPProxyTests", dependencies: ["LDAPProxy", "LDAPCodec", "MFACore", "CountersignConfig"]),
         .testTarget(name: "QRCodeTests", dependencies: ["QRCode"]),
-        .testTarget(
-            name: "WebConsoleTests",
-            dependencies: [
-                "WebConsole", "MFACore", "SQLiteStore", .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "HummingbirdTesting", package: "hummingbird"),
-            ]),
+        .testTarget(name: "WebConsoleTests", dependencies: ["WebConsole"]),
         .testTarget(name: "RADIUSCodecTests", dependencies: ["RADIUSCodec"]),
         .testTarget(
             name: "RADIUSServerTests",
@@ -316,7 +311,7 @@ let package = Package(
             name: "IntegrationTests",
             dependencies: [
                 "CountersignApp", "SQLiteStore", "RADIUSCodec", "RADIUSServer", "RADIUSUpstream", "LDAPCodec", "LDAPProxy", "MFACore",
-                "DeviceProtocol", "CountersignHTTP",
+                "DeviceProtocol", "CountersignHTTP", "WebConsole",
                 "UserImport",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),

@@ -55,7 +55,7 @@ extension AdminConsole {
                 error: stored.event.error, resource: stored.event.resource)
         }
         let content = UserContent(
-            name: user.name, path: row.path, status: row.status, locked: row.locked, totp: row.totp, push: row.push, back: row.back,
+            row: row,
             password: user.hasPassword ? "set" : "none (checked by the directory or upstream, if any)",
             created: Self.shown(user.createdAt),
             lock: row.locked ? "locked until \(Self.shown(user.lockedUntil ?? now))" : "not locked",

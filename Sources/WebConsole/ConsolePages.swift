@@ -75,13 +75,8 @@ struct UserRow {
 }
 
 struct UserContent {
-    var name: String
-    var path: String
-    var status: String
-    var locked: Bool
-    var totp: Bool
-    var push: Bool
-    var back: String
+    /// Name, status and what the action buttons need, as in the list.
+    var row: UserRow
     var password: String
     var created: String
     var lock: String

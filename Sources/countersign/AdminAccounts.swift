@@ -11,14 +11,10 @@ struct AdminAccounts: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Add an admin, with a password read from stdin.")
         @OptionGroup var options: ConfigOption
         @Argument var name: String
-        @Flag(help: "Read the password from standard input (one line).") var passwordStdin = false
-
-        func validate() throws {
-            guard passwordStdin else { throw ValidationError("--password-stdin is required") }
-        }
+        @OptionGroup var password: RequiredPasswordInput
 
         func run() async throws {
-            try await options.admin().addAdmin(name, password: readPasswordFromStandardInput())
+            try await options.admin().addAdmin(name, password: password.read())
             print("added admin \(name): sign in at /admin, where a first sign-in sets up TOTP")
         }
     }
