@@ -1,8 +1,8 @@
 import HTTPTypes
 
 /// Cross-site request forgery's first line: a state-changing request must come from a page of this origin. Browsers
-/// send `Sec-Fetch-Site` (Fetch Metadata) and, on every POST, `Origin`; a request with neither is no browser's form
-/// and is refused too (the CSRF token is the second line).
+/// send `Sec-Fetch-Site` (Fetch Metadata) and, on every POST, `Origin`; a request with neither (or with `Origin: null`
+/// and no `Sec-Fetch-Site`) is no browser's form of this origin and is refused (the CSRF token is the second line).
 public struct RequestOrigin: Sendable, Equatable {
     /// `https://host:port` origins a form may be posted from: `http.public_url`'s, and the one the request names
     /// (its Host header with the listener's scheme), so that a gateway reached by another name still works.
@@ -23,10 +23,13 @@ public struct RequestOrigin: Sendable, Equatable {
     /// Whether a POST with these headers may change anything; `authority` is its Host (HTTPTypes keeps it apart from
     /// the headers), `tls` how the request arrived.
     public func isSameOrigin(_ headers: HTTPFields, authority: String?, tls: Bool) -> Bool {
-        if let site = headers[Self.secFetchSite], site != "same-origin" { return false }
-        guard let origin = headers[.origin] else { return headers[Self.secFetchSite] != nil }
+        let site = headers[Self.secFetchSite]
+        if let site, site != "same-origin" { return false }
+        // Under `Referrer-Policy: no-referrer` a browser's form POST says `Origin: null` (Fetch, "serializing a request
+        // origin"): then `Sec-Fetch-Site` alone speaks for it.
+        guard let origin = headers[.origin], origin != "null" else { return site != nil }
         var accepted = allowed
-        if let host = authority { accepted.insert((tls ? "https://" : "http://") + host.lowercased()) }
+        if let authority { accepted.insert((tls ? "https://" : "http://") + authority.lowercased()) }
         return accepted.contains(origin.lowercased())
     }
 

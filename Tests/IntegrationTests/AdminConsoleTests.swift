@@ -118,7 +118,7 @@ import WebConsole
         try await Self.withAdmin { gateway, browser in
             try await gateway.addUser("alice", password: "pw")
             let csrf = try await browser.signIn("root", password: "admin pw", gateway: gateway)
-            #expect(try await browser.request("/admin/users/alice/delete", form: [:]).status == 403)
+            #expect(try await browser.request("/admin/users/alice/delete", form: ["back": "/admin/users"]).status == 403)
             #expect(try await browser.request("/admin/users/alice/delete", form: ["csrf": "AAAA" + csrf.dropFirst(4)]).status == 403)
             #expect(try await gateway.gateway.store.user("alice") != nil)
             let deleted = try await browser.request("/admin/users/alice/delete", form: ["csrf": csrf, "back": "/admin/users"])
@@ -138,6 +138,9 @@ import WebConsole
             #expect(try await browser.request("/admin/users/alice/delete", form: form, headers: ["Origin": "https://evil.example"]).status == 403)
             #expect(try await browser.request("/admin/users/alice/delete", form: form, headers: ["Sec-Fetch-Site": "cross-site"]).status == 403)
             #expect(try await browser.request("/admin/users/alice/delete", form: form, sendOrigin: false).status == 403)
+            #expect(try await browser.request("/admin/users/alice/delete", form: form, headers: ["Origin": "null"]).status == 403)
+            let sandboxed = ["Origin": "null", "Sec-Fetch-Site": "cross-site"]
+            #expect(try await browser.request("/admin/users/alice/delete", form: form, headers: sandboxed).status == 403)
             // Sign-in too: a login form posted from another site.
             let signIn = try await browser.request(
                 "/admin/sign-in", form: ["name": "root", "password": "admin pw"], headers: ["Origin": "https://evil.example"])
