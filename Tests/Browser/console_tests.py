@@ -134,7 +134,7 @@ class AdminConsole(unittest.TestCase):
         self.browser.screenshot("console-user.png")
         self.browser.visible("button.delete-device").click()
         self.confirm_and_wait_for("Deleted the push device of bob.")
-        self.assertEqual(self.browser.text_of("#status"), "none")
+        self.assertEqual(self.browser.text_of("#mfa-status"), "none")
         self.assertFalse(self.gateway.has_device("bob"))
         self.assertIn("admin:web:root", self.browser.text_of("table.events"))
 
