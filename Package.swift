@@ -27,6 +27,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.5.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
     ],
     targets: [
         // RADIUS wire codec: pure functions on bytes, no I/O.
@@ -127,13 +128,31 @@ let package = Package(
                 .embedInCode("Files/icon-192.png"), .embedInCode("Files/icon-512.png"),
             ]
         ),
+        // The admin console at /admin: signed session cookies, CSRF and origin checks, sign-in with password and TOTP,
+        // and server-rendered pages (Mustache templates embedded in the binary).
+        .target(
+            name: "WebConsole",
+            dependencies: [
+                "WebUI", "MFACore", "DeviceProtocol", "QRCode",
+                .product(name: "Hummingbird", package: "hummingbird"), .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Mustache", package: "swift-mustache"), .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            resources: [
+                .embedInCode("Templates/layout.mustache"), .embedInCode("Templates/sign-in.mustache"),
+                .embedInCode("Templates/code.mustache"), .embedInCode("Templates/users.mustache"),
+                .embedInCode("Templates/user.mustache"), .embedInCode("Templates/user-actions.mustache"),
+                .embedInCode("Files/console.css"), .embedInCode("Files/console.js"),
+            ]
+        ),
         // HTTP: the device API (enroll, receive pushes, answer), the auth API for other resources, the web
-        // authenticator's files, and the push webhooks.
+        // authenticator's files, the admin console, and the push webhooks.
         .target(
             name: "CountersignHTTP",
             dependencies: [
                 "DeviceProtocol",
                 "WebUI",
+                "WebConsole",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 "MFACore",
                 "CountersignConfig",
@@ -183,6 +202,7 @@ let package = Package(
                 "SQLiteStore",
                 "PostgresStore",
                 "CountersignHTTP",
+                "WebConsole",
                 "DeviceProtocol",
                 "LDAPProxy",
                 "MFACore",
@@ -255,6 +275,7 @@ let package = Package(
         .testTarget(name: "LDAPCodecTests", dependencies: ["LDAPCodec"]),
         .testTarget(name: "LDAPProxyTests", dependencies: ["LDAPProxy", "LDAPCodec", "MFACore", "CountersignConfig"]),
         .testTarget(name: "QRCodeTests", dependencies: ["QRCode"]),
+        .testTarget(name: "WebConsoleTests", dependencies: ["WebConsole"]),
         .testTarget(name: "RADIUSCodecTests", dependencies: ["RADIUSCodec"]),
         .testTarget(
             name: "RADIUSServerTests",
@@ -290,7 +311,7 @@ let package = Package(
             name: "IntegrationTests",
             dependencies: [
                 "CountersignApp", "SQLiteStore", "RADIUSCodec", "RADIUSServer", "RADIUSUpstream", "LDAPCodec", "LDAPProxy", "MFACore",
-                "DeviceProtocol", "CountersignHTTP",
+                "DeviceProtocol", "CountersignHTTP", "WebConsole",
                 "UserImport",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),

@@ -56,6 +56,6 @@ extension CountersignAdmin {
     private func recordGroup(_ type: AuditEventType, _ group: String, details: [String: String]) async {
         var details = details
         details["group"] = group
-        await audit.record(AuditEvent(time: clock.now(), type: type, user: nil, resource: "admin:cli", result: .success, details: details))
+        await audit.record(AuditEvent(time: clock.now(), type: type, user: nil, resource: actor, result: .success, details: details))
     }
 }

@@ -98,7 +98,7 @@ extension CountersignAdmin {
                 ]
                 if summary.groupsCreated > 0 { details["groups_created"] = "\(summary.groupsCreated)" }
                 let made = audit.stamped(
-                    AuditEvent(time: time, type: .userImport, user: nil, resource: "admin:cli", result: .success, details: details))
+                    AuditEvent(time: time, type: .userImport, user: nil, resource: actor, result: .success, details: details))
                 event = made
                 return made
             })
@@ -174,7 +174,7 @@ extension CountersignAdmin {
         }
         await audit.record(
             AuditEvent(
-                time: clock.now(), type: .userExport, user: nil, resource: "admin:cli", result: .success,
+                time: clock.now(), type: .userExport, user: nil, resource: actor, result: .success,
                 details: ["count": "\(count)", "include_secrets": "\(includeSecrets)"]))
     }
 }

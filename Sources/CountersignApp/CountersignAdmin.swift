@@ -7,6 +7,8 @@ import MFACore
 /// The admin operations behind `countersign user …`, `totp …` and `events`, each leaving an audit event.
 public struct CountersignAdmin: Sendable {
     public let store: any GatewayStore
+    /// Who acts, the resource of each event: `admin:cli` for the commands, `admin:web:NAME` for the console.
+    public private(set) var actor = "admin:cli"
     let hasher: PasswordHasher
     private let issuer: String
     private let publicURL: String
@@ -35,6 +37,13 @@ public struct CountersignAdmin: Sendable {
         self.publicURL = publicURL
         self.clock = clock
         self.audit = AuditRecorder(store: store, node: node, logger: logger, queued: false)
+    }
+
+    /// The same operations, their events naming `actor` (`admin:web:NAME`).
+    public func acting(as actor: String) -> CountersignAdmin {
+        var admin = self
+        admin.actor = actor
+        return admin
     }
 
     public func addUser(_ name: String, password: String?) async throws {
@@ -98,12 +107,29 @@ public struct CountersignAdmin: Sendable {
         try await store.setPushEnabled(enabled)
         await audit.record(
             AuditEvent(
-                time: clock.now(), type: .pushProtectionChanged, user: nil, resource: "admin:cli", result: .success,
+                time: clock.now(), type: .pushProtectionChanged, user: nil, resource: actor, result: .success,
                 details: ["enabled": "\(enabled)"]))
         return try await store.pushOnlyUsers()
     }
 
-    private func recordAdmin(_ type: AuditEventType, user: String) async {
-        await audit.record(AuditEvent(time: clock.now(), type: type, user: user, resource: "admin:cli", result: .success))
+    // MARK: Console admins
+
+    /// An admin account of the console; TOTP is set up at its first sign-in. The event names the account as its user.
+    public func addAdmin(_ name: String, password: String) async throws {
+        try await store.addAdmin(name, passwordHash: try hasher.hash(password), at: clock.now())
+        await recordAdmin(.adminAdded, user: name)
+    }
+
+    public func deleteAdmin(_ name: String) async throws {
+        try await store.deleteAdmin(name)
+        await recordAdmin(.adminDeleted, user: name)
+    }
+
+    public func admins() async throws -> [AdminSummary] {
+        try await store.admins()
+    }
+
+    func recordAdmin(_ type: AuditEventType, user: String) async {
+        await audit.record(AuditEvent(time: clock.now(), type: type, user: user, resource: actor, result: .success))
     }
 }

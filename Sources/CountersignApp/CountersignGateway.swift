@@ -10,6 +10,7 @@ import RADIUSCodec
 import RADIUSServer
 import RADIUSUpstream
 import ServiceLifecycle
+import WebConsole
 
 /// The running gateway, built from a configuration: the store, the MFA core with push, the RADIUS service and the
 /// HTTP service. `countersign serve` and the integration tests build it the same way.
@@ -95,14 +96,15 @@ public final class CountersignGateway: Sendable {
                 maximumRunning: configuration.primary.source == .local ? ProcessInfo.processInfo.activeProcessorCount : 64,
                 maximumWait: configuration.radius.maxQueueWait),
             clock: clock)
+        let lockout = LockoutPolicy(
+            maxFailures: configuration.lockout.maxFailures, window: Double(configuration.lockout.windowSeconds),
+            duration: Double(configuration.lockout.durationSeconds))
         authenticator = MFAAuthenticator(
             store: store, audit: audit, primary: primary,
             policy: MFAAuthenticator.Policy(
                 allowUnenrolled: configuration.mfa.unenrolled == .allow, driftSteps: configuration.totp.driftSteps,
                 challengeWhenDeviceOffline: configuration.push.fallback == .totpChallenge,
-                lockout: LockoutPolicy(
-                    maxFailures: configuration.lockout.maxFailures, window: Double(configuration.lockout.windowSeconds),
-                    duration: Double(configuration.lockout.durationSeconds)),
+                lockout: lockout,
                 numberMatching: configuration.push.numberMatching, readsGroups: replyRules.namesGroups),
             clock: clock, challenges: ChallengeBook(store: (store as? any ChallengeStore) ?? MemoryChallengeStore()),
             // The same on every node: the same attempt through another node joins the push it made.
@@ -118,9 +120,21 @@ public final class CountersignGateway: Sendable {
         probe = GatewayProbe(
             started: clock.now(), clock: clock, push: push, logins: logins, listeners: listeners, store: store,
             directory: configuration.ldap.isEnabled || configuration.primary.source == .ldap ? configuration.ldap.upstream : nil)
+        let console = AdminConsole(
+            store: store,
+            actions: CountersignAdmin(
+                store: store, issuer: configuration.totp.issuer, publicURL: configuration.http.publicURL, hasher: hasher, clock: clock,
+                node: configuration.node.name, logger: logger),
+            audit: audit,
+            // The same on every node: a session signed in on one is good on all.
+            sessionKey: try await store.sharedKey(named: "web-session"),
+            settings: AdminConsole.Settings(
+                publicURL: configuration.http.publicURL, tls: configuration.http.servesTLS, totpIssuer: configuration.totp.issuer,
+                driftSteps: configuration.totp.driftSteps, lockout: lockout),
+            clock: clock, hasher: hasher, logger: logger)
         http = try CountersignHTTPServer(
             settings: configuration.http, store: store, push: push, authenticator: measured, audit: audit,
-            clock: clock, drops: drops, probe: probe, onListening: { listeners.oneBound() }, logger: logger)
+            clock: clock, drops: drops, probe: probe, console: console, onListening: { listeners.oneBound() }, logger: logger)
         ldap =
             configuration.ldap.isEnabled
             ? try LDAPProxyServer(

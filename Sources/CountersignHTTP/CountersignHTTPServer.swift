@@ -6,22 +6,24 @@ import Logging
 import MFACore
 import NIOSSL
 import ServiceLifecycle
+import WebConsole
 import WebUI
 
-/// The HTTP service (`http.listen`): the device API, the auth API, the web authenticator, health and status; HTTPS when `http.certificate`
-/// and `http.private_key` are set.
+/// The HTTP service (`http.listen`): the device API, the auth API, the web authenticator, the admin console, health and
+/// status; HTTPS when `http.certificate` and `http.private_key` are set.
 public final class CountersignHTTPServer: Service {
     private let application: Application<RouterResponder<CountersignRequestContext>>
     private let bound = BoundPort()
 
     public init(
         settings: HTTPSettings, store: any GatewayStore, push: PushCoordinator, authenticator: any LoginAuthenticator,
-        audit: any AuditSink, clock: any WallClock, drops: DropReport? = nil, probe: any NodeProbe,
+        audit: any AuditSink, clock: any WallClock, drops: DropReport? = nil, probe: any NodeProbe, console: AdminConsole? = nil,
         onListening: @escaping @Sendable () -> Void = {}, logger: Logger
     ) throws {
         let router = Router(context: CountersignRequestContext.self)
         OperationsRoutes<CountersignRequestContext>(probe: probe, statusAllowed: { $0.isFromThisMachine }).register(on: router)
         WebAuthenticatorRoutes().register(on: router)
+        console?.register(on: router)
         DeviceAPIRoutes(store: store, push: push, audit: audit, clock: clock, logger: logger).register(on: router)
         AuthAPIRoutes(
             resources: settings.resources, authenticator: authenticator, inFlight: AuthAPIRoutes.InFlight(),

@@ -1,13 +1,17 @@
 import CountersignConfig
 import Hummingbird
 import NIOCore
+import WebConsole
 
 /// The HTTP listener's request context: Hummingbird's basic one, plus both ends of the connection, by which the
 /// operations endpoints tell a request from this machine.
-public struct CountersignRequestContext: RequestContext, RemoteAddressRequestContext {
+public struct CountersignRequestContext: RequestContext, RemoteAddressRequestContext, WebSessionRequestContext {
     public var coreContext: CoreRequestContextStorage
     public let remoteAddress: SocketAddress?
     public let localAddress: SocketAddress?
+    /// The admin console's session, once its middleware checked the cookie.
+    public var webSession: WebSession?
+    public var clientAddress: String? { remoteAddress?.ipAddress }
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = CoreRequestContextStorage(source: source)

@@ -167,9 +167,7 @@ public struct WebAuthnRelyingParty: Sendable, Equatable {
 
     /// base64url without padding, as clientDataJSON carries the challenge.
     static func decodeURL(_ text: String) -> [UInt8]? {
-        var base64 = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
-        base64 += String(repeating: "=", count: (4 - base64.count % 4) % 4)
-        return decode(base64)
+        Base64URL.decode(text)
     }
 }
 

@@ -62,6 +62,11 @@ public struct AuditEventType: RawRepresentable, Hashable, Sendable, Codable, Cus
     public static let groupDeleted = Self(rawValue: "group_deleted")
     /// Members added to or removed from a group: `details` names the group and the change.
     public static let groupMembersChanged = Self(rawValue: "group_members_changed")
+    /// Console admin accounts (`countersign admin add|delete`).
+    public static let adminAdded = Self(rawValue: "admin_added")
+    public static let adminDeleted = Self(rawValue: "admin_deleted")
+    /// A sign-in to the admin console, its password or its code; `error` says which failed, never what was typed.
+    public static let adminSignIn = Self(rawValue: "admin_sign_in")
 
     /// The event that closes a login on this kind of resource.
     public static func login(_ kind: Resource.Kind) -> Self {

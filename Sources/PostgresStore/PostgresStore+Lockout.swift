@@ -9,6 +9,11 @@ extension PostgresStore {
     /// row as that one left it (§13.2.1, Read Committed), so failures on several nodes count together and exactly one
     /// of them locks. Returns true for that one (the caller writes `user_locked` once).
     public func recordFailure(for username: String, now: Date, policy: LockoutPolicy) async throws -> Bool {
+        try await countFailure(in: "users", of: username, now: now, policy: policy)
+    }
+
+    /// The lockout rule on a table of accounts (`users`, `admins`), in one statement.
+    func countFailure(in table: String, of name: String, now: Date, policy: LockoutPolicy) async throws -> Bool {
         let now = now.timeIntervalSince1970
         let window = policy.window
         let maximum = Int64(policy.maxFailures)
@@ -22,13 +27,13 @@ extension PostgresStore {
                             THEN failed_attempts + 1 ELSE 1 END AS failures,
                         CASE WHEN failed_since IS NOT NULL AND \(now) - failed_since <= \(window)
                             THEN failed_since ELSE \(now) END AS since
-                    FROM users WHERE name = \(username) FOR UPDATE
+                    FROM \(unescaped: table) WHERE name = \(name) FOR UPDATE
                 )
-                UPDATE users SET
+                UPDATE \(unescaped: table) AS accounts SET
                     failed_attempts = CASE WHEN counted.failures >= \(maximum) THEN 0 ELSE counted.failures END,
                     failed_since = CASE WHEN counted.failures >= \(maximum) THEN NULL ELSE counted.since END,
-                    locked_until = CASE WHEN counted.failures >= \(maximum) THEN \(lockedUntil) ELSE users.locked_until END
-                FROM counted WHERE users.name = counted.name
+                    locked_until = CASE WHEN counted.failures >= \(maximum) THEN \(lockedUntil) ELSE accounts.locked_until END
+                FROM counted WHERE accounts.name = counted.name
                 RETURNING counted.failures >= \(maximum) AS locked
                 """)
             return try row?.get("locked", as: Bool.self) ?? false

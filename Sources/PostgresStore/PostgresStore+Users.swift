@@ -31,6 +31,37 @@ extension PostgresStore {
         }
     }
 
+    public func users(matching search: String?, after: String?, limit: Int) async throws -> [UserSummary] {
+        // strpos and lower under COLLATE "C" are byte-wise and fold ASCII only, as SQLite's instr and lower.
+        let pattern = StoreConventions.searchPattern(search)
+        return try await database.withConnection(Self.adminLimit) { connection in
+            try await connection.rows(
+                """
+                \(unescaped: UserSummary.query)
+                WHERE (\(pattern)::text IS NULL OR strpos(lower(users.name), \(pattern)) > 0)
+                    AND (\(after)::text IS NULL OR users.name > \(after))
+                ORDER BY users.name LIMIT \(Int64(limit))
+                """
+            ).map(UserSummary.init(row:))
+        }
+    }
+
+    public func userCounts(now: Date) async throws -> UserCounts {
+        try await database.withConnection(Self.adminLimit) { connection in
+            let row = try await connection.row(
+                """
+                SELECT count(*) AS users,
+                    count(*) FILTER (WHERE totp_secret IS NOT NULL OR EXISTS (SELECT 1 FROM devices WHERE devices.username = users.name))
+                        AS enrolled,
+                    count(*) FILTER (WHERE locked_until > \(now.timeIntervalSince1970)) AS locked
+                FROM users
+                """)!
+            return UserCounts(
+                users: Int(try row.get("users", as: Int64.self)), enrolled: Int(try row.get("enrolled", as: Int64.self)),
+                locked: Int(try row.get("locked", as: Int64.self)))
+        }
+    }
+
     public func user(_ name: String) async throws -> UserSummary? {
         try await database.withConnection(Self.adminLimit) { connection in
             try await connection.row("\(unescaped: UserSummary.query) WHERE users.name = \(name)").map(UserSummary.init(row:))

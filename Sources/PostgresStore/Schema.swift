@@ -151,6 +151,27 @@ enum Schema {
                 "ALTER TABLE challenges ADD COLUMN grant_json text",
                 "ALTER TABLE challenges ADD COLUMN primary_state bytea",
             ]),
+        // The admin console's accounts, apart from the users; their TOTP secret counts once a first code confirms it.
+        Migration(
+            version: 3,
+            statements: [
+                """
+                CREATE TABLE admins (
+                    name text COLLATE "C" PRIMARY KEY,
+                    password_hash text NOT NULL,
+                    created_at double precision NOT NULL,
+                    totp_secret bytea,
+                    totp_algorithm text,
+                    totp_digits bigint,
+                    totp_period bigint,
+                    totp_confirmed boolean NOT NULL DEFAULT false,
+                    totp_last_step bigint,
+                    failed_attempts bigint NOT NULL DEFAULT 0,
+                    failed_since double precision,
+                    locked_until double precision
+                )
+                """
+            ]),
     ]
 
     /// Taken by every node's migration transaction, so nodes starting together on an empty database migrate once:

@@ -175,6 +175,26 @@ public final class SQLiteStore: GatewayStore {
                     CREATE INDEX group_members_by_group ON group_members(group_name, user);
                     """)
         }
+        // The admin console's accounts, apart from the users; their TOTP secret counts once a first code confirms it.
+        migrator.registerMigration("v8-admins") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE admins (
+                        name TEXT PRIMARY KEY NOT NULL,
+                        password_hash TEXT NOT NULL,
+                        created_at REAL NOT NULL,
+                        totp_secret BLOB,
+                        totp_algorithm TEXT,
+                        totp_digits INTEGER,
+                        totp_period INTEGER,
+                        totp_confirmed INTEGER NOT NULL DEFAULT 0,
+                        totp_last_step INTEGER,
+                        failed_attempts INTEGER NOT NULL DEFAULT 0,
+                        failed_since REAL,
+                        locked_until REAL
+                    ) WITHOUT ROWID;
+                    """)
+        }
         return migrator
     }
 
@@ -211,6 +231,37 @@ public final class SQLiteStore: GatewayStore {
     public func users() async throws -> [UserSummary] {
         try await database.read { db in
             try Row.fetchAll(db, sql: "SELECT \(UserSummary.columns) FROM \(UserSummary.tables) ORDER BY users.name").map(UserSummary.init(row:))
+        }
+    }
+
+    public func users(matching search: String?, after: String?, limit: Int) async throws -> [UserSummary] {
+        // instr and lower are byte-wise and fold ASCII only, as PostgreSQL's strpos and lower under COLLATE "C".
+        let pattern = StoreConventions.searchPattern(search)
+        return try await database.read { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT \(UserSummary.columns) FROM \(UserSummary.tables)
+                    WHERE (?1 IS NULL OR instr(lower(users.name), ?1) > 0) AND (?2 IS NULL OR users.name > ?2)
+                    ORDER BY users.name LIMIT ?3
+                    """,
+                arguments: [pattern, after, limit]
+            ).map(UserSummary.init(row:))
+        }
+    }
+
+    public func userCounts(now: Date) async throws -> UserCounts {
+        try await database.read { db in
+            let row = try Row.fetchOne(
+                db,
+                sql: """
+                    SELECT count(*) AS users,
+                        count(*) FILTER (WHERE totp_secret IS NOT NULL OR EXISTS (SELECT 1 FROM devices WHERE devices.user = users.name))
+                            AS enrolled,
+                        count(*) FILTER (WHERE locked_until > ?) AS locked
+                    FROM users
+                    """, arguments: [now.timeIntervalSince1970])!
+            return UserCounts(users: row["users"], enrolled: row["enrolled"], locked: row["locked"])
         }
     }
 

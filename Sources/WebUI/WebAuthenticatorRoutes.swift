@@ -27,7 +27,7 @@ public struct WebAuthenticatorRoutes: Sendable {
 
     public func register<Context: RequestContext>(on router: Router<Context>) {
         let routes = RouteCollection(context: Context.self)
-        routes.add(middleware: SecurityHeadersMiddleware())
+        routes.add(middleware: SecurityHeadersMiddleware(contentSecurityPolicy: Self.contentSecurityPolicy))
         routes.get { _, _ in
             Self.response(PackageResources.authenticator_html, contentType: "text/html; charset=utf-8")
         }
@@ -46,16 +46,31 @@ public struct WebAuthenticatorRoutes: Sendable {
     }
 }
 
-/// The authenticator's security headers: its Content-Security-Policy, `nosniff`, and no referrer (the fragment is
-/// never in a referrer anyway; the page's own path need not be either).
-struct SecurityHeadersMiddleware<Context: RequestContext>: RouterMiddleware {
+/// The security headers of the gateway's pages: a Content-Security-Policy, `nosniff`, and no referrer (the
+/// authenticator's fragment is never in a referrer anyway; a page's own path need not be either); `Cache-Control`
+/// when given (the admin console's pages are never kept).
+public struct SecurityHeadersMiddleware<Context: RequestContext>: RouterMiddleware {
     static var referrerPolicy: HTTPField.Name { HTTPField.Name("Referrer-Policy")! }
+    let contentSecurityPolicy: String
+    let cacheControl: String?
 
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        var response = try await next(request, context)
-        response.headers[.contentSecurityPolicy] = WebAuthenticatorRoutes.contentSecurityPolicy
+    public init(contentSecurityPolicy: String, cacheControl: String? = nil) {
+        self.contentSecurityPolicy = contentSecurityPolicy
+        self.cacheControl = cacheControl
+    }
+
+    public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        var response: Response
+        do {
+            response = try await next(request, context)
+        } catch let error as any HTTPResponseError {
+            // An error's response (404, 403) carries the headers too.
+            response = try error.response(from: request, context: context)
+        }
+        response.headers[.contentSecurityPolicy] = contentSecurityPolicy
         response.headers[.xContentTypeOptions] = "nosniff"
         response.headers[Self.referrerPolicy] = "no-referrer"
+        if let cacheControl { response.headers[.cacheControl] = cacheControl }
         return response
     }
 }

@@ -15,7 +15,7 @@ struct Countersign: AsyncParsableCommand {
         version: CountersignVersion.current,
         subcommands: [
             Serve.self, User.self, Group.self, TOTP.self, Device.self, Protect.self, Events.self, Status.self, Config.self,
-            Store.self,
+            Store.self, AdminAccounts.self,
         ])
 }
 
@@ -83,6 +83,19 @@ func readPasswordFromStandardInput() throws -> String {
     return password
 }
 
+/// `--password-stdin` where a password is required: never on the command line, where `ps` would show it.
+struct RequiredPasswordInput: ParsableArguments {
+    @Flag(help: "Read the password from standard input (one line).") var passwordStdin = false
+
+    func validate() throws {
+        guard passwordStdin else { throw ValidationError("--password-stdin is required") }
+    }
+
+    func read() throws -> String {
+        try readPasswordFromStandardInput()
+    }
+}
+
 func printJSON(_ value: some Encodable) throws {
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
@@ -111,14 +124,10 @@ struct User: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Set a user's password, read from stdin.")
         @OptionGroup var options: ConfigOption
         @Argument var name: String
-        @Flag(help: "Read the password from standard input (one line).") var passwordStdin = false
-
-        func validate() throws {
-            guard passwordStdin else { throw ValidationError("--password-stdin is required") }
-        }
+        @OptionGroup var password: RequiredPasswordInput
 
         func run() async throws {
-            try await options.admin().setPassword(name, password: readPasswordFromStandardInput())
+            try await options.admin().setPassword(name, password: password.read())
             print("password changed for \(name)")
         }
     }

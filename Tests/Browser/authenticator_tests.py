@@ -10,7 +10,6 @@ With COUNTERSIGN_SCREENSHOTS=docs the README's screenshots are written there.
 import json
 import os
 import shutil
-import sys
 import unittest
 
 from selenium.webdriver.common.by import By
@@ -284,26 +283,13 @@ class UserVerification(Scenario):
         self.assertEqual(attributes.get("Reply-Message"), "Push timed out")
 
 
-class CountingResult(unittest.TextTestResult):
-    pass
+def use_binaries(path):
+    global BINARIES
+    BINARIES = path
 
 
 def main():
-    global BINARIES
-    if len(sys.argv) != 2:
-        sys.exit(__doc__)
-    BINARIES = os.path.abspath(sys.argv[1])
-    suite = unittest.TestSuite()
-    loader = unittest.TestLoader()
-    only = os.environ.get("COUNTERSIGN_BROWSER_TESTS")
-    for case in [PushOverHTTPS, NumberMatchingAndPlainHTTP, UserVerification]:
-        if not only or case.__name__ in only.split(","):
-            suite.addTests(loader.loadTestsFromTestCase(case))
-    result = unittest.TextTestRunner(verbosity=2, resultclass=CountingResult, stream=sys.stdout).run(suite)
-    failed = len(result.failures) + len(result.errors) + len(result.unexpectedSuccesses)
-    passed = result.testsRun - failed - len(result.skipped)
-    print(f"browser: {passed} passed, {failed} failed")
-    sys.exit(0 if failed == 0 and result.testsRun > 0 else 1)
+    support.run_browser_tests(__doc__, [PushOverHTTPS, NumberMatchingAndPlainHTTP, UserVerification], use_binaries)
 
 
 if __name__ == "__main__":

@@ -65,7 +65,7 @@ class CertificateAuthority:
 class Gateway:
     """`countersign serve` on free ports with its own store; the CLI pointed at the same configuration."""
 
-    def __init__(self, binaries, folder, push="", tls=None):
+    def __init__(self, binaries, folder, push="", tls=None, extra=""):
         self.binaries = binaries
         self.folder = folder
         os.makedirs(folder, exist_ok=True)
@@ -91,7 +91,7 @@ public_url = "{self.origin}"
 {push}
 [log]
 format = "json"
-""")
+{extra}""")
         os.chmod(self.config, 0o600)
         self.lines = []
         self.changed = threading.Condition()
@@ -334,6 +334,41 @@ def temporary_folder(prefix):
     return tempfile.mkdtemp(prefix=prefix)
 
 
+def totp(secret, at=None):
+    """RFC 6238's code (HMAC-SHA1, 6 digits, 30 s) of a base32 secret, as an authenticator app computes it."""
+    import base64
+    import hashlib
+    import hmac
+    import struct
+    import time
+    key = base64.b32decode(secret + "=" * ((8 - len(secret) % 8) % 8))
+    digest = hmac.new(key, struct.pack(">Q", int((at or time.time()) // 30)), hashlib.sha1).digest()
+    offset = digest[-1] & 15
+    return "%06d" % ((struct.unpack(">I", digest[offset:offset + 4])[0] & 0x7FFFFFFF) % 1000000)
+
+
 def decode_qr(svg):
     """The text of an SVG QR code, decoded by zxing-cpp (Scripts/qr-decode)."""
     return run([os.path.join(REPOSITORY, "Scripts", "qr-decode"), "svg", svg]).stdout.strip()
+
+
+def run_browser_tests(doc, cases, use_binaries):
+    """The `main` of a browser test file: BIN_DIR from the command line (handed to `use_binaries` first), the cases
+    COUNTERSIGN_BROWSER_TESTS names (all by default), and the closing line `browser: N passed, N failed` that
+    Scripts/test adds to its total."""
+    import sys
+    import unittest
+    if len(sys.argv) != 2:
+        sys.exit(doc)
+    use_binaries(os.path.abspath(sys.argv[1]))
+    suite = unittest.TestSuite()
+    loader = unittest.TestLoader()
+    only = os.environ.get("COUNTERSIGN_BROWSER_TESTS")
+    for case in cases:
+        if not only or case.__name__ in only.split(","):
+            suite.addTests(loader.loadTestsFromTestCase(case))
+    result = unittest.TextTestRunner(verbosity=2, stream=sys.stdout).run(suite)
+    failed = len(result.failures) + len(result.errors) + len(result.unexpectedSuccesses)
+    passed = result.testsRun - failed - len(result.skipped)
+    print(f"browser: {passed} passed, {failed} failed")
+    sys.exit(0 if failed == 0 and result.testsRun > 0 else 1)

@@ -9,6 +9,11 @@ public protocol UserStore: Sendable {
     func deleteUser(_ name: String) async throws
     /// In name order.
     func users() async throws -> [UserSummary]
+    /// One page in name order: at most `limit` users whose name contains `search` (ASCII letters in either case),
+    /// after the name `after` (keyset paging: a page costs the same however deep it is).
+    func users(matching search: String?, after: String?, limit: Int) async throws -> [UserSummary]
+    /// How many users there are, how many have a second factor, how many are locked at `now`.
+    func userCounts(now: Date) async throws -> UserCounts
     func user(_ name: String) async throws -> UserSummary?
     /// Stores a new enrollment; refused while one exists (delete it first), so a secret already in an app is never
     /// silently replaced. A new secret starts afresh: no step of it has been used.
@@ -111,7 +116,7 @@ extension AuditStore {
 
 /// Everything the gateway and the admin commands keep: one implementation per backend (SQLite, PostgreSQL), and
 /// nothing above the stores names either.
-public protocol GatewayStore: CredentialStore, UserStore, GroupStore, DeviceStore, AuditStore, StoreTransfer {
+public protocol GatewayStore: CredentialStore, UserStore, GroupStore, DeviceStore, AuditStore, AdminStore, StoreTransfer {
     /// Nil when the store answers, else what is wrong (`/readyz`).
     func healthProblem() async -> String?
     /// Runs what the store needs while the gateway runs (connections, notifications) until the task is cancelled.

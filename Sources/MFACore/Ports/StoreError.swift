@@ -18,6 +18,8 @@ public struct StoreError: Error, Equatable, CustomStringConvertible, Sendable {
         public static let groupExists = Code(name: "groupExists")
         public static let noSuchGroup = Code(name: "noSuchGroup")
         public static let invalidGroupName = Code(name: "invalidGroupName")
+        public static let adminExists = Code(name: "adminExists")
+        public static let noSuchAdmin = Code(name: "noSuchAdmin")
     }
 
     public var code: Code

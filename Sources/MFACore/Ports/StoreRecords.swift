@@ -36,6 +36,20 @@ public struct UserSummary: Sendable, Equatable, Codable {
     }
 }
 
+/// The figures at the top of the console's user list.
+public struct UserCounts: Sendable, Equatable {
+    public var users: Int
+    /// Users with TOTP or a push device (or both).
+    public var enrolled: Int
+    public var locked: Int
+
+    public init(users: Int, enrolled: Int, locked: Int) {
+        self.users = users
+        self.enrolled = enrolled
+        self.locked = locked
+    }
+}
+
 /// An audit event as stored: its id orders events and lets `events --follow` ask for the newer ones.
 public struct StoredEvent: Sendable, Equatable {
     public var id: Int64
