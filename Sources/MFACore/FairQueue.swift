@@ -12,6 +12,8 @@ public enum DropReason: String, Error, Sendable, CaseIterable {
     case queueWait = "queue_wait"
     /// The source's failure bucket is empty.
     case rateLimited = "rate_limited"
+    /// No reply fits in a packet (RFC 2865 §3: 4096 octets): the request's Proxy-State with the reply's attributes.
+    case replyTooLarge = "reply_too_large"
 }
 
 /// How much login work runs at once, how much may wait per source, and for how long.

@@ -89,7 +89,7 @@ struct RADIUSRequestStep {
             if let availability, !availability.isAvailable { return .drop(nil, client: client.name) }
             // RFC 5997 §3: answered with Access-Accept, no side effects.
             return Self.encode((.accessAccept, []), to: request, client: client, logger: logger).map { .send($0) }
-                ?? .drop(.malformed, client: client.name)
+                ?? .drop(.replyTooLarge, client: client.name)
         }
 
         counters?.accessRequestReceived(client: client.id)
@@ -173,7 +173,7 @@ struct RADIUSRequestStep {
     ) -> Action {
         guard let reply = Self.encode(answer, to: request, client: client, logger: logger) else {
             cache.requestAbandoned(key, authenticator: request.authenticator)
-            return .drop(.malformed, client: client.name)
+            return .drop(.replyTooLarge, client: client.name)
         }
         cache.replySent(key, authenticator: request.authenticator, reply: reply, now: now)
         counters?.replySent(answer.0, client: client.id)
@@ -184,7 +184,7 @@ struct RADIUSRequestStep {
     static func encode(_ answer: (RADIUSCode, [RADIUSAttribute]), to request: RADIUSPacket, client: RADIUSClient, logger: Logger) -> [UInt8]? {
         guard let attributes = fitting(answer.1) else {
             logger.warning(
-                "dropped request: its Proxy-State leaves no room for a reply within 4096 octets", metadata: ["client": "\(client.name)"])
+                "dropped request: its reply, with the Proxy-State to copy and the reply attributes, does not fit in 4096 octets", metadata: ["client": "\(client.name)"])
             return nil
         }
         return RADIUSPacket.encodeReply(

@@ -203,4 +203,27 @@ import Testing
         #expect(RADIUSRequestStep.fitting([message] + proxyStates)?.count == 15)
         #expect(RADIUSRequestStep.fitting([message] + proxyStates.prefix(3))?.count == 4)
     }
+
+    @Test func anAcceptWhoseAttributesDoNotFitBesideTheProxyStateIsDroppedAsTooLarge() throws {
+        // 15 Proxy-States of 253 octets leave 200 octets; the grant's attributes take 255.
+        var step = step()
+        let request = Self.accessRequest(proxyStates: 15)
+        guard case .decide(let login) = step.datagramReceived(request, from: Self.source(1), now: .now()) else {
+            Issue.record("expected a login to decide")
+            return
+        }
+        let grant = Grant(attributes: [ReplyAttribute(type: 25, value: [UInt8](repeating: 1, count: 253))])
+        guard case .drop(.replyTooLarge, "good") = step.verdictReached(.accept(grant), for: login, now: .now()) else {
+            Issue.record("expected a drop: no reply fits")
+            return
+        }
+        // Without the grant's attribute the same request gets its Accept.
+        guard case .decide(let again) = step.datagramReceived(request, from: Self.source(1), now: .now()),
+            case .send(let reply) = step.verdictReached(.accept, for: again, now: .now())
+        else {
+            Issue.record("expected the retransmit decided afresh and answered")
+            return
+        }
+        #expect(try RADIUSPacket(decoding: reply).attributes(.proxyState).count == 15)
+    }
 }
