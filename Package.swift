@@ -143,6 +143,8 @@ let package = Package(
                 .embedInCode("Templates/code.mustache"), .embedInCode("Templates/users.mustache"),
                 .embedInCode("Templates/user.mustache"), .embedInCode("Templates/user-actions.mustache"),
                 .embedInCode("Files/console.css"), .embedInCode("Files/console.js"),
+                .embedInCode("Templates/settings.mustache"), .embedInCode("Templates/events.mustache"),
+                .embedInCode("Files/events.js"),
             ]
         ),
         // HTTP: the device API (enroll, receive pushes, answer), the auth API for other resources, the web

@@ -61,14 +61,18 @@ public final class CountersignGateway: Sendable {
             }
             userVerification = relyingParty
         }
+        let limiter = PushLimiter.Settings(
+            enabled: limit.enabled, maxConcurrent: limit.maxConcurrent, window: Double(limit.windowSeconds),
+            exempt: Set(limit.exempt.compactMap(Resource.Kind.init(rawValue:))))
+        // The console's settings over the configuration's, the same on every node within a second.
+        let gatewaySettings = GatewaySettingsCache(
+            defaults: EffectiveGatewaySettings(pushLimit: limiter, allowUnenrolled: configuration.mfa.unenrolled == .allow),
+            store: store, clock: clock, logger: logger)
         push = PushCoordinator(
             signingKey: try await store.serverSigningKey(), timeout: Double(configuration.push.timeoutSeconds),
-            limiter: PushLimiter.Settings(
-                enabled: limit.enabled, maxConcurrent: limit.maxConcurrent, window: Double(limit.windowSeconds),
-                exempt: Set(limit.exempt.compactMap(Resource.Kind.init(rawValue:)))),
-            clock: clock, userVerification: userVerification, notifier: webhooks,
+            limiter: limiter, clock: clock, userVerification: userVerification, notifier: webhooks,
             // Several nodes on one store: pushes are shared; on one node they stay in memory.
-            cluster: store as? any PushCluster)
+            cluster: store as? any PushCluster, settings: gatewaySettings)
         // A store out of reach fails every queued write: said once per reminder interval, not once per event.
         let writeFailureWarning = Occasionally(every: .seconds(10))
         store.onBackgroundWriteFailure { what, error in
@@ -109,7 +113,7 @@ public final class CountersignGateway: Sendable {
             clock: clock, challenges: ChallengeBook(store: (store as? any ChallengeStore) ?? MemoryChallengeStore()),
             // The same on every node: the same attempt through another node joins the push it made.
             joinKeySalt: SymmetricKey(data: try await store.sharedKey(named: "join-key-salt")),
-            push: push, work: work, availability: availability, logger: logger)
+            push: push, work: work, availability: availability, settings: gatewaySettings, logger: logger)
         let measured = MeasuredAuthenticator(authenticator: authenticator, metrics: metrics)
         radius = try RADIUSServer(
             settings: configuration.radius, authenticator: measured, clock: clock, audit: audit, drops: drops, counters: metrics,
@@ -125,7 +129,7 @@ public final class CountersignGateway: Sendable {
             actions: CountersignAdmin(
                 store: store, issuer: configuration.totp.issuer, publicURL: configuration.http.publicURL, hasher: hasher, clock: clock,
                 node: configuration.node.name, logger: logger),
-            audit: audit,
+            audit: audit, gatewaySettings: gatewaySettings,
             // The same on every node: a session signed in on one is good on all.
             sessionKey: try await store.sharedKey(named: "web-session"),
             settings: AdminConsole.Settings(

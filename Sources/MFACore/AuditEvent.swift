@@ -67,6 +67,8 @@ public struct AuditEventType: RawRepresentable, Hashable, Sendable, Codable, Cus
     public static let adminDeleted = Self(rawValue: "admin_deleted")
     /// A sign-in to the admin console, its password or its code; `error` says which failed, never what was typed.
     public static let adminSignIn = Self(rawValue: "admin_sign_in")
+    /// A console setting changed: `details` name the setting and its values before and after.
+    public static let settingsChanged = Self(rawValue: "settings_changed")
 
     /// The event that closes a login on this kind of resource.
     public static func login(_ kind: Resource.Kind) -> Self {

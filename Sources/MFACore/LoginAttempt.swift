@@ -2,7 +2,7 @@ import Foundation
 
 /// What is being logged in to: the event names and the challenge binding depend on it.
 public struct Resource: Sendable, Hashable, CustomStringConvertible {
-    public enum Kind: String, Sendable, Hashable {
+    public enum Kind: String, Sendable, Hashable, CaseIterable {
         case radius, ldap, api
     }
 

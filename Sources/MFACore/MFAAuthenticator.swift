@@ -63,14 +63,17 @@ public final class MFAAuthenticator: LoginAuthenticator {
     private let logger: Logger
     /// Keys the join key, so that no password can be recovered from it; shared by the nodes of a cluster.
     private let joinKeySalt: SymmetricKey
+    /// The console's overrides of `policy.allowUnenrolled`.
+    private let settings: GatewaySettingsCache?
 
     public init(
         store: any CredentialStore, audit: any AuditSink, primary: any PrimaryVerifier = LocalPasswordVerifier(),
         policy: Policy = Policy(), clock: any WallClock = SystemWallClock(), challenges: ChallengeBook = ChallengeBook(),
         joinKeySalt: SymmetricKey = SymmetricKey(size: .bits256), push: PushCoordinator? = nil, work: LoginWorkQueue? = nil,
-        availability: StoreAvailability? = nil, logger: Logger = Logger(label: "countersign.mfa")
+        availability: StoreAvailability? = nil, settings: GatewaySettingsCache? = nil, logger: Logger = Logger(label: "countersign.mfa")
     ) {
         self.availability = availability
+        self.settings = settings
         self.joinKeySalt = joinKeySalt
         self.push = push
         self.work = work
@@ -217,6 +220,8 @@ public final class MFAAuthenticator: LoginAuthenticator {
         guard !attempt.username.utf8.contains(0) else { return .verdict(.reject(.invalidCredentials)) }
         let credentials = try await store.credentials(for: attempt.username)
         failuresToClear = credentials.map { $0.failedAttempts > 0 || $0.lockedUntil != nil } ?? false
+        // Read again at most once a second; `unenrolled()` below takes what this read.
+        _ = await settings?.current()
         var step = plan(attempt, credentials, details: &details)
         if case .redeem(let state) = step {
             step = try await redeem(state, attempt, grant: &grant)
@@ -380,7 +385,7 @@ public final class MFAAuthenticator: LoginAuthenticator {
     }
 
     private func unenrolled() -> Verdict {
-        policy.allowUnenrolled ? .accept : .reject(.noSecondFactor)
+        (settings?.latest.allowUnenrolled ?? policy.allowUnenrolled) ? .accept : .reject(.noSecondFactor)
     }
 
     /// Pushes to the user's device and waits; push events are written by the login that created the push.

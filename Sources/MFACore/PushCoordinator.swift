@@ -157,14 +157,17 @@ public final class PushCoordinator: Sendable {
     /// Several nodes: where pushes are shared; nil on a single node.
     private let cluster: (any PushCluster)?
     private let limiterSettings: PushLimiter.Settings
+    /// The console's overrides of `limiterSettings`, read at each push.
+    private let settings: GatewaySettingsCache?
     private let state: Locked<State>
 
     public init(
         signingKey: P256.Signing.PrivateKey, timeout: TimeInterval = 45, limiter: PushLimiter.Settings = .init(),
         clock: any WallClock = SystemWallClock(), userVerification: WebAuthnRelyingParty? = nil, notifier: (any PushNotifier)? = nil,
-        cluster: (any PushCluster)? = nil
+        cluster: (any PushCluster)? = nil, settings: GatewaySettingsCache? = nil
     ) {
         self.cluster = cluster
+        self.settings = settings
         self.limiterSettings = limiter
         self.signingKey = signingKey
         self.timeout = timeout
@@ -188,12 +191,13 @@ public final class PushCoordinator: Sendable {
         // everything held across a wait, for as long as the push waits.
         let request = signedRequest(
             username: username, device: device, resource: resource, clientAddress: clientAddress, callingStationID: callingStationID)
+        let limit = await currentLimit()
         guard let cluster else {
             return await withCheckedContinuation { continuation in
-                register(request, device: device, resource: resource, joinKey: joinKey, continuation: continuation)
+                register(request, device: device, resource: resource, joinKey: joinKey, limit: limit, continuation: continuation)
             }
         }
-        switch await share(request, device: device, resource: resource, joinKey: joinKey, numberMatching: false, cluster) {
+        switch await share(request, device: device, resource: resource, joinKey: joinKey, numberMatching: false, limit: limit, cluster) {
         case .out(let pushID): return await wait(on: pushID, created: true)
         case .joined(let pushID): return await wait(on: pushID, created: false)
         case .refused(let outcome): return Result(outcome: outcome, pushID: nil, created: false)
@@ -214,7 +218,7 @@ public final class PushCoordinator: Sendable {
     @inline(never)
     private func share(
         _ request: PushMessage, device: EnrolledDevice, resource: Resource, joinKey: String?, numberMatching: Bool,
-        _ cluster: any PushCluster
+        limit: PushLimiter.Settings, _ cluster: any PushCluster
     ) async -> Sharing {
         // The same attempt as a push this node knows (its own or another node's).
         if let joinKey, let existing = state.withLock({ $0.byJoinKey[joinKey] }) { return .joined(existing) }
@@ -233,7 +237,7 @@ public final class PushCoordinator: Sendable {
             numberMatching: numberMatching)
         let publication: PushPublication
         do {
-            publication = try await cluster.publish(shared, limit: limiterSettings, now: clock.now())
+            publication = try await cluster.publish(shared, limit: limit, now: clock.now())
         } catch {
             // The store is out of reach: the push still goes to the device's polls on this node.
             publication = .created
@@ -311,6 +315,12 @@ public final class PushCoordinator: Sendable {
         }
     }
 
+    /// The limiter's settings in force: the console's, else the configuration's.
+    private func currentLimit() async -> PushLimiter.Settings {
+        guard let settings else { return limiterSettings }
+        return await settings.current().pushLimit
+    }
+
     /// Number matching: pushes to `device` without waiting; the login answers with a challenge at once, and its
     /// response claims the outcome (`claim`). Returns the push's id, or nil when the limiter refused it.
     public func pushForNumber(
@@ -318,11 +328,12 @@ public final class PushCoordinator: Sendable {
     ) async -> String? {
         let request = signedRequest(
             username: username, device: device, resource: resource, clientAddress: clientAddress, callingStationID: callingStationID)
+        let limit = await currentLimit()
         guard let cluster else {
-            return register(request, device: device, resource: resource, joinKey: nil, continuation: nil) ? request.id : nil
+            return register(request, device: device, resource: resource, joinKey: nil, limit: limit, continuation: nil) ? request.id : nil
         }
         // Shared like any push; nobody waits here: the challenge response claims it, on whichever node it arrives.
-        switch await share(request, device: device, resource: resource, joinKey: nil, numberMatching: true, cluster) {
+        switch await share(request, device: device, resource: resource, joinKey: nil, numberMatching: true, limit: limit, cluster) {
         case .out(let pushID), .joined(let pushID): return pushID
         case .refused: return nil
         }
@@ -377,7 +388,7 @@ public final class PushCoordinator: Sendable {
     @inline(never)
     @discardableResult
     private func register(
-        _ signed: PushMessage, device: EnrolledDevice, resource: Resource, joinKey: String?,
+        _ signed: PushMessage, device: EnrolledDevice, resource: Resource, joinKey: String?, limit: PushLimiter.Settings,
         continuation: CheckedContinuation<Result, Never>?
     ) -> Bool {
         let id = signed.id
@@ -392,6 +403,7 @@ public final class PushCoordinator: Sendable {
                 state.pending[existing]!.waiters.append(Waiter(continuation: continuation, created: false))
                 return ([], false)
             }
+            state.limiter.settings = limit
             guard state.limiter.admit(limiterKey, pushID: id, now: now) else {
                 continuation?.resume(returning: Result(outcome: .limited, pushID: nil, created: false))
                 return ([], false)

@@ -24,7 +24,8 @@ public struct PushLimiter: Sendable {
 
     public static let refusal = "too many concurrent push requests"
 
-    public let settings: Settings
+    /// Set anew before each decision: the console may have changed them.
+    public var settings: Settings
     private var outstanding: [Key: [(pushID: String, created: Date)]] = [:]
 
     public init(settings: Settings) {

@@ -125,6 +125,24 @@ extension PostgresStore {
         }
     }
 
+    public func gatewaySettings() async throws -> GatewaySettings {
+        let value = try await database.withConnection(Self.adminLimit) { connection in
+            try await connection.row("SELECT value FROM settings WHERE key = \(StoreConventions.gatewaySettingsSetting)")?.bytes("value")
+        }
+        return try StoreConventions.decodeGatewaySettings(value)
+    }
+
+    public func setGatewaySettings(_ settings: GatewaySettings) async throws {
+        let value = ByteBuffer(bytes: StoreConventions.encode(settings))
+        try await database.withConnection(Self.adminLimit) { connection in
+            try await connection.run(
+                """
+                INSERT INTO settings (key, value) VALUES (\(StoreConventions.gatewaySettingsSetting), \(value))
+                ON CONFLICT (key) DO UPDATE SET value = excluded.value
+                """)
+        }
+    }
+
     /// Users whose only second factor is push (what `protect disable` takes away).
     public func pushOnlyUsers() async throws -> [String] {
         try await database.withConnection(Self.adminLimit) { connection in

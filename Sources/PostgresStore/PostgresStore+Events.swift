@@ -46,6 +46,44 @@ extension PostgresStore {
         }
     }
 
+    public func events(matching filter: EventFilter, before: Int64?, limit: Int) async throws -> [StoredEvent] {
+        try await filteredEvents(filter, idCondition: before.map { ("id < ?", $0) }, order: "DESC", limit: limit)
+    }
+
+    public func events(matching filter: EventFilter, after: Int64, limit: Int) async throws -> [StoredEvent] {
+        try await filteredEvents(filter, idCondition: ("id > ?", after), order: "ASC", limit: limit)
+    }
+
+    private func filteredEvents(
+        _ filter: EventFilter, idCondition: (sql: String, id: Int64)?, order: String, limit: Int
+    ) async throws -> [StoredEvent] {
+        try await flush()
+        var conditions: [String] = []
+        var bindings = PostgresBindings()
+        func bind(_ value: some PostgresDynamicTypeEncodable) -> String {
+            bindings.append(value)
+            return "$\(bindings.count)"
+        }
+        if let user = filter.user { conditions.append("username = \(bind(user))") }
+        if let type = filter.type { conditions.append("type = \(bind(type))") }
+        if let result = filter.result { conditions.append("result = \(bind(result.rawValue))") }
+        if let resource = filter.resource {
+            // The resource itself, or one under it (a prefix up to a colon), without LIKE's wildcards.
+            let under = resource + ":"
+            conditions.append(
+                "(resource = \(bind(resource)) OR substr(resource, 1, \(bind(under.unicodeScalars.count))) = \(bind(under)))")
+        }
+        if let since = filter.since { conditions.append("time >= \(bind(since.timeIntervalSince1970))") }
+        if let until = filter.until { conditions.append("time < \(bind(until.timeIntervalSince1970))") }
+        if let idCondition { conditions.append(idCondition.sql.replacingOccurrences(of: "?", with: bind(idCondition.id))) }
+        let whereClause = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
+        let sql = "SELECT * FROM events \(whereClause) ORDER BY id \(order) LIMIT \(bind(Int64(limit)))"
+        let query = PostgresQuery(unsafeSQL: sql, binds: bindings)
+        return try await database.withConnection(Self.adminLimit) { connection in
+            try await connection.rows(query).map(StoredEvent.init(row:))
+        }
+    }
+
     /// One INSERT of every event, in order (ids follow the order of the VALUES rows).
     static func insertEvents(_ events: [AuditEvent]) -> PostgresQuery {
         let columns = 9

@@ -130,6 +130,21 @@ extension SQLiteStore {
         }
     }
 
+    public func gatewaySettings() async throws -> GatewaySettings {
+        let row = try await database.read { db in
+            try Data.fetchOne(db, sql: "SELECT value FROM settings WHERE key = ?", arguments: [StoreConventions.gatewaySettingsSetting])
+        }
+        return try StoreConventions.decodeGatewaySettings(row.map { Array($0) })
+    }
+
+    public func setGatewaySettings(_ settings: GatewaySettings) async throws {
+        try await database.write { db in
+            try db.execute(
+                sql: "INSERT OR REPLACE INTO settings (key, value) VALUES (?, ?)",
+                arguments: [StoreConventions.gatewaySettingsSetting, Data(StoreConventions.encode(settings))])
+        }
+    }
+
     /// Users whose only second factor is push (what `protect disable` takes away).
     public func pushOnlyUsers() async throws -> [String] {
         try await database.read { db in

@@ -376,6 +376,40 @@ public final class SQLiteStore: GatewayStore {
         }
     }
 
+    public func events(matching filter: EventFilter, before: Int64?, limit: Int) async throws -> [StoredEvent] {
+        try await filteredEvents(filter, idCondition: before.map { ("id < ?", $0) }, order: "DESC", limit: limit)
+    }
+
+    public func events(matching filter: EventFilter, after: Int64, limit: Int) async throws -> [StoredEvent] {
+        try await filteredEvents(filter, idCondition: ("id > ?", after), order: "ASC", limit: limit)
+    }
+
+    private func filteredEvents(
+        _ filter: EventFilter, idCondition: (sql: String, id: Int64)?, order: String, limit: Int
+    ) async throws -> [StoredEvent] {
+        try await flush()
+        return try await database.read { db in
+            var conditions: [String] = []
+            var arguments: StatementArguments = []
+            if let user = filter.user { conditions.append("user = ?"); arguments += [user] }
+            if let type = filter.type { conditions.append("type = ?"); arguments += [type] }
+            if let result = filter.result { conditions.append("result = ?"); arguments += [result.rawValue] }
+            if let resource = filter.resource {
+                // The resource itself, or one under it (a prefix up to a colon), without LIKE's wildcards.
+                let under = resource + ":"
+                conditions.append("(resource = ? OR substr(resource, 1, ?) = ?)")
+                arguments += [resource, under.unicodeScalars.count, under]
+            }
+            if let since = filter.since { conditions.append("time >= ?"); arguments += [since.timeIntervalSince1970] }
+            if let until = filter.until { conditions.append("time < ?"); arguments += [until.timeIntervalSince1970] }
+            if let idCondition { conditions.append(idCondition.sql); arguments += [idCondition.id] }
+            let whereClause = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
+            arguments += [limit]
+            return try Row.fetchAll(db, sql: "SELECT * FROM events \(whereClause) ORDER BY id \(order) LIMIT ?", arguments: arguments)
+                .map(StoredEvent.init(row:))
+        }
+    }
+
     // MARK: Helpers
 
     private func updateExisting(_ name: String, sql: String, arguments: StatementArguments) async throws {

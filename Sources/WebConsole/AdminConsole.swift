@@ -65,6 +65,8 @@ public struct AdminConsole: Sendable {
     let store: any GatewayStore
     let actions: any ConsoleUserActions
     let audit: any AuditSink
+    /// The settings page's values; nil: no settings page.
+    let gatewaySettings: GatewaySettingsCache?
     let signer: WebSessionSigner
     let clock: any WallClock
     let hasher: PasswordHasher
@@ -75,13 +77,15 @@ public struct AdminConsole: Sendable {
 
     /// `sessionKey`: the store's `sharedKey(named: "web-session")`, the same on every node.
     public init(
-        store: any GatewayStore, actions: any ConsoleUserActions, audit: any AuditSink, sessionKey: [UInt8], settings: Settings,
+        store: any GatewayStore, actions: any ConsoleUserActions, audit: any AuditSink, gatewaySettings: GatewaySettingsCache? = nil,
+        sessionKey: [UInt8], settings: Settings,
         clock: any WallClock = SystemWallClock(), hasher: PasswordHasher = PasswordHasher(),
         logger: Logger = Logger(label: "countersign.console")
     ) {
         self.store = store
         self.actions = actions
         self.audit = audit
+        self.gatewaySettings = gatewaySettings
         signer = WebSessionSigner(key: sessionKey, lifetimes: settings.lifetimes)
         self.settings = settings
         self.clock = clock
@@ -95,6 +99,7 @@ public struct AdminConsole: Sendable {
             .add(middleware: SecurityHeadersMiddleware(contentSecurityPolicy: Self.contentSecurityPolicy, cacheControl: "no-store"))
         console.get("console.css") { _, _ in Self.file(PackageResources.console_css, contentType: "text/css; charset=utf-8") }
         console.get("console.js") { _, _ in Self.file(PackageResources.console_js, contentType: "text/javascript; charset=utf-8") }
+        console.get("events.js") { _, _ in Self.file(PackageResources.events_js, contentType: "text/javascript; charset=utf-8") }
         console.get("sign-in") { request, _ in try await signInPage(request) }
         console.post("sign-in") { request, context in try await signIn(request, context: context) }
         console.get("sign-in/code") { request, _ in try await codePage(request) }
@@ -111,6 +116,13 @@ public struct AdminConsole: Sendable {
                 try await perform(action, request, context: context)
             }
         }
+        signedIn.get("settings") { request, context in try await settingsPage(request, context: context) }
+        for group in SettingsGroup.allCases {
+            signedIn.post(RouterPath(stringLiteral: "settings/\(group.rawValue)")) { request, context in
+                try await changeSettings(group, request, context: context)
+            }
+        }
+        registerEvents(on: signedIn)
     }
 
     static func file(_ bytes: [UInt8], contentType: String) -> Response {

@@ -20,6 +20,7 @@ struct ConsolePages: Sendable {
         "layout": PackageResources.layout_mustache, "sign-in": PackageResources.sign_in_mustache,
         "code": PackageResources.code_mustache, "users": PackageResources.users_mustache,
         "user": PackageResources.user_mustache, "user-actions": PackageResources.user_actions_mustache,
+        "settings": PackageResources.settings_mustache, "events": PackageResources.events_mustache,
     ]
 
     func render<Content>(_ template: String, _ page: Page<Content>, status: HTTPResponse.Status = .ok) -> Response {

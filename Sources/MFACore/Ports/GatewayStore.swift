@@ -104,6 +104,11 @@ public protocol AuditStore: Sendable {
     func flush() async throws
     /// Events in time order: the last `limit` that match, or with `after`, those newer than that id (for --follow).
     func events(user: String?, type: String?, after: Int64?, limit: Int?) async throws -> [StoredEvent]
+    /// Newest first: at most `limit` events that match `filter`, older than the id `before` (keyset paging: a page
+    /// costs the same however deep it is).
+    func events(matching filter: EventFilter, before: Int64?, limit: Int) async throws -> [StoredEvent]
+    /// Oldest first: at most `limit` events that match `filter`, newer than the id `after` (the console's live view).
+    func events(matching filter: EventFilter, after: Int64, limit: Int) async throws -> [StoredEvent]
     /// Who hears of a write that nobody waited for and that failed (the gateway logs it).
     func onBackgroundWriteFailure(_ handler: @escaping @Sendable (_ what: String, _ error: any Error) -> Void)
 }
@@ -114,9 +119,43 @@ extension AuditStore {
     }
 }
 
+/// Which audit events a query returns: every field that is set must match.
+public struct EventFilter: Sendable, Equatable {
+    public var user: String?
+    public var type: String?
+    public var result: AuditResult?
+    /// The resource itself or one under it: `admin:web` matches `admin:web` and `admin:web:root`.
+    public var resource: String?
+    /// From this time on.
+    public var since: Date?
+    /// Before this time.
+    public var until: Date?
+
+    public init(
+        user: String? = nil, type: String? = nil, result: AuditResult? = nil, resource: String? = nil, since: Date? = nil,
+        until: Date? = nil
+    ) {
+        self.user = user
+        self.type = type
+        self.result = result
+        self.resource = resource
+        self.since = since
+        self.until = until
+    }
+}
+
+/// The settings admins change in the console (`GatewaySettings`), one row every node reads.
+public protocol GatewaySettingsStore: Sendable {
+    /// No row yet: no override.
+    func gatewaySettings() async throws -> GatewaySettings
+    func setGatewaySettings(_ settings: GatewaySettings) async throws
+}
+
 /// Everything the gateway and the admin commands keep: one implementation per backend (SQLite, PostgreSQL), and
 /// nothing above the stores names either.
-public protocol GatewayStore: CredentialStore, UserStore, GroupStore, DeviceStore, AuditStore, AdminStore, StoreTransfer {
+public protocol GatewayStore: CredentialStore, UserStore, GroupStore, DeviceStore, AuditStore, AdminStore, GatewaySettingsStore,
+    StoreTransfer
+{
     /// Nil when the store answers, else what is wrong (`/readyz`).
     func healthProblem() async -> String?
     /// Runs what the store needs while the gateway runs (connections, notifications) until the task is cancelled.
