@@ -71,7 +71,7 @@ extension PostgresStore {
             // The resource itself, or one under it (a prefix up to a colon), without LIKE's wildcards.
             let under = resource + ":"
             conditions.append(
-                "(resource = \(bind(resource)) OR substr(resource, 1, \(bind(under.unicodeScalars.count))) = \(bind(under)))")
+                "(resource = \(bind(resource)) OR substr(resource, 1, \(bind(Int32(under.unicodeScalars.count)))) = \(bind(under)))")
         }
         if let since = filter.since { conditions.append("time >= \(bind(since.timeIntervalSince1970))") }
         if let until = filter.until { conditions.append("time < \(bind(until.timeIntervalSince1970))") }
