@@ -43,12 +43,12 @@ struct TestGateway {
         hasher: PasswordHasher = TestGateway.hasher, radiusPort: Int = 0, httpsWith tls: TestCertificateAuthority? = nil,
         publicURL: String = HTTPSettings.defaultPublicURL,
         environment: [String: String] = ProcessInfo.processInfo.environment, metrics: MetricsSettings = MetricsSettings(),
-        _ body: (TestGateway) async throws -> Void
+        store: StoreSettings? = nil, _ body: (TestGateway) async throws -> Void
     ) async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("countersign-test-\(UUID())").path
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let configuration = CountersignConfiguration(
-            store: StoreSettings(path: directory + "/countersign.db"),
+            store: store ?? StoreSettings(path: directory + "/countersign.db"),
             radius: RADIUSSettings(
                 listen: [ListenAddress(host: "127.0.0.1", port: radiusPort), ListenAddress(host: "::1", port: 0)],
                 clientFailureRate: clientFailureRate, clientFailureBurst: clientFailureBurst, maxQueueWait: maxQueueWait,
