@@ -167,6 +167,51 @@ class AdminConsole(unittest.TestCase):
         self.assertIn("admin_sign_in", events)
 
 
+    def test_7_an_admin_filters_events_and_downloads_them(self):
+        self.browser.open(f"{self.gateway.origin}/admin/users")
+        self.browser.visible("#nav-events").click()
+        self.browser.wait(lambda d: d.current_url.endswith("/admin/events"))
+        self.type_into("#f-user", "carol")
+        self.browser.visible("#filter").click()
+        self.browser.wait(lambda d: "user=carol" in d.current_url)
+        users = {cell.text for cell in self.driver.find_elements(By.CSS_SELECTOR, "table.events td.user")}
+        self.assertEqual(users, {"carol"})
+        self.assertIn("user_unlocked", self.browser.text_of("table.events"))
+        self.browser.screenshot("console-events.png")
+        # Chromium saves downloads where DevTools says; the file holds the filter's events only.
+        downloads = os.path.join(self.folder, "downloads")
+        os.makedirs(downloads, exist_ok=True)
+        self.driver.execute_cdp_cmd("Page.setDownloadBehavior", {"behavior": "allow", "downloadPath": downloads})
+        self.browser.visible("#download-csv").click()
+        path = os.path.join(downloads, "events.csv")
+        self.browser.wait(lambda d: os.path.exists(path) and not os.path.exists(path + ".crdownload"))
+        with open(path, encoding="utf-8") as file:
+            lines = file.read().splitlines()
+        self.assertEqual(lines[0], "id,time,type,user,resource,client_address,result,error,details,node")
+        self.assertTrue(len(lines) > 1 and all(",carol," in line for line in lines[1:]), lines)
+        self.assertTrue(any(",user_unlocked,carol,admin:web:root," in line for line in lines[1:]), lines)
+
+    def test_8_an_admin_changes_the_push_limit_and_resets_it(self):
+        self.browser.open(f"{self.gateway.origin}/admin/users")
+        self.browser.visible("#nav-settings").click()
+        self.browser.wait(lambda d: d.current_url.endswith("/admin/settings"))
+        self.assertIn("the configuration's value", self.browser.text_of("#limit-state"))
+        self.type_into("#limit-maximum", "3")
+        self.type_into("#limit-window", "120")
+        self.browser.visible("#save-limit").click()
+        self.browser.wait(lambda d: d.find_elements(By.ID, "notice") and "Saved push_limit." in d.find_element(By.ID, "notice").text)
+        self.assertIn("at most 3 per 120 s", self.browser.text_of("#limit-state"))
+        self.assertIn("overridden", self.browser.text_of("#limit-state"))
+        self.browser.screenshot("console-settings.png")
+        self.browser.visible("#reset-limit").click()
+        # The page before shows a notice too: wait for the new page's address first.
+        self.browser.wait(lambda d: "notice=Reset" in d.current_url)
+        self.assertIn("Reset push_limit", self.browser.text_of("#notice"))
+        self.assertIn("the configuration's value", self.browser.text_of("#limit-state"))
+        events = self.gateway.cli("events", "--limit", "100")
+        self.assertIn("settings_changed", events)
+
+
 def use_binaries(path):
     global BINARIES
     BINARIES = path
