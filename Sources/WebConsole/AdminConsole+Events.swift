@@ -34,7 +34,9 @@ extension AdminConsole {
         let content = EventsContent(
             user: query["user"] ?? "", type: query["type"] ?? "", resource: query["resource"] ?? "",
             since: query["since"] ?? "", until: query["until"] ?? "",
-            results: ["", "success", "failure", "challenge"].map { ResultChoice(value: $0, selected: (query["result"] ?? "") == $0) },
+            results: ["", "success", "failure", "challenge"].map { value in
+                ResultChoice(value: value, label: value.isEmpty ? "any" : value, selected: (query["result"] ?? "") == value)
+            },
             rows: events.map(Self.eventRow),
             firstPage: before == nil ? nil : "/admin/events" + (filterQuery.isEmpty ? "" : "?" + filterQuery),
             nextPage: more ? "/admin/events?" + filterQuery + (filterQuery.isEmpty ? "" : "&") + "before=\(events.last?.id ?? 0)" : nil,
@@ -207,6 +209,7 @@ struct EventsContent {
 
 struct ResultChoice {
     var value: String
+    var label: String
     var selected: Bool
 }
 
