@@ -46,17 +46,8 @@ extension PostgresStore {
         }
     }
 
-    public func events(matching filter: EventFilter, before: Int64?, limit: Int) async throws -> [StoredEvent] {
-        try await filteredEvents(filter, idCondition: before.map { ("id < ?", $0) }, order: "DESC", limit: limit)
-    }
-
-    public func events(matching filter: EventFilter, after: Int64, limit: Int) async throws -> [StoredEvent] {
-        try await filteredEvents(filter, idCondition: ("id > ?", after), order: "ASC", limit: limit)
-    }
-
-    private func filteredEvents(
-        _ filter: EventFilter, idCondition: (sql: String, id: Int64)?, order: String, limit: Int
-    ) async throws -> [StoredEvent] {
+    public func events(matching filter: EventFilter, _ side: EventPageSide, limit: Int) async throws -> [StoredEvent] {
+        let (idCondition, id, order) = side.sql
         try await flush()
         var conditions: [String] = []
         var bindings = PostgresBindings()
@@ -75,7 +66,7 @@ extension PostgresStore {
         }
         if let since = filter.since { conditions.append("time >= \(bind(since.timeIntervalSince1970))") }
         if let until = filter.until { conditions.append("time < \(bind(until.timeIntervalSince1970))") }
-        if let idCondition { conditions.append(idCondition.sql.replacingOccurrences(of: "?", with: bind(idCondition.id))) }
+        if let idCondition, let id { conditions.append(idCondition.replacingOccurrences(of: "?", with: bind(id))) }
         let whereClause = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
         let sql = "SELECT * FROM events \(whereClause) ORDER BY id \(order) LIMIT \(bind(Int64(limit)))"
         let query = PostgresQuery(unsafeSQL: sql, binds: bindings)

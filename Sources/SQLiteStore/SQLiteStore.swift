@@ -376,17 +376,8 @@ public final class SQLiteStore: GatewayStore {
         }
     }
 
-    public func events(matching filter: EventFilter, before: Int64?, limit: Int) async throws -> [StoredEvent] {
-        try await filteredEvents(filter, idCondition: before.map { ("id < ?", $0) }, order: "DESC", limit: limit)
-    }
-
-    public func events(matching filter: EventFilter, after: Int64, limit: Int) async throws -> [StoredEvent] {
-        try await filteredEvents(filter, idCondition: ("id > ?", after), order: "ASC", limit: limit)
-    }
-
-    private func filteredEvents(
-        _ filter: EventFilter, idCondition: (sql: String, id: Int64)?, order: String, limit: Int
-    ) async throws -> [StoredEvent] {
+    public func events(matching filter: EventFilter, _ side: EventPageSide, limit: Int) async throws -> [StoredEvent] {
+        let (idCondition, id, order) = side.sql
         try await flush()
         return try await database.read { db in
             var conditions: [String] = []
@@ -402,7 +393,7 @@ public final class SQLiteStore: GatewayStore {
             }
             if let since = filter.since { conditions.append("time >= ?"); arguments += [since.timeIntervalSince1970] }
             if let until = filter.until { conditions.append("time < ?"); arguments += [until.timeIntervalSince1970] }
-            if let idCondition { conditions.append(idCondition.sql); arguments += [idCondition.id] }
+            if let idCondition, let id { conditions.append(idCondition); arguments += [id] }
             let whereClause = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
             arguments += [limit]
             return try Row.fetchAll(db, sql: "SELECT * FROM events \(whereClause) ORDER BY id \(order) LIMIT ?", arguments: arguments)

@@ -104,16 +104,40 @@ public protocol AuditStore: Sendable {
     func flush() async throws
     /// Events in time order: the last `limit` that match, or with `after`, those newer than that id (for --follow).
     func events(user: String?, type: String?, after: Int64?, limit: Int?) async throws -> [StoredEvent]
-    /// Newest first: at most `limit` events that match `filter`, older than the id `before` (keyset paging: a page
-    /// costs the same however deep it is).
-    func events(matching filter: EventFilter, before: Int64?, limit: Int) async throws -> [StoredEvent]
-    /// Oldest first: at most `limit` events that match `filter`, newer than the id `after` (the console's live view).
-    func events(matching filter: EventFilter, after: Int64, limit: Int) async throws -> [StoredEvent]
+    /// At most `limit` events that match `filter`, on one side of an id (keyset paging: a page costs the same however
+    /// deep it is).
+    func events(matching filter: EventFilter, _ side: EventPageSide, limit: Int) async throws -> [StoredEvent]
     /// Who hears of a write that nobody waited for and that failed (the gateway logs it).
     func onBackgroundWriteFailure(_ handler: @escaping @Sendable (_ what: String, _ error: any Error) -> Void)
 }
 
+/// Which events of a filter a page holds.
+public enum EventPageSide: Sendable, Equatable {
+    /// Newest first, older than the id (all when nil).
+    case olderThan(Int64?)
+    /// Oldest first, newer than the id (the console's live view).
+    case newerThan(Int64)
+
+    /// The condition on `id` (with `?` for the id) and the order, as both backends write them.
+    public var sql: (condition: String?, id: Int64?, order: String) {
+        switch self {
+        case .olderThan(let id): (id == nil ? nil : "id < ?", id, "DESC")
+        case .newerThan(let id): ("id > ?", id, "ASC")
+        }
+    }
+}
+
 extension AuditStore {
+    /// Newest first: at most `limit` events that match `filter`, older than the id `before`.
+    public func events(matching filter: EventFilter, before: Int64?, limit: Int) async throws -> [StoredEvent] {
+        try await events(matching: filter, .olderThan(before), limit: limit)
+    }
+
+    /// Oldest first: at most `limit` events that match `filter`, newer than the id `after`.
+    public func events(matching filter: EventFilter, after: Int64, limit: Int) async throws -> [StoredEvent] {
+        try await events(matching: filter, .newerThan(after), limit: limit)
+    }
+
     public func events(user: String? = nil, type: String? = nil, after: Int64? = nil, limit: Int? = nil) async throws -> [StoredEvent] {
         try await events(user: user, type: type, after: after, limit: limit)
     }
