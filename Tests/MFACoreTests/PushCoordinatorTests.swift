@@ -169,6 +169,29 @@ import Testing
         #expect(await third.value.outcome == .cancelled)
     }
 
+    @Test func theLimiterTakesTheConsolesSettingsAtEachPush() async throws {
+        let store = GatewaySettingsCacheTests.CountingSettingsStore()
+        let settings = GatewaySettingsCache(
+            defaults: EffectiveGatewaySettings(pushLimit: PushLimiter.Settings(), allowUnenrolled: false), store: store, clock: clock)
+        let push = PushCoordinator(signingKey: serverKey, timeout: 45, limiter: PushLimiter.Settings(), clock: clock, settings: settings)
+        let portal = Resource(kind: .api, name: "portal")
+        let device = self.device
+        // The console allows two pushes at once where the configuration allows one.
+        try await store.setGatewaySettings(GatewaySettings(pushLimit: PushLimiter.Settings(maxConcurrent: 2)))
+        let first = Task { await push.push(username: "alice", device: device, resource: portal, clientAddress: "") }
+        _ = await push.pushes(forDevice: "dev-1", wait: .seconds(30))
+        let second = Task { await push.push(username: "alice", device: device, resource: portal, clientAddress: "") }
+        await push.waitUntil { $0.pendingCount == 2 }
+        #expect(await push.push(username: "alice", device: device, resource: portal, clientAddress: "").outcome == .limited)
+        // Reset in the store: the configuration's one push is in force once the row is read again, a second later.
+        try await store.setGatewaySettings(GatewaySettings())
+        clock.advance(by: 1)
+        #expect(await settings.current().pushLimit.maxConcurrent == 1)
+        push.cancelAll()
+        #expect(await first.value.outcome == .cancelled)
+        #expect(await second.value.outcome == .cancelled)
+    }
+
     @Test func aDeviceIsConnectedWhilePollingAndShortlyAfter() async throws {
         let push = coordinator()
         #expect(!push.isConnected(deviceID: "dev-1"))
