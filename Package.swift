@@ -145,6 +145,11 @@ let package = Package(
                 .embedInCode("Files/console.css"), .embedInCode("Files/console.js"),
                 .embedInCode("Templates/settings.mustache"), .embedInCode("Templates/events.mustache"),
                 .embedInCode("Files/events.js"),
+                .embedInCode("Templates/portal-layout.mustache"), .embedInCode("Templates/portal-sign-in.mustache"),
+                .embedInCode("Templates/portal-code.mustache"), .embedInCode("Templates/portal-invite.mustache"),
+                .embedInCode("Templates/portal-factors.mustache"), .embedInCode("Templates/portal-totp.mustache"),
+                .embedInCode("Templates/portal-device.mustache"), .embedInCode("Files/portal.js"),
+                .embedInCode("Templates/invitation.mustache"),
             ]
         ),
         // HTTP: the device API (enroll, receive pushes, answer), the auth API for other resources, the web

@@ -11,7 +11,7 @@ public struct CountersignAdmin: Sendable {
     public private(set) var actor = "admin:cli"
     let hasher: PasswordHasher
     private let issuer: String
-    private let publicURL: String
+    let publicURL: String
     let audit: AuditRecorder
     let clock: any WallClock
 

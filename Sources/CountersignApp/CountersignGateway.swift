@@ -136,9 +136,19 @@ public final class CountersignGateway: Sendable {
                 publicURL: configuration.http.publicURL, tls: configuration.http.servesTLS, totpIssuer: configuration.totp.issuer,
                 driftSteps: configuration.totp.driftSteps, lockout: lockout),
             clock: clock, hasher: hasher, logger: logger)
+        let portal = UserPortal(
+            store: store, authenticator: measured,
+            deviceLinks: CountersignAdmin(
+                store: store, issuer: configuration.totp.issuer, publicURL: configuration.http.publicURL, hasher: hasher, clock: clock,
+                node: configuration.node.name, logger: logger),
+            audit: audit, sessionKey: try await store.sharedKey(named: "web-session"),
+            settings: UserPortal.Settings(
+                publicURL: configuration.http.publicURL, tls: configuration.http.servesTLS, totpIssuer: configuration.totp.issuer,
+                driftSteps: configuration.totp.driftSteps, enrollWithPassword: configuration.portal.enrollWithPassword),
+            clock: clock, logger: logger)
         http = try CountersignHTTPServer(
             settings: configuration.http, store: store, push: push, authenticator: measured, audit: audit,
-            clock: clock, drops: drops, probe: probe, console: console, onListening: { listeners.oneBound() }, logger: logger)
+            clock: clock, drops: drops, probe: probe, console: console, portal: portal, onListening: { listeners.oneBound() }, logger: logger)
         ldap =
             configuration.ldap.isEnabled
             ? try LDAPProxyServer(

@@ -15,15 +15,17 @@ public struct CountersignConfiguration: Sendable, Equatable {
     public var lockout: LockoutSettings
     public var metrics: MetricsSettings
     public var node: NodeSettings
+    public var portal: PortalSettings
 
     public init(
         store: StoreSettings, radius: RADIUSSettings, mfa: MFASettings, totp: TOTPSettings, log: LogSettings,
         http: HTTPSettings = HTTPSettings(), push: PushSettings = PushSettings(),
         ldap: LDAPSettings = LDAPSettings(), primary: PrimarySettings = PrimarySettings(),
         lockout: LockoutSettings = LockoutSettings(), metrics: MetricsSettings = MetricsSettings(),
-        node: NodeSettings = NodeSettings()
+        node: NodeSettings = NodeSettings(), portal: PortalSettings = PortalSettings()
     ) {
         self.node = node
+        self.portal = portal
         self.lockout = lockout
         self.metrics = metrics
         self.store = store
@@ -114,7 +116,7 @@ public struct CountersignConfiguration: Sendable, Equatable {
         StoreSettings.tableName, RADIUSSettings.tableName, MFASettings.tableName,
         TOTPSettings.tableName, LogSettings.tableName, HTTPSettings.tableName, PushSettings.tableName,
         LDAPSettings.tableName, PrimarySettings.tableName, LockoutSettings.tableName, MetricsSettings.tableName,
-        NodeSettings.tableName,
+        NodeSettings.tableName, PortalSettings.tableName,
     ]
 
     /// Reads every section, even after one fails, so that each reports its errors; nil when one could not be read.
@@ -130,12 +132,13 @@ public struct CountersignConfiguration: Sendable, Equatable {
         let totp = section(TOTPSettings.self), log = section(LogSettings.self), http = section(HTTPSettings.self)
         let push = section(PushSettings.self), ldap = section(LDAPSettings.self), primary = section(PrimarySettings.self)
         let lockout = section(LockoutSettings.self), metrics = section(MetricsSettings.self), node = section(NodeSettings.self)
+        let portal = section(PortalSettings.self)
         guard let store, let radius, let mfa, let totp, let log, let http, let push, let ldap, let primary, let lockout,
-            let metrics, let node
+            let metrics, let node, let portal
         else { return nil }
         self.init(
             store: store, radius: radius, mfa: mfa, totp: totp, log: log, http: http, push: push, ldap: ldap, primary: primary,
-            lockout: lockout, metrics: metrics, node: node)
+            lockout: lockout, metrics: metrics, node: node, portal: portal)
     }
 
     /// Checks ranges and cross-field rules. `parse` and `load` call it; call it yourself for a configuration built in code.

@@ -18,12 +18,14 @@ public final class CountersignHTTPServer: Service {
     public init(
         settings: HTTPSettings, store: any GatewayStore, push: PushCoordinator, authenticator: any LoginAuthenticator,
         audit: any AuditSink, clock: any WallClock, drops: DropReport? = nil, probe: any NodeProbe, console: AdminConsole? = nil,
+        portal: UserPortal? = nil,
         onListening: @escaping @Sendable () -> Void = {}, logger: Logger
     ) throws {
         let router = Router(context: CountersignRequestContext.self)
         OperationsRoutes<CountersignRequestContext>(probe: probe, statusAllowed: { $0.isFromThisMachine }).register(on: router)
         WebAuthenticatorRoutes().register(on: router)
         console?.register(on: router)
+        portal?.register(on: router)
         DeviceAPIRoutes(store: store, push: push, audit: audit, clock: clock, logger: logger).register(on: router)
         AuthAPIRoutes(
             resources: settings.resources, authenticator: authenticator, inFlight: AuthAPIRoutes.InFlight(),

@@ -69,6 +69,12 @@ public struct AuditEventType: RawRepresentable, Hashable, Sendable, Codable, Cus
     public static let adminSignIn = Self(rawValue: "admin_sign_in")
     /// A console setting changed: `details` name the setting and its values before and after.
     public static let settingsChanged = Self(rawValue: "settings_changed")
+    /// The user portal: a sign-in (its password and code through the MFA core), an invitation made or opened, and
+    /// what a user did to their own factors (`details` says what).
+    public static let portalSignIn = Self(rawValue: "portal_sign_in")
+    public static let invitationCreated = Self(rawValue: "invitation_created")
+    public static let invitationRedeemed = Self(rawValue: "invitation_redeemed")
+    public static let portalAction = Self(rawValue: "portal_action")
 
     /// The event that closes a login on this kind of resource.
     public static func login(_ kind: Resource.Kind) -> Self {
@@ -76,6 +82,7 @@ public struct AuditEventType: RawRepresentable, Hashable, Sendable, Codable, Cus
         case .radius: .radiusAuth
         case .ldap: .ldapBind
         case .api: .apiAuth
+        case .portal: .portalSignIn
         }
     }
 }

@@ -4,6 +4,8 @@ import Foundation
 public struct Resource: Sendable, Hashable, CustomStringConvertible {
     public enum Kind: String, Sendable, Hashable, CaseIterable {
         case radius, ldap, api
+        /// The user portal's sign-in (`/portal`): its failures count towards lockout like any other.
+        case portal
     }
 
     public var kind: Kind

@@ -172,6 +172,18 @@ enum Schema {
                 )
                 """
             ]),
+        // Portal invitations: a token's hash, one per user.
+        Migration(
+            version: 4,
+            statements: [
+                """
+                CREATE TABLE invitations (
+                    token_hash bytea PRIMARY KEY,
+                    username text COLLATE "C" NOT NULL UNIQUE REFERENCES users (name) ON DELETE CASCADE,
+                    expires double precision NOT NULL
+                )
+                """
+            ]),
     ]
 
     /// Taken by every node's migration transaction, so nodes starting together on an empty database migrate once:

@@ -195,6 +195,17 @@ public final class SQLiteStore: GatewayStore {
                     ) WITHOUT ROWID;
                     """)
         }
+        // Portal invitations: a token's hash, one per user.
+        migrator.registerMigration("v9-invitations") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE invitations (
+                        token_hash BLOB PRIMARY KEY NOT NULL,
+                        user TEXT NOT NULL UNIQUE,
+                        expires REAL NOT NULL
+                    ) WITHOUT ROWID;
+                    """)
+        }
         return migrator
     }
 
@@ -223,6 +234,7 @@ public final class SQLiteStore: GatewayStore {
         try await database.write { db in
             try db.execute(sql: "DELETE FROM devices WHERE user = ?", arguments: [name])
             try db.execute(sql: "DELETE FROM enrollment_codes WHERE user = ?", arguments: [name])
+            try db.execute(sql: "DELETE FROM invitations WHERE user = ?", arguments: [name])
             try db.execute(sql: "DELETE FROM users WHERE name = ?", arguments: [name])
             if db.changesCount == 0 { throw StoreError(.noSuchUser, "no user \(name)") }
         }

@@ -97,6 +97,7 @@ extension Resource.Kind {
         case .radius: "RADIUS"
         case .ldap: "LDAP"
         case .api: "Auth API"
+        case .portal: "User portal"
         }
     }
 }

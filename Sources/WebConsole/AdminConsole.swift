@@ -20,6 +20,8 @@ public protocol ConsoleUserActions: Sendable {
     func unlock(_ name: String, actor: String) async throws
     func deleteTOTP(_ name: String, actor: String) async throws
     func deleteDevice(_ name: String, actor: String) async throws
+    /// A single-use invitation link to the user portal (`UserPortal`), shown once.
+    func invite(_ name: String, actor: String) async throws -> String
 }
 
 /// The admin console at `/admin`: sign-in with password and TOTP (set up at the first sign-in), the users list and a
@@ -111,6 +113,7 @@ public struct AdminConsole: Sendable {
         signedIn.get("users") { request, context in try await usersPage(request, context: context) }
         signedIn.post("users") { request, context in try await addUser(request, context: context) }
         signedIn.get("users/:name") { request, context in try await userPage(request, context: context) }
+        signedIn.post("users/:name/invite") { request, context in try await invite(request, context: context) }
         for action in UserAction.allCases {
             signedIn.post(RouterPath(stringLiteral: "users/:name/\(action.rawValue)")) { request, context in
                 try await perform(action, request, context: context)

@@ -5,11 +5,11 @@ import Mustache
 /// The console's templates (embedded in the binary like the authenticator's files) and the values they render.
 /// Mustache escapes every `{{value}}` for HTML: data is never written with `{{{…}}}`.
 struct ConsolePages: Sendable {
-    private let library: MustacheLibrary
+    let library: MustacheLibrary
 
     init() {
         var templates: [String: MustacheTemplate] = [:]
-        for (name, bytes) in Self.templates {
+        for (name, bytes) in Self.templates.merging(Self.portalTemplates, uniquingKeysWith: { console, _ in console }) {
             // The templates are part of the binary: one that does not parse is a bug of this build.
             templates[name] = try! MustacheTemplate(string: String(decoding: bytes, as: UTF8.self))
         }
@@ -23,7 +23,15 @@ struct ConsolePages: Sendable {
         "settings": PackageResources.settings_mustache, "events": PackageResources.events_mustache,
     ]
 
-    func render<Content>(_ template: String, _ page: Page<Content>, status: HTTPResponse.Status = .ok) -> Response {
+    /// The user portal's, and the console's page of a new invitation.
+    static let portalTemplates: [String: [UInt8]] = [
+        "portal-layout": PackageResources.portal_layout_mustache, "portal-sign-in": PackageResources.portal_sign_in_mustache,
+        "portal-code": PackageResources.portal_code_mustache, "portal-invite": PackageResources.portal_invite_mustache,
+        "portal-factors": PackageResources.portal_factors_mustache, "portal-totp": PackageResources.portal_totp_mustache,
+        "portal-device": PackageResources.portal_device_mustache, "invitation": PackageResources.invitation_mustache,
+    ]
+
+    func render<Value>(_ template: String, _ page: Value, status: HTTPResponse.Status = .ok) -> Response {
         let html = library.render(page, withTemplate: template) ?? ""
         return Response(
             status: status, headers: [.contentType: "text/html; charset=utf-8"], body: ResponseBody(byteBuffer: ByteBuffer(string: html)))

@@ -10,7 +10,7 @@ public struct WebSession: Sendable, Equatable {
     public enum Role: String, Sendable {
         /// The admin console (`/admin`).
         case admin
-        /// The user portal (a later slice).
+        /// The user portal (`/portal`).
         case user
     }
 
@@ -19,6 +19,9 @@ public struct WebSession: Sendable, Equatable {
         case password
         /// Password and code: the whole area.
         case signedIn = "full"
+        /// The user portal only: an invitation (or the password of a user with no factor) lets its user enroll a
+        /// first factor, and nothing else.
+        case enrollment = "enroll"
     }
 
     public var role: Role
@@ -72,6 +75,7 @@ public struct WebSessionSigner: Sendable {
     public let lifetimes: Lifetimes
     private static let sessionDomain = Array("countersign/web-session/v1\n".utf8)
     private static let csrfDomain = Array("countersign/csrf/v1\n".utf8)
+    private static let sealDomain = Array("countersign/form-seal/v1\n".utf8)
 
     public init(key: [UInt8], lifetimes: Lifetimes = Lifetimes()) {
         precondition(key.count == 32)
@@ -117,6 +121,17 @@ public struct WebSessionSigner: Sendable {
     public func isValidCSRFToken(_ token: String?, for session: WebSession) -> Bool {
         guard let token, let given = Base64URL.decode(token) else { return false }
         return ConstantTime.equals(given, mac(Self.csrfDomain, session.id))
+    }
+
+    /// A tag that binds `text` (a value a form carries back, such as a TOTP secret waiting for its first code) to
+    /// the session, so that no other value and no other session's can be posted in its place.
+    public func seal(_ text: String, for session: WebSession) -> String {
+        Base64URL.encode(mac(Self.sealDomain, session.id + "\n" + text))
+    }
+
+    public func isValidSeal(_ seal: String?, of text: String, for session: WebSession) -> Bool {
+        guard let seal, let given = Base64URL.decode(seal) else { return false }
+        return ConstantTime.equals(given, mac(Self.sealDomain, session.id + "\n" + text))
     }
 
     private func mac(_ domain: [UInt8], _ text: String) -> [UInt8] {

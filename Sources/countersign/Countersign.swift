@@ -105,7 +105,9 @@ func printJSON(_ value: some Encodable) throws {
 
 struct User: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Manage local users.", subcommands: [Add.self, Passwd.self, List.self, Show.self, Delete.self, Unlock.self, Import.self, Export.self])
+        abstract: "Manage local users.", subcommands: [
+            Add.self, Passwd.self, List.self, Show.self, Delete.self, Unlock.self, Invite.self, Import.self, Export.self,
+        ])
 
     struct Add: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Add a user, with a password read from stdin.")
@@ -209,6 +211,19 @@ struct User: AsyncParsableCommand {
         func run() async throws {
             try await options.admin().unlock(name)
             print("unlocked \(name)")
+        }
+    }
+
+    struct Invite: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Print a single-use link to the user portal that lets the user enroll a first factor.")
+        @OptionGroup var options: ConfigOption
+        @Argument var name: String
+        @Option(help: "How long the link works: a number with s, m, h or d (at most 30d).", transform: InviteLifetime.parse)
+        var expires: TimeInterval = CountersignAdmin.invitationLifetime
+
+        func run() async throws {
+            print(try await options.admin().invite(name, lifetime: expires))
         }
     }
 

@@ -43,7 +43,7 @@ struct TestGateway {
         hasher: PasswordHasher = TestGateway.hasher, radiusPort: Int = 0, httpsWith tls: TestCertificateAuthority? = nil,
         publicURL: String = HTTPSettings.defaultPublicURL,
         environment: [String: String] = ProcessInfo.processInfo.environment, metrics: MetricsSettings = MetricsSettings(),
-        store: StoreSettings? = nil, _ body: (TestGateway) async throws -> Void
+        store: StoreSettings? = nil, portal: PortalSettings = PortalSettings(), _ body: (TestGateway) async throws -> Void
     ) async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("countersign-test-\(UUID())").path
         defer { try? FileManager.default.removeItem(atPath: directory) }
@@ -58,7 +58,7 @@ struct TestGateway {
                 listen: ListenAddress(host: "127.0.0.1", port: 0), publicURL: publicURL, resources: resources, certificatePath: tls?.certificatePath,
                 privateKeyPath: tls?.privateKeyPath),
             push: push,
-            ldap: ldap, primary: primary, lockout: lockout, metrics: metrics)
+            ldap: ldap, primary: primary, lockout: lockout, metrics: metrics, portal: portal)
         var logger = Logger(label: "countersign-test")
         logger.logLevel = ProcessInfo.processInfo.environment["COUNTERSIGN_TEST_LOG"].flatMap(Logger.Level.init(rawValue:)) ?? .warning
         let gateway = try await CountersignGateway(

@@ -178,7 +178,7 @@ public protocol GatewaySettingsStore: Sendable {
 /// Everything the gateway and the admin commands keep: one implementation per backend (SQLite, PostgreSQL), and
 /// nothing above the stores names either.
 public protocol GatewayStore: CredentialStore, UserStore, GroupStore, DeviceStore, AuditStore, AdminStore, GatewaySettingsStore,
-    StoreTransfer
+    InvitationStore, StoreTransfer
 {
     /// Nil when the store answers, else what is wrong (`/readyz`).
     func healthProblem() async -> String?

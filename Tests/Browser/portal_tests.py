@@ -1,0 +1,143 @@
+#!/usr/bin/env python3
+"""The user portal in real headless Chromium (Debian's chromium and chromium-driver, Selenium 4.51.0), against a real
+`countersign serve` over HTTPS and FreeRADIUS's radclient: an invited user opens the link, enrolls TOTP from the QR
+code (decoded by zxing-cpp, not from the text), confirms a code and logs in through radclient; then signs in to the
+portal with password and code, removes TOTP, and the next RADIUS login is refused.
+
+    Tests/Browser/portal_tests.py BIN_DIR    # BIN_DIR: `swift build --show-bin-path`
+
+Prints one closing line `browser: N passed, N failed` (Scripts/test adds it to its total) and exits 1 on a failure.
+With COUNTERSIGN_SCREENSHOTS=docs the README's screenshots are written there.
+"""
+import base64
+import os
+import shutil
+import time
+import unittest
+import urllib.parse
+
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions
+
+import support
+from support import Browser, CertificateAuthority, Gateway, Radclient
+
+BINARIES = None
+
+
+class UserPortal(unittest.TestCase):
+    """One gateway (HTTPS) and one browser; the tests run in order (their names are numbered)."""
+
+    secret = None
+    # The newest TOTP step used so far: no code works twice.
+    used_step = 0
+
+    @classmethod
+    def setUpClass(cls):
+        cls.folder = support.temporary_folder("countersign-portal-")
+        cls.ca = CertificateAuthority(os.path.join(cls.folder, "tls"))
+        cls.gateway = Gateway(BINARIES, os.path.join(cls.folder, "gateway"), tls=cls.ca)
+        cls.browser = Browser(os.path.join(cls.folder, "profile"), os.path.join(cls.folder, "home"), ca=cls.ca.ca)
+        cls.gateway.add_user("dana", "dana pw")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.browser.quit()
+        cls.gateway.stop()
+        shutil.rmtree(cls.folder, ignore_errors=True)
+
+    @property
+    def driver(self):
+        return self.browser.driver
+
+    def type_into(self, css, text):
+        field = self.browser.visible(css)
+        field.clear()
+        field.send_keys(text)
+
+    def fresh_code(self):
+        """A code of a step later than any used, within the one step of drift the gateway allows."""
+        while int(time.time() // 30) + 1 <= type(self).used_step:
+            time.sleep(1)
+        step = max(int(time.time() // 30), type(self).used_step + 1)
+        type(self).used_step = step
+        return support.totp(self.secret, at=step * 30 + 1)
+
+    def test_1_an_invited_user_enrolls_totp_from_the_qr_code(self):
+        link = self.gateway.cli("user", "invite", "dana", "--expires", "1d").strip()
+        self.assertTrue(link.startswith(f"{self.gateway.origin}/portal/invite#"), link)
+        self.browser.open(link)
+        self.browser.wait(lambda d: self.browser.visible("#token").get_attribute("value") != "")
+        # The page took the token out of the address bar.
+        self.browser.wait(lambda d: "#" not in d.current_url)
+        self.browser.screenshot("portal-invitation.png")
+        self.browser.visible("#accept").click()
+        self.browser.visible("#enrollment-only")
+        self.assertEqual(self.driver.find_elements(By.ID, "events"), [])
+        self.browser.visible("#add-totp").click()
+        source = self.browser.visible("#qr").get_attribute("src")
+        prefix = "data:image/svg+xml;base64,"
+        self.assertTrue(source.startswith(prefix))
+        svg = os.path.join(self.folder, "portal-qr.svg")
+        with open(svg, "wb") as file:
+            file.write(base64.b64decode(source[len(prefix):]))
+        uri = support.decode_qr(svg)
+        self.assertTrue(uri.startswith("otpauth://totp/"), uri)
+        type(self).secret = urllib.parse.parse_qs(urllib.parse.urlparse(uri).query)["secret"][0]
+        self.browser.screenshot("portal-totp-setup.png")
+        self.type_into("#code", self.fresh_code())
+        self.browser.visible("#confirm").click()
+        self.browser.wait(lambda d: "/portal/sign-in" in d.current_url)
+        self.assertIn("TOTP is enrolled", self.browser.text_of("#notice"))
+        # The invitation worked once.
+        self.browser.open(link)
+        self.browser.wait(lambda d: self.browser.visible("#token").get_attribute("value") != "")
+        self.browser.visible("#accept").click()
+        self.assertIn("not valid", self.browser.visible("#error").text)
+        code, _, output = Radclient(self.gateway, "dana", "dana pw," + self.fresh_code()).result()
+        self.assertEqual(code, "Access-Accept", output)
+        self.assertFalse([line for line in self.gateway.lines if self.secret in line or link.split("#")[1] in line])
+
+    def test_2_the_user_signs_in_with_password_and_code_and_removes_totp(self):
+        self.browser.open(f"{self.gateway.origin}/portal")
+        self.browser.wait(lambda d: d.current_url.endswith("/portal/sign-in"))
+        self.browser.screenshot("portal-sign-in.png")
+        self.type_into("#name", "dana")
+        self.type_into("#password", "dana pw")
+        self.browser.visible("#sign-in").click()
+        self.type_into("#code", self.fresh_code())
+        self.browser.visible("#confirm").click()
+        self.browser.wait(lambda d: d.current_url.endswith("/portal"))
+        self.assertIn("Enrolled", self.browser.text_of("#totp"))
+        events = self.browser.text_of("#events")
+        self.assertIn("radius_auth", events)
+        self.assertIn("portal_sign_in", events)
+        # Readable at 360 px; the session cookie is out of the page's reach (HttpOnly).
+        self.assertLessEqual(self.driver.execute_script("return document.documentElement.scrollWidth"), 360)
+        self.assertNotIn("countersign", self.driver.execute_script("return document.cookie"))
+        self.browser.screenshot("portal-factors.png")
+        self.browser.visible("#remove-totp").click()
+        self.browser.wait(expected_conditions.alert_is_present()).accept()
+        self.browser.wait(lambda d: d.find_elements(By.ID, "notice") and "TOTP removed." in d.find_element(By.ID, "notice").text)
+        self.assertEqual(self.browser.text_of("#totp"), "Not enrolled.")
+        code, attributes, output = Radclient(self.gateway, "dana", "dana pw," + support.totp(self.secret)).result()
+        self.assertEqual(code, "Access-Reject", output)
+
+    def test_3_signing_out_ends_the_session(self):
+        self.browser.visible("#sign-out").click()
+        self.browser.wait(lambda d: d.current_url.endswith("/portal/sign-in"))
+        self.browser.open(f"{self.gateway.origin}/portal")
+        self.browser.wait(lambda d: d.current_url.endswith("/portal/sign-in"))
+
+
+def use_binaries(path):
+    global BINARIES
+    BINARIES = path
+
+
+def main():
+    support.run_browser_tests(__doc__, [UserPortal], use_binaries)
+
+
+if __name__ == "__main__":
+    main()
