@@ -51,7 +51,7 @@ import WebConsole
             let factors = try await browser.request("/portal")
             #expect(factors.body.contains(#"id="add-totp""#) && !factors.body.contains(#"id="events""#))
             // No CSRF token: refused.
-            #expect(try await browser.request("/portal/totp/new", form: [:]).status == 403)
+            #expect(try await browser.request("/portal/totp/new", form: ["code": "123456"]).status == 403)
             let setup = try await browser.request("/portal/totp/new", form: ["csrf": csrf])
             #expect(setup.status == 200 && setup.body.contains(#"id="qr" src="data:image/svg+xml;base64,"#))
             let pending = try #require(Browser.field("pending", in: setup.body))
@@ -71,8 +71,10 @@ import WebConsole
             #expect(confirmed.status == 303 && confirmed.headers["location"]?.hasPrefix("/portal/sign-in?notice=") == true)
             #expect(try await gateway.gateway.store.user("alice")?.totpEnrolled == true)
             // The confirming code logs in nowhere; the enrollment session has ended.
-            let replay = try await gateway.radclient().send(["User-Name = alice", "User-Password = \"alice pw,\(gateway.code(secret))\""])
+            let replay = try await gateway.radclient().send(UpstreamRADIUSTests.request("alice", "alice pw," + gateway.code(secret)))
             #expect(replay.code == "Access-Reject")
+            let next = try await gateway.radclient().send(UpstreamRADIUSTests.request("alice", "alice pw," + gateway.code(secret, stepOffset: 1)))
+            #expect(next.code == "Access-Accept")
             #expect(try await browser.request("/portal").headers["location"] == "/portal/sign-in")
             let events = try await gateway.events()
             #expect(events.contains { $0.type == .invitationCreated && $0.user == "alice" && $0.resource == "admin:cli" })
@@ -109,7 +111,7 @@ import WebConsole
             #expect(factors.body.contains("portal_sign_in") && factors.body.contains(#"id="sign-out""#))
             #expect(factors.headers["set-cookie"]?.hasPrefix("countersign-user=v1.user.full.") == true)
             // Without the token, or with another session's: refused.
-            #expect(try await browser.request("/portal/totp/delete", form: [:]).status == 403)
+            #expect(try await browser.request("/portal/totp/delete", form: ["code": "123456"]).status == 403)
             #expect(try await browser.request("/portal/totp/delete", form: ["csrf": "AAAA" + csrf.dropFirst(4)]).status == 403)
             #expect(try await gateway.gateway.store.user("alice")?.totpEnrolled == true)
             let removed = try await browser.request("/portal/totp/delete", form: ["csrf": csrf])
@@ -122,7 +124,7 @@ import WebConsole
             #expect(signIns.map(\.result) == [.challenge, .success] && signIns.allSatisfy { $0.resource == "portal:web" })
             #expect(!"\(signIns)".contains("alice pw"))
             // The next RADIUS login has no second factor left.
-            let login = try await gateway.radclient().send(["User-Name = alice", "User-Password = \"alice pw,\(gateway.code(secret))\""])
+            let login = try await gateway.radclient().send(UpstreamRADIUSTests.request("alice", "alice pw," + gateway.code(secret)))
             #expect(login.code == "Access-Reject")
             let signOut = try await browser.request("/portal/sign-out", form: ["csrf": csrf])
             #expect(signOut.status == 303 && signOut.headers["location"] == "/portal/sign-in")
@@ -140,7 +142,7 @@ import WebConsole
             }
             let locked = try await browser.request("/portal/sign-in", form: ["name": "alice", "password": "alice pw"])
             #expect(locked.status == 401 && locked.body.contains("locked"))
-            let login = try await gateway.radclient().send(["User-Name = alice", "User-Password = \"alice pw,\(gateway.code(secret))\""])
+            let login = try await gateway.radclient().send(UpstreamRADIUSTests.request("alice", "alice pw," + gateway.code(secret)))
             #expect(login.code == "Access-Reject")
             #expect(try await gateway.events(.userLocked).count == 1)
             #expect(!"\(try await gateway.events())".contains("guess-123"))
