@@ -162,19 +162,11 @@ public struct AdminConsole: Sendable {
 
     /// The fields of a posted form; with a session, its CSRF token must be among them.
     func form(_ request: Request, session: WebSession?) async throws -> FormFields {
-        var request = request
-        let body = try await request.collectBody(upTo: 64 * 1024)
-        let fields = FormFields(String(buffer: body))
-        if let session, !signer.isValidCSRFToken(fields["csrf"], for: session) {
-            throw HTTPError(.forbidden, message: "The form has expired: reload the page and try again.")
-        }
-        return fields
+        try await signer.postedForm(request, session: session)
     }
 
     func requireSameOrigin(_ request: Request) throws {
-        guard origin.isSameOrigin(request.headers, authority: request.head.authority, tls: settings.tls) else {
-            throw HTTPError(.forbidden, message: "Cross-site requests are refused.")
-        }
+        try origin.requireSameOrigin(request, tls: settings.tls)
     }
 
     // MARK: Sign-in

@@ -130,18 +130,11 @@ public struct UserPortal: Sendable {
     }
 
     func form(_ request: Request, session: WebSession?) async throws -> FormFields {
-        var request = request
-        let fields = FormFields(String(buffer: try await request.collectBody(upTo: 64 * 1024)))
-        if let session, !signer.isValidCSRFToken(fields["csrf"], for: session) {
-            throw HTTPError(.forbidden, message: "The form has expired: reload the page and try again.")
-        }
-        return fields
+        try await signer.postedForm(request, session: session)
     }
 
     func requireSameOrigin(_ request: Request) throws {
-        guard origin.isSameOrigin(request.headers, authority: request.head.authority, tls: settings.tls) else {
-            throw HTTPError(.forbidden, message: "Cross-site requests are refused.")
-        }
+        try origin.requireSameOrigin(request, tls: settings.tls)
     }
 
     func record<Context: WebSessionRequestContext>(
