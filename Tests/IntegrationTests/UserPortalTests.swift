@@ -171,6 +171,23 @@ import WebConsole
         }
     }
 
+    @Test func theConsolesButtonShowsAnInvitationOnceAndNeedsTheCSRFToken() async throws {
+        try await AdminConsoleTests.withAdmin { gateway, browser in
+            try await gateway.addUser("alice", password: "alice pw", totp: false)
+            let csrf = try await browser.signIn("root", password: "admin pw", gateway: gateway)
+            #expect(try await browser.request("/admin/users/alice").body.contains(#"action="/admin/users/alice/invite""#))
+            #expect(try await browser.request("/admin/users/alice/invite", form: ["back": "x"]).status == 403)
+            let made = try await browser.request("/admin/users/alice/invite", form: ["csrf": csrf])
+            #expect(made.status == 200)
+            let link = try #require(Browser.between(#"id="invitation-link" class="secret">"#, "<", in: made.body))
+            #expect(link.contains("/portal/invite#"))
+            let event = try #require(try await gateway.events(.invitationCreated).last)
+            let token = try Self.token(of: link)
+            #expect(event.user == "alice" && event.resource == "admin:web:root" && !"\(event)".contains(token))
+            _ = try await Self.redeem(link, browser: AdminConsoleTests.browser(gateway))
+        }
+    }
+
     @Test(arguments: [false, true])
     func thePasswordAloneOpensAnEnrollmentSessionOnlyWhenAllowed(_ enrollWithPassword: Bool) async throws {
         try await TestGateway.with(portal: PortalSettings(enrollWithPassword: enrollWithPassword)) { gateway in
