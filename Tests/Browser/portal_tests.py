@@ -2,7 +2,8 @@
 """The user portal in real headless Chromium (Debian's chromium and chromium-driver, Selenium 4.51.0), against a real
 `countersign serve` over HTTPS and FreeRADIUS's radclient: an invited user opens the link, enrolls TOTP from the QR
 code (decoded by zxing-cpp, not from the text), confirms a code and logs in through radclient; then signs in to the
-portal with password and code, removes TOTP, and the next RADIUS login is refused.
+portal with password and code, removes TOTP, and the next RADIUS login is refused; invited again, enrolls this
+browser as its push device from the portal's link (its QR code decoded too), and approves a RADIUS login's push.
 
     Tests/Browser/portal_tests.py BIN_DIR    # BIN_DIR: `swift build --show-bin-path`
 
@@ -128,6 +129,32 @@ class UserPortal(unittest.TestCase):
         self.browser.wait(lambda d: d.current_url.endswith("/portal/sign-in"))
         self.browser.open(f"{self.gateway.origin}/portal")
         self.browser.wait(lambda d: d.current_url.endswith("/portal/sign-in"))
+
+
+    def test_4_an_invited_user_enrolls_this_browser_from_the_portal(self):
+        link = self.gateway.cli("user", "invite", "dana").strip()
+        self.browser.open(link)
+        self.browser.wait(lambda d: self.browser.visible("#token").get_attribute("value") != "")
+        self.browser.visible("#accept").click()
+        self.browser.visible("#add-device").click()
+        enrollment = self.browser.visible("#enroll-this-browser").get_attribute("href")
+        svg = os.path.join(self.folder, "device-qr.svg")
+        with open(svg, "wb") as file:
+            file.write(base64.b64decode(self.browser.visible("#qr").get_attribute("src").split(",", 1)[1]))
+        self.assertEqual(support.decode_qr(svg), enrollment)
+        self.browser.screenshot("portal-device.png")
+        self.browser.visible("#enroll-this-browser").click()
+        self.browser.visible("#enroll-button").click()
+        self.browser.wait(lambda d: d.find_element(By.ID, "device-user").text != "")
+        self.assertTrue(self.gateway.has_device("dana"))
+        # The device the portal's link enrolled answers a RADIUS login's push.
+        login = Radclient(self.gateway, "dana", "dana pw")
+        try:
+            self.browser.push_card().find_element(By.CSS_SELECTOR, "button.approve").click()
+            code, _, output = login.result()
+        finally:
+            login.kill()
+        self.assertEqual(code, "Access-Accept", output)
 
 
 def use_binaries(path):
