@@ -37,14 +37,16 @@ extension CountersignAdmin {
 
     /// The user's local groups, and the attributes `client`'s Access-Accept would carry for them by the reply rules
     /// (as `Name = value` lines; directory groups and an upstream server's attributes are known only at login).
-    public func replyPreview(for user: String, client: String?, radius: RADIUSSettings) async throws -> (groups: [String], attributes: [String]?) {
+    public func replyPreview(for user: String, client: String?, configuration: CountersignConfiguration) async throws -> (groups: [String], attributes: [String]?) {
         _ = try await self.user(user)
         let groups = try await store.groups(of: user)
         guard let client else { return (groups, nil) }
+        let radius = configuration.radius
         guard radius.clients.contains(where: { $0.name == client }) else {
             throw ConfigurationError(code: .invalidValue, key: "--client", message: "no [[radius.clients]] entry is named \"\(client)\"")
         }
-        let dictionary = radius.replyRules.isEmpty ? RADIUSDictionary.builtIn : try RADIUSDictionaryFiles.load(radius.dictionary)
+        // The dictionary `serve` would load.
+        let dictionary = try CountersignGateway.dictionary(configuration)
         let rules = try RADIUSReplyRules(radius.replyRules, dictionary: dictionary)
         let attributes = rules.attributes(for: Grant(groups: groups), client: client).map { attribute in
             (dictionary.decode(attribute) ?? [("Attr-\(attribute.type.rawValue)", "0x" + attribute.value.map { String(format: "%02x", $0) }.joined())])

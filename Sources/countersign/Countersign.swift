@@ -177,7 +177,7 @@ struct User: AsyncParsableCommand {
             let configuration = try options.load()
             let admin = try options.admin()
             let user = try await admin.user(name)
-            let (groups, attributes) = try await admin.replyPreview(for: name, client: client, radius: configuration.radius)
+            let (groups, attributes) = try await admin.replyPreview(for: name, client: client, configuration: configuration)
             if json { return try printJSON(Shown(user: user, groups: groups, replyAttributes: attributes)) }
             print("name:        \(user.name)")
             print("created:     \(user.createdAt.formatted(.iso8601))")
