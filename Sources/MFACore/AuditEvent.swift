@@ -37,6 +37,7 @@ public struct AuditEventType: RawRepresentable, Hashable, Sendable, Codable, Cus
     public static let radiusAuth = Self(rawValue: "radius_auth")
     public static let ldapBind = Self(rawValue: "ldap_bind")
     public static let apiAuth = Self(rawValue: "api_auth")
+    /// Written before logins' events carried their factor (`details.factor = "totp"`); still found in older stores.
     public static let totpAttempt = Self(rawValue: "totp_mfa_attempt")
     public static let totpEnrolled = Self(rawValue: "totp_enrolled")
     public static let totpDeleted = Self(rawValue: "totp_deleted")

@@ -241,7 +241,10 @@ public final class MFAAuthenticator: LoginAuthenticator {
         }
         switch step {
         case .verdict(let verdict): return .verdict(verdict)
-        case .code(let code): return .verdict(try await checkCode(code, credentials: credentials, attempt))
+        case .code(let code):
+            // One audit row per login: the login's event says which factor decided it.
+            details["factor"] = "totp"
+            return .verdict(try await checkCode(code, credentials: credentials, attempt))
         case .number(let pushID, let typed): return .verdict(await checkNumber(typed, pushID: pushID, attempt, details: &details))
         case .push(let credentials): return .push(credentials)
         case .codeChallenge: return .verdict(try await codeChallenge(attempt, grant: grant))
@@ -503,9 +506,7 @@ public final class MFAAuthenticator: LoginAuthenticator {
         } else {
             reason = .invalidCode
         }
-        let verdict: Verdict = reason.map { .reject($0) } ?? .accept
-        await record(.totpAttempt, attempt, verdict: verdict, details: [:])
-        return verdict
+        return reason.map { .reject($0) } ?? .accept
     }
 
     @inline(never)

@@ -8,8 +8,10 @@ extension PostgresStore {
     /// the user and starts the count afresh. The CTE's `FOR UPDATE` waits for another node's count and then reads the
     /// row as that one left it (§13.2.1, Read Committed), so failures on several nodes count together and exactly one
     /// of them locks. Returns true for that one (the caller writes `user_locked` once).
+    /// This node's next login of the user reads the count afresh, without waiting for the notification.
     public func recordFailure(for username: String, now: Date, policy: LockoutPolicy) async throws -> Bool {
-        try await countFailure(in: "users", of: username, now: now, policy: policy)
+        defer { credentialsCache.drop(username) }
+        return try await countFailure(in: "users", of: username, now: now, policy: policy)
     }
 
     /// The lockout rule on a table of accounts (`users`, `admins`), in one statement.
@@ -42,6 +44,7 @@ extension PostgresStore {
 
     /// A success ends the run of failures (one conditional write: nothing when there was none).
     public func clearFailures(for username: String) async throws {
+        defer { credentialsCache.drop(username) }
         try await database.withConnection(Self.loginLimit) { connection in
             try await connection.run(
                 """

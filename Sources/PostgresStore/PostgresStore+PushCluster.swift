@@ -112,14 +112,18 @@ extension PostgresStore {
         try await database.withConnection(Self.loginLimit) { connection in try await Self.push(id: id, connection) }
     }
 
-    /// Changes as they happen, from a LISTEN connection of this stream's own (PushChangeFeed): each call opens one,
+    /// Changes as they happen, from a LISTEN connection of this stream's own (NotificationFeed): each call opens one,
     /// so several consumers may each call it. It ends when the consumer stops iterating or the store closes.
     public func changes() -> AsyncStream<PushClusterChange> {
         let (stream, continuation) = AsyncStream.makeStream(of: PushClusterChange.self)
         let id = UUID()
-        let feed = PushChangeFeed(endpoint: endpoint, database: database, logger: logger)
+        let feed = NotificationFeed(
+            endpoint: endpoint, database: database, logger: logger, channel: Self.pushChannel, what: "push notifications")
         let task = Task {
-            await feed.run(continuation)
+            await feed.run(listening: { continuation.yield(.resynchronize) }) { payload, connection in
+                if let change = try await PushChangeFeed.change(payload, connection) { continuation.yield(change) }
+            }
+            continuation.finish()
             self.feeds.withLock { $0[id] = nil }
         }
         feeds.withLock { $0[id] = task }

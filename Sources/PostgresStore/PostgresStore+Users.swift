@@ -115,29 +115,29 @@ extension PostgresStore {
 }
 
 extension PostgresStore: CredentialStore {
+    /// From memory when the user was read before and no node changed it since (`CredentialsCache`, kept coherent by
+    /// `countersign_credentials` notifications); else from the database.
     public func credentials(for username: String) async throws -> UserCredentials? {
+        hearCredentialChanges()
         let started = ContinuousClock.now
-        defer { timing?(.credentialsRead, .now - started) }
-        let row = try await database.withConnection(Self.loginLimit) { connection in
+        let (cached, ticket) = credentialsCache.lookup(username)
+        if let cached {
+            timing?(.credentialsCached, .now - started)
+            return try cached.opened(for: username, with: secrets)
+        }
+        let read = try await database.withConnection(Self.loginLimit) { connection in
             try await connection.row(
                 """
                 SELECT users.password_hash, users.totp_secret, users.totp_algorithm, users.totp_digits, users.totp_period,
                     users.locked_until, users.failed_attempts, \(unescaped: EnrolledDevice.columns)
                 FROM users LEFT JOIN devices ON devices.username = users.name WHERE users.name = \(username)
                 """)
-                .map(CredentialsRow.init(row:))
+                .map(SealedCredentials.init(row:))
         }
-        guard let row else { return nil }
-        var totp: TOTPEnrollment?
-        if let sealed = row.sealed {
-            let parameters = TOTPParameters(
-                algorithm: TOTPAlgorithm(rawValue: row.algorithm ?? "") ?? .sha1, digits: row.digits.map(Int.init) ?? 6,
-                period: row.period.map(Int.init) ?? 30)
-            totp = TOTPEnrollment(secret: try secrets.open(sealed, for: username), parameters: parameters)
-        }
-        return UserCredentials(
-            username: username, passwordHash: row.passwordHash, totp: totp, device: row.device,
-            lockedUntil: row.lockedUntil.map(Date.init(timeIntervalSince1970:)), failedAttempts: Int(row.failedAttempts))
+        timing?(.credentialsRead, .now - started)
+        guard let read else { return nil }
+        credentialsCache.fill(username, read, since: ticket)
+        return try read.opened(for: username, with: secrets)
     }
 
     /// One statement, so that the same code on two nodes in the same millisecond is accepted once: the second INSERT
@@ -174,24 +174,12 @@ extension PostgresStore: CredentialStore {
 }
 
 /// The columns of a login's read.
-private struct CredentialsRow: Sendable {
-    var passwordHash: String?
-    var sealed: [UInt8]?
-    var algorithm: String?
-    var digits: Int64?
-    var period: Int64?
-    var lockedUntil: Double?
-    var failedAttempts: Int64
-    var device: EnrolledDevice?
-
-    init(row: PostgresRandomAccessRow) throws {
-        passwordHash = try row.get("password_hash")
-        sealed = try row.bytes("totp_secret")
-        algorithm = try row.get("totp_algorithm")
-        digits = try row.get("totp_digits")
-        period = try row.get("totp_period")
-        lockedUntil = try row.get("locked_until")
-        failedAttempts = try row.get("failed_attempts")
-        device = try EnrolledDevice(row: row)
+extension SealedCredentials {
+    fileprivate init(row: PostgresRandomAccessRow) throws {
+        self.init(
+            passwordHash: try row.get("password_hash"), sealedSecret: try row.bytes("totp_secret"),
+            algorithm: try row.get("totp_algorithm"), digits: try row.get("totp_digits", as: Int64?.self).map(Int.init),
+            period: try row.get("totp_period", as: Int64?.self).map(Int.init), device: try EnrolledDevice(row: row),
+            lockedUntil: try row.get("locked_until"), failedAttempts: Int(try row.get("failed_attempts", as: Int64.self)))
     }
 }

@@ -25,6 +25,10 @@ public final class PostgresStore: GatewayStore, ChallengeStore, PushCluster {
     let pushPrune = Occasionally(every: .seconds(60))
     /// `appendSoon` and `append`, batched.
     let eventWriter: EventWriter
+    /// What logins read, dropped when the `countersign_credentials` feed (started by the first login) says so.
+    let credentialsCache: CredentialsCache
+    let heardCredentialChanges = HeardCredentialChanges()
+    private let credentialFeed = Locked<Task<Void, Never>?>(nil)
 
     /// The login path's statements (credentials, used steps, lockout, challenges, pushes) answer within this or fail.
     static let loginLimit: Duration = .seconds(2)
@@ -58,6 +62,8 @@ public final class PostgresStore: GatewayStore, ChallengeStore, PushCluster {
         self.database = database
         // The pool leases connections only while run() runs; started now, a statement made at once still works.
         clientRun = Task { await client.run() }
+        let heard = heardCredentialChanges
+        credentialsCache = CredentialsCache { heard.look() }
         eventWriter = EventWriter { events in
             try await database.withConnection(Self.backgroundLimit) { connection in
                 try await connection.run(Self.insertEvents(events))
@@ -82,9 +88,30 @@ public final class PostgresStore: GatewayStore, ChallengeStore, PushCluster {
             feed.cancel()
             await feed.value
         }
+        if let feed = credentialFeed.withLock({ feed in defer { feed = nil }; return feed }) {
+            feed.cancel()
+            await feed.value
+        }
         clientRun.cancel()
         await clientRun.value
     }
+
+    /// Starts hearing which users' credentials change, once: until it listens, nothing is cached.
+    func hearCredentialChanges() {
+        credentialFeed.withLock { feed in
+            guard feed == nil else { return }
+            let notifications = NotificationFeed(
+                endpoint: endpoint, database: database, logger: logger, channel: Self.credentialsChannel,
+                what: "credential change notifications")
+            let heard = heardCredentialChanges
+            feed = Task {
+                await notifications.run(listening: heard.listening, heard: { user, _ in heard.heard(user) }, lost: heard.lost)
+            }
+        }
+    }
+
+    /// The NOTIFY channel of the users whose credentials changed (schema version 5's triggers); payload: the name.
+    static let credentialsChannel = "countersign_credentials"
 
     // MARK: Background failures
 

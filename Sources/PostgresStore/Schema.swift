@@ -184,6 +184,50 @@ enum Schema {
                 )
                 """
             ]),
+        // What logins read, announced when it changes (`countersign_credentials`, payload: the user name), so that
+        // every node's credentials cache drops it (CredentialsCache). A new user needs no notice: only users that
+        // exist are cached; a device's last use is not read by a login.
+        Migration(
+            version: 5,
+            statements: [
+                """
+                CREATE FUNCTION countersign_user_credentials_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN
+                    IF TG_OP = 'DELETE' THEN
+                        PERFORM pg_notify('countersign_credentials', OLD.name);
+                    ELSE
+                        PERFORM pg_notify('countersign_credentials', NEW.name);
+                    END IF;
+                    RETURN NULL;
+                END
+                $$
+                """,
+                """
+                CREATE TRIGGER user_credentials_changed
+                AFTER UPDATE OF password_hash, totp_secret, totp_algorithm, totp_digits, totp_period, failed_attempts,
+                    locked_until OR DELETE ON users
+                FOR EACH ROW EXECUTE FUNCTION countersign_user_credentials_changed()
+                """,
+                """
+                CREATE FUNCTION countersign_device_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN
+                    IF TG_OP <> 'INSERT' THEN
+                        PERFORM pg_notify('countersign_credentials', OLD.username);
+                    END IF;
+                    IF TG_OP <> 'DELETE' THEN
+                        PERFORM pg_notify('countersign_credentials', NEW.username);
+                    END IF;
+                    RETURN NULL;
+                END
+                $$
+                """,
+                """
+                CREATE TRIGGER device_changed
+                AFTER INSERT OR UPDATE OF id, username, public_key, name, platform, enrolled_at, webauthn_credential_id,
+                    webauthn_public_key OR DELETE ON devices
+                FOR EACH ROW EXECUTE FUNCTION countersign_device_changed()
+                """,
+            ]),
     ]
 
     /// Taken by every node's migration transaction, so nodes starting together on an empty database migrate once:

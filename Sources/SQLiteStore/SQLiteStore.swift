@@ -15,6 +15,8 @@ public final class SQLiteStore: GatewayStore {
     let loginReadQueue = DispatchQueue(label: "countersign.login-read", attributes: .concurrent)
     /// The database file and a connection of its own for `healthProblem()`; nil in memory.
     let health: HealthCheck?
+    /// What logins read, kept coherent with every writer by the `credential_changes` table.
+    let credentialsCache: CredentialsCache
     private let backgroundFailureHandler = Locked<@Sendable (String, any Error) -> Void>({ _, _ in })
     private let acceptedSincePrune = Locked(0)
 
@@ -44,6 +46,7 @@ public final class SQLiteStore: GatewayStore {
         return try SQLiteStore(
             database: pool, secrets: SecretBox(key: key),
             loginReads: ReadConnections(path: path, configuration: readConfiguration, fallback: pool),
+            changeLog: { try CredentialChangeLog(path: path, configuration: readConfiguration, fallback: pool) },
             health: HealthCheck(path: path), timing: timing)
     }
 
@@ -52,12 +55,14 @@ public final class SQLiteStore: GatewayStore {
         let queue = try DatabaseQueue()
         return try SQLiteStore(
             database: queue, secrets: SecretBox(key: key),
-            loginReads: ReadConnections(path: nil, configuration: Configuration(), fallback: queue))
+            loginReads: ReadConnections(path: nil, configuration: Configuration(), fallback: queue),
+            changeLog: { try CredentialChangeLog(path: nil, configuration: Configuration(), fallback: queue) })
     }
 
+    /// `changeLog` is made once the database is migrated (it reads the table the migrations make).
     private init(
-        database: any DatabaseWriter, secrets: SecretBox, loginReads: ReadConnections, health: HealthCheck? = nil,
-        timing: StoreTiming? = nil
+        database: any DatabaseWriter, secrets: SecretBox, loginReads: ReadConnections,
+        changeLog: () throws -> CredentialChangeLog, health: HealthCheck? = nil, timing: StoreTiming? = nil
     ) throws {
         self.database = database
         self.secrets = secrets
@@ -66,6 +71,8 @@ public final class SQLiteStore: GatewayStore {
         self.timing = timing
         groupCommit = GroupCommit(database: database, timing: timing)
         try Self.migrator.migrate(database)
+        let changes = try changeLog()
+        credentialsCache = CredentialsCache { changes.look() }
     }
 
     static var migrator: DatabaseMigrator {
@@ -204,6 +211,31 @@ public final class SQLiteStore: GatewayStore {
                         user TEXT NOT NULL UNIQUE,
                         expires REAL NOT NULL
                     ) WITHOUT ROWID;
+                    """)
+        }
+        // What every writer changed of what a login reads (CredentialChangeLog): the users whose password, secret,
+        // lock or failure count changed, or whose device came, changed or went (its last use is not read by a login).
+        // A new user needs no entry (only users that exist are cached). About the last thousand entries are kept; a reader further behind drops all.
+        migrator.registerMigration("v10-credential-changes") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE credential_changes (id INTEGER PRIMARY KEY AUTOINCREMENT, user TEXT NOT NULL);
+                    CREATE TRIGGER credential_changes_pruned AFTER INSERT ON credential_changes WHEN NEW.id % 1024 = 0
+                    BEGIN DELETE FROM credential_changes WHERE id <= NEW.id - 1024; END;
+                    CREATE TRIGGER user_credentials_changed
+                    AFTER UPDATE OF password_hash, totp_secret, totp_algorithm, totp_digits, totp_period, failed_attempts,
+                        locked_until ON users
+                    BEGIN INSERT INTO credential_changes (user) VALUES (NEW.name); END;
+                    CREATE TRIGGER user_deleted AFTER DELETE ON users
+                    BEGIN INSERT INTO credential_changes (user) VALUES (OLD.name); END;
+                    CREATE TRIGGER device_added AFTER INSERT ON devices
+                    BEGIN INSERT INTO credential_changes (user) VALUES (NEW.user); END;
+                    CREATE TRIGGER device_changed
+                    AFTER UPDATE OF id, user, public_key, name, platform, enrolled_at, webauthn_credential_id,
+                        webauthn_public_key ON devices
+                    BEGIN INSERT INTO credential_changes (user) VALUES (OLD.user), (NEW.user); END;
+                    CREATE TRIGGER device_deleted AFTER DELETE ON devices
+                    BEGIN INSERT INTO credential_changes (user) VALUES (OLD.user); END;
                     """)
         }
         return migrator
@@ -428,12 +460,23 @@ public final class SQLiteStore: GatewayStore {
 }
 
 extension SQLiteStore: CredentialStore {
+    /// From memory when the user was read before and nothing changed it since (`CredentialsCache`); else from the
+    /// database, on the read queue.
     public func credentials(for username: String) async throws -> UserCredentials? {
-        try await onLoginReadQueue {
+        let looked = ContinuousClock.now
+        let (cached, ticket) = credentialsCache.lookup(username)
+        if let cached {
+            timing?(.credentialsCached, .now - looked)
+            return try cached.opened(for: username, with: secrets)
+        }
+        let read = try await onLoginReadQueue {
             let started = ContinuousClock.now
             defer { self.timing?(.credentialsRead, .now - started) }
-            return try self.credentialsNow(for: username)
+            return try self.sealedCredentialsNow(for: username)
         }
+        guard let read else { return nil }
+        credentialsCache.fill(username, read, since: ticket)
+        return try read.opened(for: username, with: secrets)
     }
 
     /// Runs a login-path read on the read queue, not on the caller's event loop: with a large store the page may
@@ -446,28 +489,15 @@ extension SQLiteStore: CredentialStore {
 
     /// Synchronous, so that its locals stay off the login task's async frames, which a login waiting on a push keeps.
     @inline(never)
-    func credentialsNow(for username: String) throws -> UserCredentials? {
-        typealias Columns = (
-            passwordHash: String?, sealed: Data?, algorithm: String?, digits: Int?, period: Int?, device: EnrolledDevice?,
-            lockedUntil: Double?, failedAttempts: Int
-        )
-        let found: Columns? = try loginReads.readStatement { db in
+    func sealedCredentialsNow(for username: String) throws -> SealedCredentials? {
+        try loginReads.readStatement { db in
             guard let row = try Row.fetchOne(db.cachedStatement(sql: Self.credentialsQuery), arguments: [username]) else { return nil }
             // By position (the query's column order): a lookup by name costs more than the rest of the row.
             let device = (row[7] as String?) != nil ? EnrolledDevice(row: row) : nil
-            return (row[0], row[1], row[2], row[3], row[4], device, row[5], row[6])
+            return SealedCredentials(
+                passwordHash: row[0], sealedSecret: (row[1] as Data?).map(Array.init), algorithm: row[2], digits: row[3],
+                period: row[4], device: device, lockedUntil: row[5], failedAttempts: row[6])
         }
-        guard let found else { return nil }
-        var totp: TOTPEnrollment?
-        if let sealed = found.sealed {
-            let parameters = TOTPParameters(
-                algorithm: TOTPAlgorithm(rawValue: found.algorithm ?? "") ?? .sha1, digits: found.digits ?? 6,
-                period: found.period ?? 30)
-            totp = TOTPEnrollment(secret: try secrets.open(Array(sealed), for: username), parameters: parameters)
-        }
-        return UserCredentials(
-            username: username, passwordHash: found.passwordHash, totp: totp, device: found.device,
-            lockedUntil: found.lockedUntil.map(Date.init(timeIntervalSince1970:)), failedAttempts: found.failedAttempts)
     }
 
     private static let credentialsQuery = """

@@ -435,7 +435,7 @@ struct Events: AsyncParsableCommand {
     @Flag(help: "One JSON object per line.") var json = false
     @Flag(help: "Keep printing new events as they arrive.") var follow = false
     @Option(help: "Only this user's events.") var user: String?
-    @Option(help: "Only events of this type (radius_auth, totp_mfa_attempt, …).") var type: String?
+    @Option(help: "Only events of this type (radius_auth, ldap_bind, user_locked, …).") var type: String?
     @Option(help: "At most the last N events.") var limit: Int?
 
     func run() async throws {

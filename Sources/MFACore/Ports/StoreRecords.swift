@@ -2,8 +2,10 @@ import Foundation
 
 /// The store operations on the login path that are timed.
 public enum StoreOperation: String, Sendable, CaseIterable {
-    /// A user's credentials read for a login.
+    /// A user's credentials read from the database for a login.
     case credentialsRead = "credentials_read"
+    /// A user's credentials found in memory for a login (CredentialsCache), the look for changes included.
+    case credentialsCached = "credentials_cached"
     /// One group transaction of the login path's writes, committed.
     case commit
 }

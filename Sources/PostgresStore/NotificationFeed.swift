@@ -3,16 +3,19 @@ import Logging
 import MFACore
 import PostgresNIO
 
-/// What other nodes did to the pushes, heard on a connection of its own: postgres-nio's pool may close or swap its
-/// connections, and a LISTEN belongs to one session (§ LISTEN). Nothing reconnects or listens again by itself, so
-/// this does: after each loss it connects again, with a backoff, and says `.resynchronize` once listening again.
+/// One NOTIFY channel, heard on a connection of its own: postgres-nio's pool may close or swap its connections, and a
+/// LISTEN belongs to one session (§ LISTEN). Nothing reconnects or listens again by itself, so this does: after each
+/// loss it connects again, with a backoff, and calls `listening` once listening again.
 ///
-/// LISTEN comes first and `.resynchronize` after it, so the consumer's read of what is pending happens while
-/// notifications are already being kept: nothing falls between the two.
-struct PushChangeFeed: Sendable {
+/// LISTEN comes first and `listening` after it, so what the consumer reads afresh then is read while notifications
+/// are already being kept: nothing falls between the two.
+struct NotificationFeed: Sendable {
     let endpoint: PostgresEndpoint
     let database: PooledDatabase
     let logger: Logger
+    let channel: String
+    /// For the log line when the connection is lost: "push notifications".
+    let what: String
 
     /// How long to wait before connecting again: 0.5 s, doubling to 5 s; back to the start once listening.
     static let firstRetry: Duration = .milliseconds(500)
@@ -20,49 +23,54 @@ struct PushChangeFeed: Sendable {
     /// A silent network loses a connection without closing it: a statement this often finds out.
     static let probeInterval: Duration = .seconds(5)
 
-    /// Feeds `continuation` until the task is cancelled, then finishes it.
-    func run(_ continuation: AsyncStream<PushClusterChange>.Continuation) async {
+    /// Listens until the task is cancelled. `listening` after each LISTEN is answered, `heard` for each notification
+    /// (on the same connection, in the order sent), `lost` when the connection went.
+    func run(
+        listening: @escaping @Sendable () -> Void, heard: @escaping @Sendable (String, PostgresConnection) async throws -> Void,
+        lost: @escaping @Sendable () -> Void = {}
+    ) async {
         var retry = Self.firstRetry
         var connectionID = 0
         while !Task.isCancelled {
             do {
-                // Migrated first: the table must exist before notifications about it are read.
+                // Migrated first: the tables must exist before notifications about them are read.
                 try await database.withConnection(PostgresStore.loginLimit) { _ in }
                 connectionID += 1
                 let connection = try await PostgresConnection.connect(
                     configuration: try endpoint.connectionConfiguration(applicationName: PostgresEndpoint.feedApplicationName),
                     id: connectionID, logger: PostgresConnection.quiet)
                 do {
-                    try await listen(on: connection, continuation) { retry = Self.firstRetry }
+                    try await listen(on: connection, heard: heard) {
+                        retry = Self.firstRetry
+                        listening()
+                    }
                 } catch {
+                    lost()
                     try? await connection.close()
                     throw error
                 }
+                lost()
                 try? await connection.close()
             } catch {
                 if Task.isCancelled { break }
                 logger.warning(
-                    "push notifications interrupted", metadata: ["error": "\(StoreErrors.map(error))", "retry": "\(retry.formatted)"])
+                    "\(what) interrupted", metadata: ["error": "\(StoreErrors.map(error))", "retry": "\(retry.formatted)"])
             }
             try? await Task.sleep(for: retry)
             retry = min(retry * 2, Self.longestRetry)
         }
-        continuation.finish()
     }
 
     /// Returns when the connection is lost (or throws); `listening` is called once LISTEN has been answered.
     private func listen(
-        on connection: PostgresConnection, _ continuation: AsyncStream<PushClusterChange>.Continuation,
+        on connection: PostgresConnection, heard: @escaping @Sendable (String, PostgresConnection) async throws -> Void,
         listening: () -> Void
     ) async throws {
-        try await connection.listen(on: PostgresStore.pushChannel) { notifications in
+        try await connection.listen(on: channel) { notifications in
             listening()
-            continuation.yield(.resynchronize)
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask {
-                    for try await notification in notifications {
-                        if let change = try await Self.change(notification.payload, connection) { continuation.yield(change) }
-                    }
+                    for try await notification in notifications { try await heard(notification.payload, connection) }
                 }
                 group.addTask {
                     while true {
@@ -83,7 +91,10 @@ struct PushChangeFeed: Sendable {
             }
         }
     }
+}
 
+/// What other nodes did to the pushes: `countersign_push`'s payloads turned into changes.
+enum PushChangeFeed {
     /// The change a payload announces, read from the row on the same connection (so in the order announced); nil
     /// when the push is gone already or the payload is not one of ours.
     static func change(_ payload: String, _ connection: PostgresConnection) async throws -> PushClusterChange? {
@@ -99,6 +110,50 @@ struct PushChangeFeed: Sendable {
             return .deviceSeen(deviceID: id)
         default:
             return nil
+        }
+    }
+}
+
+/// What the `countersign_credentials` feed heard since the credentials cache last looked. While the feed is not
+/// listening nothing can be known, so every look says `.all` and nothing stays cached.
+final class HeardCredentialChanges: Sendable {
+    private struct State {
+        var listening = false
+        /// Listening again after a gap: whatever changed meanwhile went unheard.
+        var resumed = false
+        var users: [String] = []
+    }
+
+    private let state = Locked(State())
+    /// More than this heard before a look: dropping everything costs less than keeping them.
+    static let mostKept = 1024
+
+    func listening() {
+        state.withLock { state in
+            state.listening = true
+            state.resumed = true
+            state.users = []
+        }
+    }
+
+    func lost() {
+        state.withLock { $0.listening = false }
+    }
+
+    func heard(_ user: String) {
+        state.withLock { state in
+            if state.users.count < Self.mostKept { state.users.append(user) } else { state.resumed = true }
+        }
+    }
+
+    func look() -> CredentialChanges {
+        state.withLock { state in
+            defer {
+                state.resumed = false
+                state.users = []
+            }
+            if !state.listening || state.resumed { return .all }
+            return state.users.isEmpty ? .none : .users(state.users)
         }
     }
 }

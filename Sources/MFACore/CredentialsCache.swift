@@ -1,0 +1,85 @@
+import Foundation
+
+/// Which users' credentials were changed since the cache last looked, as the store's change source tells it.
+public enum CredentialChanges: Sendable, Equatable {
+    case none
+    case users([String])
+    /// It cannot tell (the record of changes was pruned past the last look, the notifications were interrupted):
+    /// everything cached may be stale.
+    case all
+}
+
+/// What a login reads about a user, kept in memory after the first read, so that a login of a known user reads no
+/// disk and waits for no other thread before its one write. Coherent with every writer (the admin CLI in another
+/// process, other nodes, this process): before each lookup the store's change source says which users changed since
+/// the last look, and those entries are dropped first. The look and the lookup happen under one lock, so no lookup
+/// sees an entry whose change was already heard.
+///
+/// Only users that exist are kept (a user added elsewhere is found on its first login), and the used TOTP steps are
+/// never kept: a code is always checked against the store's record by the login's write, so the cache cannot answer
+/// a replay. Bounded: when full, an arbitrary entry makes room.
+public final class CredentialsCache: Sendable {
+    /// Proof of when a read began: an entry read before a change heard since is not kept (it may predate the change).
+    public struct Ticket: Sendable, Equatable {
+        fileprivate let epoch: UInt64
+    }
+
+    public static let defaultCapacity = 100_000
+
+    private struct State {
+        var entries: [String: SealedCredentials] = [:]
+        /// Bumped by every change heard.
+        var epoch: UInt64 = 0
+
+        mutating func apply(_ changes: CredentialChanges) {
+            switch changes {
+            case .none:
+                return
+            case .users(let names):
+                for name in names { entries[name] = nil }
+            case .all:
+                entries.removeAll()
+            }
+            epoch &+= 1
+        }
+    }
+
+    private let capacity: Int
+    /// Called under the cache's lock, so must be quick and must not call back into the cache.
+    private let changes: @Sendable () -> CredentialChanges
+    private let state = Locked(State())
+
+    public init(capacity: Int = CredentialsCache.defaultCapacity, changes: @escaping @Sendable () -> CredentialChanges) {
+        precondition(capacity > 0)
+        self.capacity = capacity
+        self.changes = changes
+    }
+
+    /// The user's entry when it is cached and no change to it has been heard; the ticket goes with a read from the
+    /// store that follows a miss.
+    public func lookup(_ username: String) -> (entry: SealedCredentials?, ticket: Ticket) {
+        state.withLock { state in
+            state.apply(changes())
+            return (state.entries[username], Ticket(epoch: state.epoch))
+        }
+    }
+
+    /// Keeps what a read that began at `ticket` found, unless a change was heard since.
+    public func fill(_ username: String, _ entry: SealedCredentials, since ticket: Ticket) {
+        state.withLock { state in
+            state.apply(changes())
+            guard state.epoch == ticket.epoch else { return }
+            if state.entries.count >= capacity, state.entries[username] == nil {
+                state.entries.remove(at: state.entries.startIndex)
+            }
+            state.entries[username] = entry
+        }
+    }
+
+    /// This process changed the user: its next login reads the store.
+    public func drop(_ username: String) {
+        state.withLock { $0.apply(.users([username])) }
+    }
+
+    public var count: Int { state.withLock { $0.entries.count } }
+}

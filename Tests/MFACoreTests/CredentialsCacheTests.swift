@@ -1,0 +1,53 @@
+import MFACore
+import Testing
+
+@Suite struct CredentialsCacheTests {
+    /// The change source, scripted: what each look returns.
+    final class Changes: Sendable {
+        private let pending = Locked<[CredentialChanges]>([])
+        func next(_ changes: CredentialChanges) { pending.withLock { $0.append(changes) } }
+        func look() -> CredentialChanges { pending.withLock { $0.isEmpty ? .none : $0.removeFirst() } }
+    }
+
+    func entry(_ hash: String) -> SealedCredentials {
+        SealedCredentials(
+            passwordHash: hash, sealedSecret: nil, algorithm: nil, digits: nil, period: nil, device: nil, lockedUntil: nil,
+            failedAttempts: 0)
+    }
+
+    @Test func aChangeHeardDropsTheEntryBeforeTheLookup() {
+        let changes = Changes()
+        let cache = CredentialsCache { changes.look() }
+        let (missing, ticket) = cache.lookup("alice")
+        #expect(missing == nil)
+        cache.fill("alice", entry("one"), since: ticket)
+        #expect(cache.lookup("alice").entry?.passwordHash == "one")
+        changes.next(.users(["bob"]))
+        #expect(cache.lookup("alice").entry?.passwordHash == "one")
+        changes.next(.users(["alice"]))
+        #expect(cache.lookup("alice").entry == nil)
+        cache.fill("alice", entry("two"), since: cache.lookup("alice").ticket)
+        changes.next(.all)
+        #expect(cache.lookup("alice").entry == nil)
+    }
+
+    /// A read that began before a change was heard may hold the old values: it is not kept.
+    @Test func aReadOverlappingAChangeIsNotKept() {
+        let changes = Changes()
+        let cache = CredentialsCache { changes.look() }
+        let ticket = cache.lookup("alice").ticket
+        changes.next(.users(["alice"]))
+        cache.fill("alice", entry("stale"), since: ticket)
+        #expect(cache.lookup("alice").entry == nil)
+        #expect(cache.count == 0)
+    }
+
+    @Test func theCapacityIsNeverExceeded() {
+        let cache = CredentialsCache(capacity: 3) { .none }
+        for name in ["a", "b", "c", "d", "e"] { cache.fill(name, entry(name), since: cache.lookup(name).ticket) }
+        #expect(cache.count == 3)
+        #expect(cache.lookup("e").entry?.passwordHash == "e")
+        cache.drop("e")
+        #expect(cache.lookup("e").entry == nil)
+    }
+}
