@@ -3,7 +3,9 @@
 `countersign serve` over HTTPS and FreeRADIUS's radclient: an invited user opens the link, enrolls TOTP from the QR
 code (decoded by zxing-cpp, not from the text), confirms a code and logs in through radclient; then signs in to the
 portal with password and code, removes TOTP, and the next RADIUS login is refused; invited again, enrolls this
-browser as its push device from the portal's link (its QR code decoded too), and approves a RADIUS login's push.
+browser as its push device from the portal's link (its QR code decoded too), and approves a RADIUS login's push;
+signs in to the portal with password and that push (approved in another tab), removes the device, and the next
+RADIUS login is refused at once, with no push.
 
     Tests/Browser/portal_tests.py BIN_DIR    # BIN_DIR: `swift build --show-bin-path`
 
@@ -11,6 +13,7 @@ Prints one closing line `browser: N passed, N failed` (Scripts/test adds it to i
 With COUNTERSIGN_SCREENSHOTS=docs the README's screenshots are written there.
 """
 import base64
+import json
 import os
 import shutil
 import time
@@ -24,6 +27,13 @@ import support
 from support import Browser, CertificateAuthority, Gateway, Radclient
 
 BINARIES = None
+
+# Clicks the portal's sign-in button when another tab of the origin sets "countersign-test-sign-in" in localStorage.
+SIGN_IN_ON_STORAGE_EVENT = """
+addEventListener("storage", (event) => {
+  if (event.key === "countersign-test-sign-in") document.getElementById("sign-in").click();
+});
+"""
 
 
 class UserPortal(unittest.TestCase):
@@ -55,6 +65,28 @@ class UserPortal(unittest.TestCase):
         field = self.browser.visible(css)
         field.clear()
         field.send_keys(text)
+
+    def audit_events(self, **fields):
+        """The audit events logged so far (one JSON line each) whose fields have these values."""
+        with self.gateway.changed:
+            lines = list(self.gateway.lines)
+        events = []
+        for line in lines:
+            try:
+                event = json.loads(line)
+            except ValueError:
+                continue
+            if event.get("message") == "audit" and all(event.get(key) == value for key, value in fields.items()):
+                events.append(event)
+        return events
+
+    def wait_for_audit_event(self, seen=0, **fields):
+        """The newest audit event with these fields, once the gateway has logged more than the `seen` it had."""
+        with self.gateway.changed:
+            self.gateway.changed.wait_for(lambda: len(self.audit_events(**fields)) > seen, timeout=support.WAIT)
+        events = self.audit_events(**fields)
+        self.assertGreater(len(events), seen, f"no new audit event {fields}")
+        return events[-1]
 
     def fresh_code(self):
         """A code of a step later than any used, within the one step of drift the gateway allows."""
@@ -155,6 +187,47 @@ class UserPortal(unittest.TestCase):
         finally:
             login.kill()
         self.assertEqual(code, "Access-Accept", output)
+
+    def test_5_signed_in_with_push_the_user_removes_the_device_and_radius_no_longer_pushes(self):
+        driver = self.driver
+        # test_4 left the web authenticator, enrolled for dana, in this tab; the portal opens in another.
+        authenticator = driver.current_window_handle
+        self.browser.wait(lambda d: d.find_element(By.ID, "device-user").text == "dana")
+        driver.switch_to.new_window("tab")
+        portal = driver.current_window_handle
+        self.browser.open(f"{self.gateway.origin}/portal/sign-in")
+        self.type_into("#name", "dana")
+        self.type_into("#password", "dana pw")
+        # The POST waits for the push's answer, and a command to its tab would wait with it: the authenticator's tab
+        # has the form sent, through a storage event (same origin).
+        driver.execute_script(SIGN_IN_ON_STORAGE_EVENT)
+        driver.switch_to.window(authenticator)
+        driver.execute_script("localStorage.setItem('countersign-test-sign-in', String(Date.now()))")
+        card = self.browser.push_card()
+        self.assertIn("portal: web", card.text)
+        card.find_element(By.CSS_SELECTOR, "button.approve").click()
+        self.browser.no_push_card()
+        self.browser.wait(lambda d: d.find_element(By.ID, "status").text == "Approved.")
+        # The sign-in that made the push logs it once answered.
+        push = self.wait_for_audit_event(type="push_mfa_attempt", user="dana", resource="portal:web")
+        self.wait_for_audit_event(type="push_mfa_approved", user="dana", **{"details.push_id": push["details.push_id"]})
+        driver.switch_to.window(portal)
+        self.browser.wait(lambda d: d.current_url.endswith("/portal"))
+        self.assertIn("push_mfa_approved", self.browser.text_of("#events"))
+        self.browser.visible("#remove-device").click()
+        self.browser.wait(expected_conditions.alert_is_present()).accept()
+        self.browser.wait(lambda d: d.find_elements(By.ID, "notice") and "Device removed." in d.find_element(By.ID, "notice").text)
+        self.assertEqual(self.browser.text_of("#device"), "None.")
+        self.assertFalse(self.gateway.has_device("dana"))
+        pushes = len(self.audit_events(type="push_mfa_attempt", user="dana"))
+        refusal = {"type": "radius_auth", "user": "dana", "result": "failure", "error": "no_second_factor"}
+        refusals = len(self.audit_events(**refusal))
+        # Well inside the 45 s a push would wait for its answer: the reply comes at once or the login fails here.
+        code, attributes, output = Radclient(self.gateway, "dana", "dana pw", timeout=10).result()
+        self.assertEqual(code, "Access-Reject", output)
+        self.assertEqual(attributes.get("Reply-Message"), "No second factor enrolled", output)
+        self.wait_for_audit_event(seen=refusals, **refusal)
+        self.assertEqual(len(self.audit_events(type="push_mfa_attempt", user="dana")), pushes)
 
 
 def use_binaries(path):
