@@ -23,9 +23,10 @@ def bad(run):
 def line(round_):
     run = json.loads(sys.stdin.read())
     flag = "  ! %d wrong, %d lost" % (run["wrong"], run["lost"]) if bad(run) else ""
-    print("  %-12s %-8s c=%-4d round %s: %9.0f req/s  p50 %7.2f ms  p99 %7.2f ms  (%d/%d accepted)%s" % (
+    cpu = "  cpu %5.1f us/req" % run["server_cpu_us"] if "server_cpu_us" in run else ""
+    print("  %-12s %-8s c=%-4d round %s: %9.0f req/s  p50 %7.2f ms  p99 %7.2f ms  (%d/%d accepted)%s%s" % (
         run["label"], run["workload"], run["concurrency"], round_, run["throughput"], run["p50_ms"],
-        run["p99_ms"], run["accepted"], run["requests"], flag))
+        run["p99_ms"], run["accepted"], run["requests"], cpu, flag))
 
 
 def load(path):
@@ -84,6 +85,20 @@ def comparison_rows(table, workload, concurrencies):
     return out
 
 
+def cpu_rows(table, concurrencies):
+    """Server CPU time per answered request in the (a) runs: the median over the rounds, for both servers."""
+    out = ["server CPU per login in (a), user + system time of the server process (/proc/PID/stat), median over the rounds",
+           "%6s | %12s %12s | %10s" % ("conc", "FR us/login", "CS us/login", "CS/FR cpu")]
+    out.append("-" * len(out[1]))
+    for c in concurrencies:
+        fr = [r["server_cpu_us"] for r in table.select(FR, "totp", c) if "server_cpu_us" in r]
+        cs = [r["server_cpu_us"] for r in table.select(CS, "totp", c) if "server_cpu_us" in r]
+        if fr and cs:
+            f, k = statistics.median(fr), statistics.median(cs)
+            out.append("%6d | %12.1f %12.1f | %10s" % (c, f, k, ratio(k, f)))
+    return out
+
+
 def flagged(runs):
     """The lines listing runs with too many wrong or lost replies, under a heading; none when there are none."""
     out = []
@@ -114,6 +129,9 @@ def compare(path, meta, folder, password_concurrency):
     concurrencies = sorted({r["_concurrency"] for r in runs if r["_workload"] == "totp" and r["_label"] == FR})
     out.append("(a) second-factor-only TOTP (User-Password is the code)")
     out += comparison_rows(table, "totp", concurrencies)
+    out.append("")
+
+    out += cpu_rows(table, concurrencies)
     out.append("")
 
     out.append("(b) password + appended code, Countersign at its default password-hash cost")
