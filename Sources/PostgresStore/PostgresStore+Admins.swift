@@ -41,11 +41,8 @@ extension PostgresStore {
         guard let row else { return nil }
         var totp: TOTPEnrollment?
         if let sealed = try row.bytes("totp_secret") {
-            let parameters = TOTPParameters(
-                algorithm: TOTPAlgorithm(rawValue: try row.get("totp_algorithm", as: String?.self) ?? "") ?? .sha1,
-                digits: try row.get("totp_digits", as: Int64?.self).map(Int.init) ?? 6,
-                period: try row.get("totp_period", as: Int64?.self).map(Int.init) ?? 30)
-            totp = TOTPEnrollment(secret: try secrets.open(sealed, for: StoreConventions.adminSealingName(name)), parameters: parameters)
+            totp = TOTPEnrollment(
+                secret: try secrets.open(sealed, for: StoreConventions.adminSealingName(name)), parameters: try TOTPParameters(row: row))
         }
         return AdminAccount(
             name: name, passwordHash: try row.get("password_hash"), createdAt: Date(timeIntervalSince1970: try row.get("created_at")),

@@ -25,6 +25,11 @@ extension PostgresStore: StoreTransfer {
                 try await each("SELECT \(EnrolledDevice.columns) FROM devices ORDER BY id", connection) { row in
                     if let device = try EnrolledDevice(row: row) { try body(.device(device)) }
                 }
+                try await each("SELECT token_hash, username, expires FROM invitations ORDER BY username", connection) { row in
+                    let expires = Date(timeIntervalSince1970: try row.get("expires"))
+                    try body(.invitation(tokenHash: try row.bytes("token_hash") ?? [], user: try row.get("username"), expires: expires))
+                }
+                try await each("SELECT * FROM admins ORDER BY name", connection) { try body(.admin(try AdminRecord(row: $0))) }
                 try await each("SELECT key, value FROM settings ORDER BY key", connection) { row in
                     try body(.setting(key: try row.get("key"), value: try row.bytes("value") ?? []))
                 }
@@ -49,13 +54,11 @@ extension PostgresStore: StoreTransfer {
             try await connection.transaction { connection in
                 let holds = try await connection.rows(
                     """
-                    SELECT EXISTS (SELECT 1 FROM users) OR EXISTS (SELECT 1 FROM user_groups) OR EXISTS (SELECT 1 FROM events)
-                        AS holds
+                    SELECT EXISTS (SELECT 1 FROM users) OR EXISTS (SELECT 1 FROM user_groups) OR EXISTS (SELECT 1 FROM admins)
+                        OR EXISTS (SELECT 1 FROM events) AS holds
                     """
                 ).first?.get("holds", as: Bool.self) ?? false
-                guard !holds else {
-                    throw StoreError(.storeNotEmpty, "the target store holds users, groups or events already: copy only into an empty store")
-                }
+                guard !holds else { throw StoreError.targetNotEmpty }
                 var summary = StoreCopySummary(users: 0, devices: 0)
                 while let record = try next() {
                     switch record {
@@ -87,6 +90,16 @@ extension PostgresStore: StoreTransfer {
                         summary.groups += 1
                     case .groupMember(let group, let user):
                         try await connection.run("INSERT INTO group_members (group_name, username) VALUES (\(group), \(user))")
+                    case .admin(let admin):
+                        try await Self.insert(admin, connection)
+                        summary.admins += 1
+                    case .invitation(let tokenHash, let user, let expires):
+                        try await connection.run(
+                            """
+                            INSERT INTO invitations (token_hash, username, expires)
+                            VALUES (\(ByteBuffer(bytes: tokenHash)), \(user), \(expires.timeIntervalSince1970))
+                            """)
+                        summary.invitations += 1
                     }
                 }
                 return summary
@@ -109,6 +122,19 @@ extension PostgresStore: StoreTransfer {
             try await connection.run("INSERT INTO totp_used_steps (username, step) VALUES (\(user.name), \(step))")
         }
     }
+
+    private static func insert(_ admin: AdminRecord, _ connection: PostgresConnection) async throws {
+        let sealed = admin.sealedTOTPSecret.map { ByteBuffer(bytes: $0) }
+        try await connection.run(
+            """
+            INSERT INTO admins (name, password_hash, created_at, totp_secret, totp_algorithm, totp_digits, totp_period,
+                totp_confirmed, totp_last_step, failed_attempts, failed_since, locked_until)
+            VALUES (\(admin.name), \(admin.passwordHash), \(admin.createdAt.timeIntervalSince1970), \(sealed),
+                \(admin.totpParameters?.algorithm.rawValue), \(admin.totpParameters.map { Int64($0.digits) }),
+                \(admin.totpParameters.map { Int64($0.period) }), \(admin.totpConfirmed), \(admin.lastUsedStep),
+                \(Int64(admin.failedAttempts)), \(admin.failedSince?.timeIntervalSince1970), \(admin.lockedUntil?.timeIntervalSince1970))
+            """)
+    }
 }
 
 extension UserRecord {
@@ -117,16 +143,34 @@ extension UserRecord {
         self.init(
             name: try row.get("name"), passwordHash: try row.get("password_hash"),
             createdAt: Date(timeIntervalSince1970: try row.get("created_at")), sealedTOTPSecret: sealed,
-            totpParameters: sealed == nil
-                ? nil
-                : TOTPParameters(
-                    algorithm: TOTPAlgorithm(rawValue: try row.get("totp_algorithm", as: String?.self) ?? "") ?? .sha1,
-                    digits: Int(try row.get("totp_digits", as: Int64?.self) ?? 6),
-                    period: Int(try row.get("totp_period", as: Int64?.self) ?? 30)),
+            totpParameters: sealed == nil ? nil : try TOTPParameters(row: row),
             totpEnrolledAt: try row.get("totp_enrolled_at", as: Double?.self).map(Date.init(timeIntervalSince1970:)),
             lastUsedStep: try row.get("used_step", as: Int64?.self),
             failedAttempts: Int(try row.get("failed_attempts", as: Int64.self)),
             failedSince: try row.get("failed_since", as: Double?.self).map(Date.init(timeIntervalSince1970:)),
             lockedUntil: try row.get("locked_until", as: Double?.self).map(Date.init(timeIntervalSince1970:)))
+    }
+}
+
+extension AdminRecord {
+    init(row: PostgresRandomAccessRow) throws {
+        let sealed = try row.bytes("totp_secret")
+        self.init(
+            name: try row.get("name"), passwordHash: try row.get("password_hash"),
+            createdAt: Date(timeIntervalSince1970: try row.get("created_at")), sealedTOTPSecret: sealed,
+            totpParameters: sealed == nil ? nil : try TOTPParameters(row: row), totpConfirmed: try row.get("totp_confirmed"),
+            lastUsedStep: try row.get("totp_last_step", as: Int64?.self),
+            failedAttempts: Int(try row.get("failed_attempts", as: Int64.self)),
+            failedSince: try row.get("failed_since", as: Double?.self).map(Date.init(timeIntervalSince1970:)),
+            lockedUntil: try row.get("locked_until", as: Double?.self).map(Date.init(timeIntervalSince1970:)))
+    }
+}
+
+extension TOTPParameters {
+    /// The totp_algorithm, totp_digits and totp_period columns of a row of users or admins.
+    init(row: PostgresRandomAccessRow) throws {
+        self.init(
+            algorithm: TOTPAlgorithm(rawValue: try row.get("totp_algorithm", as: String?.self) ?? "") ?? .sha1,
+            digits: Int(try row.get("totp_digits", as: Int64?.self) ?? 6), period: Int(try row.get("totp_period", as: Int64?.self) ?? 30))
     }
 }

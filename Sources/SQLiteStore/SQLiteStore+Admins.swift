@@ -36,11 +36,8 @@ extension SQLiteStore {
         guard let row else { return nil }
         var totp: TOTPEnrollment?
         if let sealed = row["totp_secret"] as Data? {
-            let parameters = TOTPParameters(
-                algorithm: TOTPAlgorithm(rawValue: row["totp_algorithm"] ?? "") ?? .sha1, digits: row["totp_digits"] ?? 6,
-                period: row["totp_period"] ?? 30)
             totp = TOTPEnrollment(
-                secret: try secrets.open(Array(sealed), for: StoreConventions.adminSealingName(name)), parameters: parameters)
+                secret: try secrets.open(Array(sealed), for: StoreConventions.adminSealingName(name)), parameters: TOTPParameters(row: row))
         }
         return AdminAccount(
             name: name, passwordHash: row["password_hash"], createdAt: Date(timeIntervalSince1970: row["created_at"]), totp: totp,

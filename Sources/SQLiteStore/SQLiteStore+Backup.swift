@@ -53,11 +53,14 @@ extension SQLiteStore {
             let summary = try copy.writeWithoutTransaction { db in
                 // The pages carry the source's WAL mode; one file without a -wal beside it is what a backup should be.
                 try db.execute(sql: "PRAGMA journal_mode = DELETE")
-                // A store from before devices or groups lacks their tables: the migrations add them when it opens.
+                // A store from before devices, groups, admins or invitations lacks their tables: the migrations add them
+                // when it opens.
                 func count(_ table: String) throws -> Int {
                     try db.tableExists(table) ? Int.fetchOne(db, sql: "SELECT count(*) FROM \(table)") ?? 0 : 0
                 }
-                return StoreCopySummary(users: try count("users"), devices: try count("devices"), groups: try count("user_groups"))
+                return StoreCopySummary(
+                    users: try count("users"), devices: try count("devices"), groups: try count("user_groups"),
+                    admins: try count("admins"), invitations: try count("invitations"))
             }
             try copy.close()
             guard rename(partial, destination) == 0 else {

@@ -10,8 +10,9 @@ import Testing
 @Suite struct StoreCopyTests {
     typealias Installation = ServeProcessTests.Installation
 
-    /// Users with their sealed secrets, used codes and locks, devices, the signing key and events come through: a code
-    /// used before the copy stays used, a new one is accepted, and the device's server key is the same.
+    /// Users and the console's admins with their sealed secrets, used codes and locks, devices, invitations, the signing
+    /// key and events come through: a code used before the copy stays used, a new one is accepted, the device's server
+    /// key is the same, and an invitation is redeemed once.
     @Test func everythingComesThroughAndSecretsStillOpen() async throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("countersign-copy-\(UUID())").path
         defer { try? FileManager.default.removeItem(atPath: folder) }
@@ -62,12 +63,21 @@ import Testing
         try await source.addDevice(device)
         let serverKey = try await source.serverSigningKey()
         try await source.append([AuditEvent(time: Date(), type: .userAdded, user: "alice", result: .success, node: "a")])
+        try await source.createInvitation("INVITE-BOB", for: "bob", expires: Date() + 600)
+        // An admin whose TOTP is confirmed (a code accepted), locked by a wrong one.
+        let adminTOTP = TOTPEnrollment(secret: SecureRandom.bytes(20), parameters: .standard)
+        try await source.addAdmin("root", passwordHash: "$scrypt$admin", at: Date())
+        try await source.setUnconfirmedAdminTOTP(adminTOTP, for: "root")
+        #expect(try await source.recordAdminTOTPStep(500, for: "root"))
+        #expect(try await source.recordAdminFailure(for: "root", now: Date(), policy: LockoutPolicy(maxFailures: 1)))
 
         var from = source
         for store in through + [target] {
-            #expect(try await StoreCopy.copy(from: from, to: store) == StoreCopySummary(users: 2, devices: 1))
+            #expect(
+                try await StoreCopy.copy(from: from, to: store) == StoreCopySummary(users: 2, devices: 1, admins: 1, invitations: 1))
             from = store
         }
+        #expect(try await records(of: target) == records(of: source))
         #expect(try await target.users().map(\.name) == ["alice", "bob"])
         #expect(try await target.credentials(for: "alice")?.totp?.secret == secret)
         #expect(try await target.credentials(for: "alice")?.passwordHash == "$scrypt$hash")
@@ -78,11 +88,25 @@ import Testing
         #expect(copiedDevice == device, "\(String(describing: copiedDevice)) != \(device)")
         #expect(try await target.serverSigningKey().rawRepresentation == serverKey.rawRepresentation)
         #expect(try await target.events(type: "user_added").map(\.event.node) == ["a"])
+        let admin = try #require(try await target.adminAccount("root"))
+        #expect(admin.passwordHash == "$scrypt$admin" && admin.totpConfirmed && admin.lockedUntil != nil)
+        #expect(admin.totp?.secret == adminTOTP.secret && admin.totp?.parameters == adminTOTP.parameters)
+        #expect(try await !target.recordAdminTOTPStep(500, for: "root"))
+        #expect(try await target.recordAdminTOTPStep(501, for: "root"))
+        #expect(try await target.redeemInvitation("INVITE-BOB", now: Date()) == "bob")
+        #expect(try await target.redeemInvitation("INVITE-BOB", now: Date()) == nil)
 
         // Not into a store that holds something.
         for store in through + [target] {
             await #expect(throws: StoreError(.storeNotEmpty, "")) { try await StoreCopy.copy(from: source, to: store) }
         }
+    }
+
+    /// Every record of `store`, in the order `store copy` moves them.
+    static func records(of store: any GatewayStore) async throws -> [StoreRecord] {
+        var records: [StoreRecord] = []
+        try await store.forEachRecord { records.append($0) }
+        return records
     }
 
     @Test func theCommandCopiesIntoAnotherConfigurationsStoreWithTheSameKeyOnly() async throws {
@@ -91,11 +115,13 @@ import Testing
         let other = try Installation()
         defer { from.remove(); to.remove(); other.remove() }
         _ = try await from.cli(["user", "add", "alice"])
+        _ = try await from.cli(["admin", "add", "root", "--password-stdin"], input: "admin pw\n")
         // The target's key file must be the source's.
         try FileManager.default.copyItem(atPath: from.folder + "/countersign.db.key", toPath: to.folder + "/countersign.db.key")
         let copied = try await from.cli(["store", "copy", "--to", to.config])
-        #expect(copied.contains("copied 1 users and 0 devices into the store of \(to.config)"), "\(copied)")
+        #expect(copied.contains("copied 1 users, 1 admins and 0 devices into the store of \(to.config)"), "\(copied)")
         #expect(try await to.cli(["user", "list"]).contains { $0.contains("alice") })
+        #expect(try await to.cli(["admin", "list"]).contains { $0.hasPrefix("root\t") })
 
         let refused = try await OperationsCommandTests.countersign(["store", "copy", "--to", other.config, "--config", from.config])
         #expect(refused.status != 0)

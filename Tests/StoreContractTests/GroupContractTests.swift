@@ -160,12 +160,15 @@ extension StoreContractTests {
         }
     }
 
-    /// A group alone makes a store not empty: a copy into it would clash.
+    /// A group alone, or an admin alone, makes a store not empty: a copy into it would clash.
     @Test(arguments: Backend.allCases)
-    func copyRefusesAStoreWithGroups(_ backend: Backend) async throws {
+    func copyRefusesAStoreWithGroupsOrAdmins(_ backend: Backend) async throws {
         try await TestDatabase.with(backend) { database in
             let store = try database.store()
             try await store.addGroup("vpn", at: now)
+            await #expect(throws: StoreError(.storeNotEmpty, "")) { try await store.load { nil } }
+            try await store.deleteGroup("vpn")
+            try await store.addAdmin("root", passwordHash: "$scrypt$hash", at: now)
             await #expect(throws: StoreError(.storeNotEmpty, "")) { try await store.load { nil } }
         }
     }

@@ -149,16 +149,24 @@ public struct StoreCopySummary: Sendable, Equatable {
     public var users: Int
     public var devices: Int
     public var groups: Int
+    /// The admin console's accounts.
+    public var admins: Int
+    /// Portal invitations not redeemed yet.
+    public var invitations: Int
 
-    public init(users: Int, devices: Int, groups: Int = 0) {
+    public init(users: Int, devices: Int, groups: Int = 0, admins: Int = 0, invitations: Int = 0) {
         self.users = users
         self.devices = devices
         self.groups = groups
+        self.admins = admins
+        self.invitations = invitations
     }
 
-    /// "3 users and 1 devices", groups named only when there are some (what scripts matched before groups existed).
+    /// "3 users and 1 devices", groups, admins and invitations named only when there are some (what scripts matched
+    /// before they existed): "3 users, 2 groups, 1 admins and 1 devices".
     public var counts: String {
-        groups == 0 ? "\(users) users and \(devices) devices" : "\(users) users, \(groups) groups and \(devices) devices"
+        let named = [(groups, "groups"), (admins, "admins"), (invitations, "invitations")].filter { $0.0 > 0 }
+        return (["\(users) users"] + named.map { "\($0.0) \($0.1)" }).joined(separator: ", ") + " and \(devices) devices"
     }
 }
 
@@ -194,6 +202,38 @@ public struct UserRecord: Sendable, Equatable, Codable {
     }
 }
 
+/// An admin console account's row as `store copy` moves it: the TOTP secret stays sealed (under the admin's sealing
+/// name, with the store key both stores share), the used step and the lockout state come along.
+public struct AdminRecord: Sendable, Equatable, Codable {
+    public var name: String
+    public var passwordHash: String
+    public var createdAt: Date
+    public var sealedTOTPSecret: [UInt8]?
+    public var totpParameters: TOTPParameters?
+    public var totpConfirmed: Bool
+    /// The last accepted TOTP step: a code used before the copy stays used after it.
+    public var lastUsedStep: Int64?
+    public var failedAttempts: Int
+    public var failedSince: Date?
+    public var lockedUntil: Date?
+
+    public init(
+        name: String, passwordHash: String, createdAt: Date, sealedTOTPSecret: [UInt8]?, totpParameters: TOTPParameters?,
+        totpConfirmed: Bool, lastUsedStep: Int64?, failedAttempts: Int, failedSince: Date?, lockedUntil: Date?
+    ) {
+        self.name = name
+        self.passwordHash = passwordHash
+        self.createdAt = createdAt
+        self.sealedTOTPSecret = sealedTOTPSecret
+        self.totpParameters = totpParameters
+        self.totpConfirmed = totpConfirmed
+        self.lastUsedStep = lastUsedStep
+        self.failedAttempts = failedAttempts
+        self.failedSince = failedSince
+        self.lockedUntil = lockedUntil
+    }
+}
+
 /// One thing a store holds, as `store copy` moves it.
 public enum StoreRecord: Sendable, Equatable, Codable {
     case user(UserRecord)
@@ -205,14 +245,23 @@ public enum StoreRecord: Sendable, Equatable, Codable {
     case group(name: String, createdAt: Date)
     /// One membership, after its group.
     case groupMember(group: String, user: String)
+    case admin(AdminRecord)
+    /// A portal invitation as stored (the token's SHA-256 only), after its user.
+    case invitation(tokenHash: [UInt8], user: String, expires: Date)
 }
 
 /// `countersign store copy`: everything out of one store and into another, SQLite to PostgreSQL and back.
 public protocol StoreTransfer: Sendable {
-    /// Every record, users before the devices and memberships that name them, groups before their members, events in
-    /// time order.
+    /// Every record, users before the devices, memberships and invitations that name them, groups before their members,
+    /// events in time order.
     func forEachRecord(_ body: (StoreRecord) throws -> Void) async throws
     /// Writes the records `next` gives into this store, in one transaction; refused (`StoreError.storeNotEmpty`)
-    /// when the store holds a user, a group or an event already.
+    /// when the store holds a user, a group, an admin or an event already.
     func load(_ next: () throws -> StoreRecord?) async throws -> StoreCopySummary
+}
+
+extension StoreError {
+    /// What `StoreTransfer.load` throws, whichever the store: what the target holds would clash with the copy.
+    public static let targetNotEmpty = StoreError(
+        .storeNotEmpty, "the target store holds users, groups, admins or events already: copy only into an empty store")
 }
