@@ -12,12 +12,14 @@ public enum StoreOpener {
     ) throws -> any GatewayStore {
         switch settings.backend {
         case .sqlite:
-            return try SQLiteStore.open(path: settings.path, keyPath: settings.keyPath, environment: environment, timing: timing)
+            return try SQLiteStore.open(
+                path: settings.path, keyPath: settings.keyPath, environment: environment, timing: timing,
+                credentialsCache: settings.credentialsCache)
         case .postgresql:
             guard let server = settings.postgresql else { throw StoreError(.io, "store.url is not set") }
             return try PostgresStore.open(
                 try endpoint(server, environment: environment), keyPath: settings.keyPath, environment: environment,
-                timing: timing)
+                timing: timing, credentialsCache: settings.credentialsCache)
         }
     }
 

@@ -15,6 +15,12 @@ public struct StoreSettings: Sendable, Equatable {
     public var keyPath: String
     /// The server, for `backend = "postgresql"`; nil for `sqlite`.
     public var postgresql: PostgreSQLSettings?
+    /// `store.credentials_cache`, default 100,000, 0...10,000,000: how many users' credentials logins keep in memory
+    /// (a few hundred bytes each, the TOTP secret still sealed); 0 reads the store on every login.
+    public var credentialsCache = StoreSettings.defaultCredentialsCache
+
+    public static let defaultCredentialsCache = 100_000
+    public static let credentialsCacheRange = 0...10_000_000
 
     public static let defaultPath = "countersign.db"
     public static let defaultSharedKeyPath = "countersign.key"
@@ -38,7 +44,7 @@ public struct StoreSettings: Sendable, Equatable {
 extension StoreSettings: ConfigurationSection {
     static let tableName = "store"
     static let sqliteKeys = ["path"]
-    static let allowedKeys = ["backend", "key_path"] + sqliteKeys + PostgreSQLSettings.keys
+    static let allowedKeys = ["backend", "key_path", "credentials_cache"] + sqliteKeys + PostgreSQLSettings.keys
 
     init(reading reader: TableReader) throws(ConfigurationError) {
         let backend = try reader.choice("backend", as: Backend.self) ?? .sqlite
@@ -55,6 +61,7 @@ extension StoreSettings: ConfigurationSection {
         case .postgresql:
             self.init(postgresql: try PostgreSQLSettings(reading: reader), keyPath: keyPath ?? Self.defaultSharedKeyPath)
         }
+        credentialsCache = try reader.integer("credentials_cache", in: Self.credentialsCacheRange) ?? Self.defaultCredentialsCache
     }
 
     /// Makes the paths absolute against `baseDirectory` (the config file's folder).

@@ -17,7 +17,7 @@ public enum CredentialChanges: Sendable, Equatable {
 ///
 /// Only users that exist are kept (a user added elsewhere is found on its first login), and the used TOTP steps are
 /// never kept: a code is always checked against the store's record by the login's write, so the cache cannot answer
-/// a replay. Bounded: when full, an arbitrary entry makes room.
+/// a replay. Bounded: when full, an arbitrary entry makes room. With a capacity of 0 nothing is kept or looked at.
 public final class CredentialsCache: Sendable {
     /// Proof of when a read began: an entry read before a change heard since is not kept (it may predate the change).
     public struct Ticket: Sendable, Equatable {
@@ -50,7 +50,7 @@ public final class CredentialsCache: Sendable {
     private let state = Locked(State())
 
     public init(capacity: Int = CredentialsCache.defaultCapacity, changes: @escaping @Sendable () -> CredentialChanges) {
-        precondition(capacity > 0)
+        precondition(capacity >= 0)
         self.capacity = capacity
         self.changes = changes
     }
@@ -58,7 +58,8 @@ public final class CredentialsCache: Sendable {
     /// The user's entry when it is cached and no change to it has been heard; the ticket goes with a read from the
     /// store that follows a miss.
     public func lookup(_ username: String) -> (entry: SealedCredentials?, ticket: Ticket) {
-        state.withLock { state in
+        guard capacity > 0 else { return (nil, Ticket(epoch: 0)) }
+        return state.withLock { state in
             state.apply(changes())
             return (state.entries[username], Ticket(epoch: state.epoch))
         }
@@ -66,6 +67,7 @@ public final class CredentialsCache: Sendable {
 
     /// Keeps what a read that began at `ticket` found, unless a change was heard since.
     public func fill(_ username: String, _ entry: SealedCredentials, since ticket: Ticket) {
+        guard capacity > 0 else { return }
         state.withLock { state in
             state.apply(changes())
             guard state.epoch == ticket.epoch else { return }

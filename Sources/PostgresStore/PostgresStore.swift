@@ -43,15 +43,17 @@ public final class PostgresStore: GatewayStore, ChallengeStore, PushCluster {
     /// `keyPath` (every node needs the same key). Nothing is sent to the server yet: the first statement migrates.
     public static func open(
         _ endpoint: PostgresEndpoint, keyPath: String, environment: [String: String] = ProcessInfo.processInfo.environment,
-        timing: StoreTiming? = nil, logger: Logger = Logger(label: "countersign.store")
+        timing: StoreTiming? = nil, credentialsCache: Int = CredentialsCache.defaultCapacity,
+        logger: Logger = Logger(label: "countersign.store")
     ) throws -> PostgresStore {
         try PostgresStore(
-            endpoint: endpoint, key: SecretBox.loadKey(keyPath: keyPath, environment: environment), timing: timing, logger: logger)
+            endpoint: endpoint, key: SecretBox.loadKey(keyPath: keyPath, environment: environment), timing: timing,
+            credentialsCache: credentialsCache, logger: logger)
     }
 
     public init(
         endpoint: PostgresEndpoint, key: SymmetricKey, timing: StoreTiming? = nil,
-        logger: Logger = Logger(label: "countersign.store")
+        credentialsCache capacity: Int = CredentialsCache.defaultCapacity, logger: Logger = Logger(label: "countersign.store")
     ) throws {
         self.endpoint = endpoint
         secrets = SecretBox(key: key)
@@ -63,7 +65,7 @@ public final class PostgresStore: GatewayStore, ChallengeStore, PushCluster {
         // The pool leases connections only while run() runs; started now, a statement made at once still works.
         clientRun = Task { await client.run() }
         let heard = heardCredentialChanges
-        credentialsCache = CredentialsCache { heard.look() }
+        credentialsCache = CredentialsCache(capacity: capacity) { heard.look() }
         eventWriter = EventWriter { events in
             try await database.withConnection(Self.backgroundLimit) { connection in
                 try await connection.run(Self.insertEvents(events))

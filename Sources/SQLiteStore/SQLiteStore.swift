@@ -27,7 +27,7 @@ public final class SQLiteStore: GatewayStore {
     /// With `COUNTERSIGN_STORE_KEY` in `environment`, the key comes from there and no key file is touched.
     public static func open(
         path: String, keyPath: String, environment: [String: String] = ProcessInfo.processInfo.environment,
-        timing: StoreTiming? = nil
+        timing: StoreTiming? = nil, credentialsCache: Int = CredentialsCache.defaultCapacity
     ) throws -> SQLiteStore {
         let key = try SecretBox.loadKey(keyPath: keyPath, environment: environment)
         if !FileManager.default.fileExists(atPath: path) {
@@ -47,7 +47,7 @@ public final class SQLiteStore: GatewayStore {
             database: pool, secrets: SecretBox(key: key),
             loginReads: ReadConnections(path: path, configuration: readConfiguration, fallback: pool),
             changeLog: { try CredentialChangeLog(path: path, configuration: readConfiguration, fallback: pool) },
-            health: HealthCheck(path: path), timing: timing)
+            credentialsCache: credentialsCache, health: HealthCheck(path: path), timing: timing)
     }
 
     /// A private in-memory database, for tests.
@@ -62,7 +62,8 @@ public final class SQLiteStore: GatewayStore {
     /// `changeLog` is made once the database is migrated (it reads the table the migrations make).
     private init(
         database: any DatabaseWriter, secrets: SecretBox, loginReads: ReadConnections,
-        changeLog: () throws -> CredentialChangeLog, health: HealthCheck? = nil, timing: StoreTiming? = nil
+        changeLog: () throws -> CredentialChangeLog, credentialsCache capacity: Int = CredentialsCache.defaultCapacity,
+        health: HealthCheck? = nil, timing: StoreTiming? = nil
     ) throws {
         self.database = database
         self.secrets = secrets
@@ -72,7 +73,7 @@ public final class SQLiteStore: GatewayStore {
         groupCommit = GroupCommit(database: database, timing: timing)
         try Self.migrator.migrate(database)
         let changes = try changeLog()
-        credentialsCache = CredentialsCache { changes.look() }
+        credentialsCache = CredentialsCache(capacity: capacity) { changes.look() }
     }
 
     static var migrator: DatabaseMigrator {

@@ -11,6 +11,13 @@ struct StoreConfigurationTests {
         #expect(config.store.postgresql == nil)
     }
 
+    @Test func theCredentialsCacheIsSizedOrTurnedOff() throws {
+        #expect(try parse(minimalClient).store.credentialsCache == 100_000)
+        #expect(try parse("[store]\ncredentials_cache = 0\n" + minimalClient).store.credentialsCache == 0)
+        #expect(try parse("[store]\ncredentials_cache = 5000\n" + minimalClient).store.credentialsCache == 5000)
+        #expect(throws: (any Error).self) { try parse("[store]\ncredentials_cache = -1\n" + minimalClient) }
+    }
+
     @Test func postgresqlWithEveryKey() throws {
         let config = try parse(
             """
