@@ -131,3 +131,57 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: path + ".key"))
     }
 }
+
+/// A user's second login reads from memory, also while this process's logins commit around it (each commit moves
+/// `PRAGMA data_version` for the change log's connection, and an empty look must change nothing).
+@Suite struct CredentialsCacheSQLiteTests {
+    @Test func aSecondLoginReadsFromMemoryBetweenCommits() async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("countersign-cache-\(UUID())").path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let operations = Locked<[StoreOperation]>([])
+        let store = try SQLiteStore.open(
+            path: folder + "/store.db", keyPath: folder + "/store.key",
+            timing: { operation, _ in operations.withLock { $0.append(operation) } })
+        try await store.addUser("alice", passwordHash: nil)
+        try await store.enrollTOTP(TOTPEnrollment.generate(), for: "alice")
+        for step in Int64(1)...3 {
+            #expect(try await store.credentials(for: "alice")?.totp != nil)
+            #expect(try await store.recordAcceptedTOTPStep(step, for: "alice"))
+        }
+        let reads = operations.withLock { $0.filter { $0 != .commit } }
+        #expect(reads == [.credentialsRead, .credentialsCached, .credentialsCached])
+    }
+}
+
+extension CredentialsCacheSQLiteTests {
+    /// Sixteen logins at a time, each user twice: the second round reads from memory.
+    @Test func concurrentLoginsOfReturningUsersReadFromMemory() async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("countersign-cache-\(UUID())").path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let operations = Locked<[StoreOperation: Int]>([:])
+        let store = try SQLiteStore.open(
+            path: folder + "/store.db", keyPath: folder + "/store.key",
+            timing: { operation, _ in operations.withLock { $0[operation, default: 0] += 1 } })
+        let users = (0..<200).map { "user\($0)" }
+        for user in users {
+            try await store.addUser(user, passwordHash: nil)
+            try await store.enrollTOTP(TOTPEnrollment.generate(), for: user)
+        }
+        for step in Int64(1)...2 {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for (index, user) in users.enumerated() {
+                    if index >= 16 { try await group.next() }
+                    group.addTask {
+                        _ = try await store.credentials(for: user)
+                        _ = try await store.recordAcceptedTOTPStep(step, for: user)
+                    }
+                }
+                try await group.waitForAll()
+            }
+        }
+        let counts = operations.withLock { $0 }
+        #expect(counts[.credentialsRead] == 200 && counts[.credentialsCached] == 200, "\(counts)")
+    }
+}
