@@ -62,6 +62,15 @@ import Testing
         #expect(verifier.matchingStep(code: String(code.dropLast()), secret: secret, parameters: .standard, at: now) == nil)
         #expect(verifier.matchingStep(code: code + "0", secret: secret, parameters: .standard, at: now) == nil)
         #expect(verifier.matchingStep(code: code, secret: Self.seed(19), parameters: .standard, at: now) == nil)
+        // Only ASCII digits: a sign, a space or another script's digit is no code, whatever its value.
+        for almost in ["+" + code.dropFirst(), " " + code.dropFirst(), "٠" + code.dropFirst(), ""] {
+            #expect(verifier.matchingStep(code: String(almost), secret: secret, parameters: .standard, at: now) == nil)
+        }
+        // Eight digits, SHA-256: the RFC 6238 vector at T = 59 s.
+        let sha256 = TOTPParameters(algorithm: .sha256, digits: 8)
+        let seed32 = Array("12345678901234567890123456789012".utf8)
+        #expect(
+            verifier.matchingStep(code: "46119246", secret: seed32, parameters: sha256, at: Date(timeIntervalSince1970: 59)) == 1)
     }
 
     @Test func enrollmentMakes160BitSecretsAndAURI() {
