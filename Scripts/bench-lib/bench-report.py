@@ -5,6 +5,7 @@
     bench-report.py compare RUNS META DIR [--password-concurrency C]
                                                           the comparison; writes DIR/concurrency.dat
     bench-report.py growth RUNS META DIR                  the growth table
+    bench-report.py cache RUNS META DIR                   the credentials cache's table
 
 Figures are medians over the rounds; two systems are compared as ratios Countersign / FreeRADIUS. A run whose
 wrong + lost replies exceed 1% of its requests is flagged with "!" and listed under the table.
@@ -190,6 +191,31 @@ def growth(path, meta, folder):
     print("\n".join(out))
 
 
+def cache(path, meta, folder):
+    runs = [r for r in load(path) if r["_round"] != "warm"]
+    table = Table(runs)
+    out = ["Countersign: returning users with and without the credentials cache", ""]
+    out += [line.rstrip("\n") for line in open(meta)]
+    out.append("")
+    concurrency = runs[0]["_concurrency"] if runs else 0
+    out.append("%-28s %10s %8s %8s %12s" % ("store.credentials_cache", "req/s", "p50 ms", "p99 ms", "cpu us/login"))
+    figures = {}
+    for label, name in (("cached", "100000 (the default)"), ("uncached", "0 (off)")):
+        m = table.medians(label, "totp", concurrency)
+        cpu = [r["server_cpu_us"] for r in table.select(label, "totp", concurrency) if "server_cpu_us" in r]
+        if m:
+            figures[label] = (m, statistics.median(cpu) if cpu else None)
+            out.append("%-28s %10.0f %8.2f %8.2f %12s %s" % (
+                name, m["throughput"], m["p50"], m["p99"], "%.1f" % figures[label][1] if cpu else "-", m["flag"]))
+    if len(figures) == 2 and figures["cached"][1] and figures["uncached"][1]:
+        (on, on_cpu), (off, off_cpu) = figures["cached"], figures["uncached"]
+        out.append("")
+        out.append("cached / uncached: throughput %s, p99 %s, cpu per login %s" % (
+            ratio(on["throughput"], off["throughput"]), ratio(on["p99"], off["p99"]), ratio(on_cpu, off_cpu)))
+    out += flagged(runs)
+    print("\n".join(out))
+
+
 def main():
     command = sys.argv[1]
     if command == "line":
@@ -201,6 +227,8 @@ def main():
         compare(sys.argv[2], sys.argv[3], sys.argv[4], password_concurrency)
     elif command == "growth":
         growth(sys.argv[2], sys.argv[3], sys.argv[4])
+    elif command == "cache":
+        cache(sys.argv[2], sys.argv[3], sys.argv[4])
     else:
         sys.exit("unknown command " + command)
 
