@@ -2,7 +2,11 @@
 """The admin console in real headless Chromium (Debian's chromium and chromium-driver, Selenium 4.51.0), against a
 real `countersign serve` over HTTPS, FreeRADIUS's radclient and countersign-device: an admin signs in with password
 and code (setting TOTP up from the QR code, decoded by zxing-cpp), finds users, sees their MFA status, deletes a
-device, unlocks a locked user and signs out.
+device, unlocks a locked user and signs out. Then what must be refused is refused by the real browser: a stored
+name with `<script>` and `<b>` is shown as text on every page that shows it; a POST without the CSRF token or with a
+wrong one gets 403 and changes nothing; a forged admin cookie (its MAC or its fields changed) and a user portal
+session (under its own cookie or put into the admin cookie's name) open no console page and post nothing. An expired
+cookie needs the gateway's clock moved, which only the Swift tests can (AdminConsoleTests).
 
     Tests/Browser/console_tests.py BIN_DIR    # BIN_DIR: `swift build --show-bin-path`
 
@@ -10,6 +14,7 @@ Prints one closing line `browser: N passed, N failed` (Scripts/test adds it to i
 With COUNTERSIGN_SCREENSHOTS=docs the README's screenshots are written there.
 """
 import base64
+import json
 import os
 import shutil
 import time
@@ -23,6 +28,9 @@ import support
 from support import Browser, CertificateAuthority, Gateway, Radclient
 
 BINARIES = None
+# The gateway serves HTTPS: the cookies are `__Host-` named (WebSession.cookieName).
+ADMIN_COOKIE = "__Host-countersign-admin"
+USER_COOKIE = "__Host-countersign-user"
 
 
 class AdminConsole(unittest.TestCase):
@@ -71,6 +79,43 @@ class AdminConsole(unittest.TestCase):
 
     def row(self, user):
         return self.driver.find_element(By.CSS_SELECTOR, f'tr[data-user="{user}"]')
+
+    # Posts a form from the current page with fetch (same origin, the browser's cookies): the HTTP status, or
+    # "redirect" for the 303 of an action done (not followed).
+    POST = """
+const [path, body, done] = arguments;
+fetch(path, {method: "POST", body: new URLSearchParams(body), redirect: "manual", credentials: "same-origin"})
+  .then((response) => done(response.type === "opaqueredirect" ? "redirect" : response.status), (error) => done(String(error)));
+"""
+
+    def post(self, path, fields):
+        return self.driver.execute_async_script(self.POST, path, fields)
+
+    def user_names(self):
+        return [user["name"] for user in json.loads(self.gateway.cli("user", "list", "--json"))]
+
+    def admin_cookie(self):
+        return self.driver.get_cookie(ADMIN_COOKIE)
+
+    def set_admin_cookie(self, value):
+        """The admin cookie set as the gateway sets it: a `__Host-` cookie has no Domain, so none is given."""
+        self.driver.delete_cookie(ADMIN_COOKIE)
+        self.driver.add_cookie({"name": ADMIN_COOKIE, "value": value, "path": "/", "secure": True, "httpOnly": True,
+                                "sameSite": "Strict"})
+        # Chromium refuses a cookie it finds wrong without a word: a check that it holds this one.
+        self.assertEqual(self.admin_cookie()["value"], value)
+
+    def assert_sign_in_page(self, url):
+        self.browser.open(url)
+        self.browser.wait(lambda d: d.current_url.endswith("/admin/sign-in"))
+        self.browser.visible("#sign-in")
+        self.assertNotIn("alice", self.driver.page_source)
+
+    def assert_only_the_pages_scripts(self):
+        scripts = self.driver.execute_script("return [...document.scripts].map((s) => s.getAttribute('src'))")
+        self.assertEqual(scripts, ["/admin/console.js", "/admin/events.js"])
+        self.assertEqual(self.driver.find_elements(By.CSS_SELECTOR, "main b, main script"), [])
+        self.assertIsNone(self.driver.execute_script("return window.injected"))
 
     def confirm_and_wait_for(self, notice):
         self.browser.wait(expected_conditions.alert_is_present()).accept()
@@ -210,6 +255,79 @@ class AdminConsole(unittest.TestCase):
         self.assertIn("the configuration's value", self.browser.text_of("#limit-state"))
         events = self.gateway.cli("events", "--limit", "100")
         self.assertIn("settings_changed", events)
+
+    def test_9_a_stored_script_tag_is_text_and_a_post_without_the_csrf_token_is_refused(self):
+        name = '<script>window.injected = 1</script><b>eve</b> & "co"'
+        self.gateway.add_user(name)
+        self.search("<script>")
+        rows = [row for row in self.driver.find_elements(By.CSS_SELECTOR, "table.users tbody tr[data-user]")
+                if row.get_attribute("data-user") == name]
+        self.assertEqual(len(rows), 1)
+        self.assertEqual(rows[0].find_element(By.CSS_SELECTOR, "td.name").text, name)
+        self.assertIn("<script>", self.browser.text_of("table.users caption"))
+        self.assert_only_the_pages_scripts()
+        rows[0].find_element(By.CSS_SELECTOR, "td.name a").click()
+        self.browser.wait(lambda d: d.find_elements(By.ID, "user-name") and d.find_element(By.ID, "user-name").text == name)
+        self.assert_only_the_pages_scripts()
+        page = self.driver.current_url
+        path = urllib.parse.urlparse(page).path
+        csrf = self.driver.find_element(By.CSS_SELECTOR, "form input[name=csrf]").get_attribute("value")
+        # Without the token, and with a wrong one: 403, and the user is still there.
+        self.assertEqual(self.post(path + "/delete", {"back": "/admin/users"}), 403)
+        wrong = ("B" if csrf[0] == "A" else "A") + csrf[1:]
+        self.assertEqual(self.post(path + "/delete", {"csrf": wrong, "back": "/admin/users"}), 403)
+        self.assertIn(name, self.user_names())
+        # For contrast, the same fetch with the token gets through (unlocking a user not locked changes nothing).
+        self.assertEqual(self.post(path + "/unlock", {"csrf": csrf, "back": path}), "redirect")
+        # The page's own form, with the token, deletes; the notice names the user as text.
+        self.browser.visible("button.delete-user").click()
+        self.confirm_and_wait_for(f"Deleted user {name}.")
+        self.assert_only_the_pages_scripts()
+        self.assertNotIn(name, self.user_names())
+
+    # 9b, not 10: the tests run in name order, where test_10 comes before test_2.
+    def test_9b_forged_cookies_and_a_user_session_open_no_console_page(self):
+        # An expired cookie is left to the Swift test (aUserSessionAForgedAndAnExpiredCookieAreRefused): it needs the
+        # gateway's clock moved, which the browser cannot do.
+        self.browser.open(f"{self.gateway.origin}/admin/users")
+        self.browser.visible("#count-users")
+        genuine = self.admin_cookie()["value"]
+        csrf = self.driver.find_element(By.CSS_SELECTOR, "input[name=csrf]").get_attribute("value")
+        # v1.ROLE.STAGE.NAME.ID.ISSUED.LASTSEEN.MAC (WebSessionSigner.encode): a MAC changed, or a field changed under the genuine MAC (an
+        # issue time a day later, which would stretch the session's lifetime).
+        fields = genuine.split(".")
+        mac = fields[7]
+        other_mac = ".".join(fields[:7] + [("B" if mac[0] == "A" else "A") + mac[1:]])
+        later = ".".join(fields[:5] + [str(int(fields[5]) + 86400)] + fields[6:])
+        for forged in [other_mac, later]:
+            self.set_admin_cookie(forged)
+            # A POST with the genuine session's token: refused before the token is looked at.
+            self.assertEqual(self.post("/admin/users/alice/delete", {"csrf": csrf, "back": "/admin/users"}), 403)
+            self.assert_sign_in_page(f"{self.gateway.origin}/admin/users")
+        self.assertIn("alice", self.user_names())
+        # A user portal session from an invitation, with no admin cookie at all.
+        self.driver.delete_cookie(ADMIN_COOKIE)
+        self.browser.open(self.gateway.cli("user", "invite", "alice").strip())
+        self.browser.wait(lambda d: self.browser.visible("#token").get_attribute("value") != "")
+        self.browser.visible("#accept").click()
+        self.browser.visible("#enrollment-only")
+        user = self.driver.get_cookie(USER_COOKIE)["value"]
+        user_csrf = self.driver.find_element(By.CSS_SELECTOR, "input[name=csrf]").get_attribute("value")
+        self.assert_sign_in_page(f"{self.gateway.origin}/admin/users")
+        self.assertEqual(self.post("/admin/users/alice/delete", {"csrf": user_csrf}), 403)
+        # The same session under the admin cookie's name, and with its role rewritten to admin (the MAC kept).
+        self.assertTrue(user.startswith("v1.user.enroll."), user)
+        for value in [user, user.replace("v1.user.", "v1.admin.", 1)]:
+            self.set_admin_cookie(value)
+            self.assertEqual(self.post("/admin/users/alice/delete", {"csrf": user_csrf}), 403)
+            self.assert_sign_in_page(f"{self.gateway.origin}/admin/users/alice")
+        self.assertIn("alice", self.user_names())
+        # For contrast, the genuine cookie (no state on the server) opens the console again.
+        self.set_admin_cookie(genuine)
+        self.browser.open(f"{self.gateway.origin}/admin/users")
+        self.browser.wait(lambda d: d.current_url.endswith("/admin/users"))
+        self.browser.visible("#count-users")
+        self.assertEqual(self.post("/admin/users/alice/unlock", {"csrf": csrf}), "redirect")
 
 
 def use_binaries(path):
