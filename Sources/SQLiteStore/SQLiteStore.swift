@@ -216,7 +216,8 @@ public final class SQLiteStore: GatewayStore {
         }
         // What every writer changed of what a login reads (CredentialChangeLog): the users whose password, secret,
         // lock or failure count changed, or whose device came, changed or went (its last use is not read by a login).
-        // A new user needs no entry (only users that exist are cached). About the last thousand entries are kept; a reader further behind drops all.
+        // A new user needs no entry (only users that exist are cached). About the last thousand entries are kept; a
+        // reader further behind drops everything.
         migrator.registerMigration("v10-credential-changes") { db in
             try db.execute(
                 sql: """
