@@ -96,7 +96,7 @@ public struct TOTPVerifier: Sendable {
     public func matchingStep(code: String, secret: [UInt8], parameters: TOTPParameters, at time: Date) -> Int64? {
         guard let submitted = OneTimeCode.value(of: code, digits: parameters.digits) else { return nil }
         let now = parameters.step(at: time)
-        let steps = Array(max(0, now - Int64(driftSteps))...(now + Int64(driftSteps)))
+        let steps = ((now - Int64(driftSteps))...(now + Int64(driftSteps))).filter { $0 >= 0 }
         let expected = OneTimeCode.values(
             secret: secret, counters: steps.map(UInt64.init), digits: parameters.digits, algorithm: parameters.algorithm)
         var match: Int64?
