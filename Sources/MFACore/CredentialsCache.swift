@@ -78,6 +78,22 @@ public final class CredentialsCache: Sendable {
         }
     }
 
+    /// A login's credentials: from memory when they are cached (timed as `credentialsCached`), else from `read`
+    /// (which times itself as `credentialsRead`) and kept for the next login. The secret is opened either way.
+    public func credentials(
+        for username: String, secrets: SecretBox, timing: StoreTiming?, reading read: () async throws -> SealedCredentials?
+    ) async throws -> UserCredentials? {
+        let looked = ContinuousClock.now
+        let (cached, ticket) = lookup(username)
+        if let cached {
+            timing?(.credentialsCached, .now - looked)
+            return try cached.opened(for: username, with: secrets)
+        }
+        guard let read = try await read() else { return nil }
+        fill(username, read, since: ticket)
+        return try read.opened(for: username, with: secrets)
+    }
+
     /// This process changed the user: its next login reads the store.
     public func drop(_ username: String) {
         state.withLock { $0.apply(.users([username])) }

@@ -119,25 +119,19 @@ extension PostgresStore: CredentialStore {
     /// `countersign_credentials` notifications); else from the database.
     public func credentials(for username: String) async throws -> UserCredentials? {
         hearCredentialChanges()
-        let started = ContinuousClock.now
-        let (cached, ticket) = credentialsCache.lookup(username)
-        if let cached {
-            timing?(.credentialsCached, .now - started)
-            return try cached.opened(for: username, with: secrets)
+        return try await credentialsCache.credentials(for: username, secrets: secrets, timing: timing) {
+            let started = ContinuousClock.now
+            defer { timing?(.credentialsRead, .now - started) }
+            return try await database.withConnection(Self.loginLimit) { connection in
+                try await connection.row(
+                    """
+                    SELECT users.password_hash, users.totp_secret, users.totp_algorithm, users.totp_digits,
+                        users.totp_period, users.locked_until, users.failed_attempts, \(unescaped: EnrolledDevice.columns)
+                    FROM users LEFT JOIN devices ON devices.username = users.name WHERE users.name = \(username)
+                    """)
+                    .map(SealedCredentials.init(row:))
+            }
         }
-        let read = try await database.withConnection(Self.loginLimit) { connection in
-            try await connection.row(
-                """
-                SELECT users.password_hash, users.totp_secret, users.totp_algorithm, users.totp_digits, users.totp_period,
-                    users.locked_until, users.failed_attempts, \(unescaped: EnrolledDevice.columns)
-                FROM users LEFT JOIN devices ON devices.username = users.name WHERE users.name = \(username)
-                """)
-                .map(SealedCredentials.init(row:))
-        }
-        timing?(.credentialsRead, .now - started)
-        guard let read else { return nil }
-        credentialsCache.fill(username, read, since: ticket)
-        return try read.opened(for: username, with: secrets)
     }
 
     /// One statement, so that the same code on two nodes in the same millisecond is accepted once: the second INSERT

@@ -465,20 +465,13 @@ extension SQLiteStore: CredentialStore {
     /// From memory when the user was read before and nothing changed it since (`CredentialsCache`); else from the
     /// database, on the read queue.
     public func credentials(for username: String) async throws -> UserCredentials? {
-        let looked = ContinuousClock.now
-        let (cached, ticket) = credentialsCache.lookup(username)
-        if let cached {
-            timing?(.credentialsCached, .now - looked)
-            return try cached.opened(for: username, with: secrets)
+        try await credentialsCache.credentials(for: username, secrets: secrets, timing: timing) {
+            try await onLoginReadQueue {
+                let started = ContinuousClock.now
+                defer { self.timing?(.credentialsRead, .now - started) }
+                return try self.sealedCredentialsNow(for: username)
+            }
         }
-        let read = try await onLoginReadQueue {
-            let started = ContinuousClock.now
-            defer { self.timing?(.credentialsRead, .now - started) }
-            return try self.sealedCredentialsNow(for: username)
-        }
-        guard let read else { return nil }
-        credentialsCache.fill(username, read, since: ticket)
-        return try read.opened(for: username, with: secrets)
     }
 
     /// Runs a login-path read on the read queue, not on the caller's event loop: with a large store the page may
