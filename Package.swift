@@ -59,6 +59,7 @@ let package = Package(
                 "MFACore",
                 "DeviceProtocol",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
@@ -217,6 +218,7 @@ let package = Package(
                 "RADIUSUpstream",
                 "UserImport",
                 "RADIUSCodec",
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Prometheus", package: "swift-prometheus"),

@@ -6,6 +6,7 @@ import Foundation
 import LDAPProxy
 import Logging
 import MFACore
+import NIOPosix
 import RADIUSCodec
 import RADIUSServer
 import RADIUSUpstream
@@ -45,7 +46,8 @@ public final class CountersignGateway: Sendable {
         self.metrics = metrics
         let dictionary = try Self.dictionary(configuration)
         let replyRules = try RADIUSReplyRules(configuration.radius.replyRules, dictionary: dictionary)
-        store = try StoreOpener.open(configuration.store, environment: environment, timing: metrics.storeTiming)
+        store = try StoreOpener.open(
+            configuration.store, environment: environment, timing: metrics.storeTiming, endOfTurn: .eventLoopPass)
         let limit = configuration.push.limit
         let webhooks =
             configuration.push.notify.isEmpty
@@ -306,4 +308,14 @@ public struct SocketAddressDescription: Sendable, Equatable, CustomStringConvert
     public var host: String
     public var port: Int
     public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+}
+
+extension EndOfTurn {
+    /// On an event loop: after the work already queued on it (the logins its last read started). NIO's loop runs its
+    /// queue in order, so a task queued now runs once those have reached their writes.
+    static let eventLoopPass = EndOfTurn { work in
+        guard let loop = MultiThreadedEventLoopGroup.currentEventLoop else { return false }
+        loop.execute(work)
+        return true
+    }
 }

@@ -8,13 +8,14 @@ import SQLiteStore
 /// Opens the store `[store]` names; the one place above the stores that knows the backends.
 public enum StoreOpener {
     public static func open(
-        _ settings: StoreSettings, environment: [String: String] = ProcessInfo.processInfo.environment, timing: StoreTiming? = nil
+        _ settings: StoreSettings, environment: [String: String] = ProcessInfo.processInfo.environment, timing: StoreTiming? = nil,
+        endOfTurn: EndOfTurn? = nil
     ) throws -> any GatewayStore {
         switch settings.backend {
         case .sqlite:
             return try SQLiteStore.open(
                 path: settings.path, keyPath: settings.keyPath, environment: environment, timing: timing,
-                credentialsCache: settings.credentialsCache)
+                credentialsCache: settings.credentialsCache, endOfTurn: endOfTurn)
         case .postgresql:
             guard let server = settings.postgresql else { throw StoreError(.io, "store.url is not set") }
             return try PostgresStore.open(

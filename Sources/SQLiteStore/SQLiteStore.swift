@@ -22,32 +22,38 @@ public final class SQLiteStore: GatewayStore {
 
     /// How long the login path's store operations take (for metrics).
     let timing: StoreTiming?
+    /// Runs the WAL's checkpoints off the writer (nil in memory, where there is no WAL).
+    let checkpoint: BackgroundCheckpoint?
 
     /// Opens (creating if needed, mode 0600) the database at `path` and the key file at `keyPath`, and migrates.
     /// With `COUNTERSIGN_STORE_KEY` in `environment`, the key comes from there and no key file is touched.
     public static func open(
         path: String, keyPath: String, environment: [String: String] = ProcessInfo.processInfo.environment,
-        timing: StoreTiming? = nil, credentialsCache: Int = CredentialsCache.defaultCapacity
+        timing: StoreTiming? = nil, credentialsCache: Int = CredentialsCache.defaultCapacity, endOfTurn: EndOfTurn? = nil
     ) throws -> SQLiteStore {
         let key = try SecretBox.loadKey(keyPath: keyPath, environment: environment)
         if !FileManager.default.fileExists(atPath: path) {
             try StoreFiles.createPrivateFile(at: path, contents: Data())
         }
+        var readConfiguration = Configuration()
+        readConfiguration.busyMode = .timeout(10)
+        let checkpoint = BackgroundCheckpoint(path: path, configuration: readConfiguration)
         var configuration = Configuration()
         // Admin commands write while `serve` runs: wait for the lock rather than fail.
         configuration.busyMode = .timeout(10)
         configuration.prepareDatabase { db in
             // WAL with synchronous=NORMAL: durable across process crashes, one fsync per checkpoint.
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
+            // The closure keeps `checkpoint` alive as long as the connections that hold it.
+            if !db.configuration.readonly { checkpoint.install(on: db) }
         }
         let pool = try DatabasePool(path: path, configuration: configuration)
-        var readConfiguration = Configuration()
-        readConfiguration.busyMode = .timeout(10)
         return try SQLiteStore(
             database: pool, secrets: SecretBox(key: key),
             loginReads: ReadConnections(path: path, configuration: readConfiguration, fallback: pool),
             changeLog: { try CredentialChangeLog(path: path, configuration: readConfiguration, fallback: pool) },
-            credentialsCache: credentialsCache, health: HealthCheck(path: path), timing: timing)
+            credentialsCache: credentialsCache, health: HealthCheck(path: path), timing: timing, endOfTurn: endOfTurn,
+            checkpoint: checkpoint)
     }
 
     /// A private in-memory database, for tests.
@@ -63,14 +69,16 @@ public final class SQLiteStore: GatewayStore {
     private init(
         database: any DatabaseWriter, secrets: SecretBox, loginReads: ReadConnections,
         changeLog: () throws -> CredentialChangeLog, credentialsCache capacity: Int = CredentialsCache.defaultCapacity,
-        health: HealthCheck? = nil, timing: StoreTiming? = nil
+        health: HealthCheck? = nil, timing: StoreTiming? = nil, endOfTurn: EndOfTurn? = nil,
+        checkpoint: BackgroundCheckpoint? = nil
     ) throws {
+        self.checkpoint = checkpoint
         self.database = database
         self.secrets = secrets
         self.loginReads = loginReads
         self.health = health
         self.timing = timing
-        groupCommit = GroupCommit(database: database, timing: timing)
+        groupCommit = GroupCommit(database: database, timing: timing, endOfTurn: endOfTurn)
         try Self.migrator.migrate(database)
         let changes = try changeLog()
         credentialsCache = CredentialsCache(capacity: capacity) { changes.look() }

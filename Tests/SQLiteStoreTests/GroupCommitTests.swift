@@ -73,4 +73,110 @@ import Testing
         let stored = try await store.events(limit: 1000)
         #expect(stored.map(\.event.user) == events.map(\.user))
     }
+
+    @Test(.timeLimit(.minutes(1))) func writesSubmittedInOneTurnCommitTogetherWhenItEnds() async throws {
+        let turn = HeldTurn()
+        let commits = Locked(0)
+        let database = try DatabaseQueue()
+        try await database.write { db in try db.execute(sql: "CREATE TABLE t (n INTEGER NOT NULL)") }
+        let commit = GroupCommit(
+            database: database, timing: { operation, _ in if operation == .commit { commits.withLock { $0 += 1 } } },
+            endOfTurn: EndOfTurn { turn.hold($0) })
+        let writes = (0..<3).map { (n: Int) in
+            Task { try await commit.write(.singleStatement) { db in try db.execute(sql: "INSERT INTO t VALUES (?)", arguments: [n]) } }
+        }
+        // Nothing starts until the turn ends: the first write's batch waits there, the others join it.
+        await turn.waitUntilHeld()
+        try await waitUntil { commit.queued == 3 }
+        #expect(try await database.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM t") } == 0)
+        turn.end()
+        for write in writes { try await write.value }
+        #expect(commits.withLock { $0 } == 1)
+        #expect(try await database.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM t") } == 3)
+    }
+
+    @Test func anEventWaitsForTheNextLoginsWriteAndCommitsWithIt() async throws {
+        let commits = Locked(0)
+        let database = try DatabaseQueue()
+        try await database.write { db in try db.execute(sql: "CREATE TABLE t (n INTEGER NOT NULL)") }
+        let commit = GroupCommit(database: database, timing: { operation, _ in if operation == .commit { commits.withLock { $0 += 1 } } })
+        commit.enqueue(.singleStatement, { db in try db.execute(sql: "INSERT INTO t VALUES (1)") }, failed: { _ in })
+        try await commit.write(.singleStatement) { db in try db.execute(sql: "INSERT INTO t VALUES (2)") }
+        // Both in the one transaction that the awaited write started.
+        #expect(commits.withLock { $0 } == 1)
+        #expect(try await database.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM t") } == 2)
+    }
+
+    @Test func anEventNobodyFollowsIsStoredAnyway() async throws {
+        let database = try DatabaseQueue()
+        try await database.write { db in try db.execute(sql: "CREATE TABLE t (n INTEGER NOT NULL)") }
+        let commit = GroupCommit(database: database)
+        commit.enqueue(.singleStatement, { db in try db.execute(sql: "INSERT INTO t VALUES (1)") }, failed: { _ in })
+        // No flush and no other write: the event starts a transaction of its own after GroupCommit.backgroundDelay.
+        try await waitUntil { try await database.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM t") } == 1 }
+    }
+
+    /// Polls `condition` until it holds, for at most 5 s.
+    private func waitUntil(_ condition: () async throws -> Bool) async throws {
+        let deadline = ContinuousClock.now + .seconds(5)
+        while try await !condition() {
+            try #require(ContinuousClock.now < deadline, "condition never held")
+            try await Task.sleep(for: .milliseconds(1))
+        }
+    }
+}
+
+/// An end of turn that holds what is queued after it until the test ends the turn.
+private final class HeldTurn: Sendable {
+    private let held = Locked<[@Sendable () -> Void]>([])
+    private let arrived = AsyncStream<Void>.makeStream()
+
+    func hold(_ work: @escaping @Sendable () -> Void) -> Bool {
+        held.withLock { $0.append(work) }
+        arrived.continuation.yield()
+        return true
+    }
+
+    func waitUntilHeld() async {
+        var iterator = arrived.stream.makeAsyncIterator()
+        _ = await iterator.next()
+    }
+
+    func end() {
+        for work in held.withLock({ held in defer { held = [] }; return held }) { work() }
+    }
+}
+
+/// The writer's commits never run a checkpoint; the background connection does.
+@Suite struct BackgroundCheckpointTests {
+    @Test func aLongWALIsCheckpointedIntoTheDatabaseFile() async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("checkpoint-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let path = folder.appendingPathComponent("store.db").path
+        let store = try SQLiteStore.open(path: path, keyPath: folder.appendingPathComponent("store.key").path, environment: [:])
+        let sizeBefore = try fileSize(path)
+        // About 2,000 pages of events (2 KiB of details each), committed in batches.
+        for batch in 0..<40 {
+            let events = (0..<100).map { index in
+                AuditEvent(
+                    time: Date(), type: .login(.radius), user: "u\(batch)-\(index)", result: .success,
+                    details: ["padding": String(repeating: "x", count: 2048)])
+            }
+            try await store.append(events)
+        }
+        // Only a checkpoint moves pages from the WAL into the database file.
+        let deadline = ContinuousClock.now + .seconds(10)
+        while try fileSize(path) <= sizeBefore + 4_000_000 {
+            try #require(ContinuousClock.now < deadline, "no checkpoint: the database file did not grow")
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        #expect(try await store.events(limit: 5000).count == 4000)
+        // Run by the background connection: the writer's own automatic checkpoint is off.
+        #expect(try #require(store.checkpoint).completed.withLock { $0 } >= 1)
+    }
+
+    private func fileSize(_ path: String) throws -> Int {
+        (try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
+    }
 }
