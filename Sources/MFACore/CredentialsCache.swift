@@ -30,6 +30,16 @@ public final class CredentialsCache: Sendable {
         var entries: [String: SealedCredentials] = [:]
         /// Bumped by every change heard.
         var epoch: UInt64 = 0
+        /// When the last look for changes began.
+        var lastLook: ContinuousClock.Instant?
+
+        /// Hears the changes since the last look, unless a look began after `received` (it saw every change
+        /// committed before then): the requests of one read share one look.
+        mutating func look(_ changes: () -> CredentialChanges, received: ContinuousClock.Instant?) {
+            if let received, let lastLook, lastLook > received { return }
+            lastLook = .now
+            apply(changes())
+        }
 
         mutating func apply(_ changes: CredentialChanges) {
             switch changes {
@@ -55,12 +65,12 @@ public final class CredentialsCache: Sendable {
         self.changes = changes
     }
 
-    /// The user's entry when it is cached and no change to it has been heard; the ticket goes with a read from the
-    /// store that follows a miss.
-    public func lookup(_ username: String) -> (entry: SealedCredentials?, ticket: Ticket) {
+    /// The user's entry when it is cached and no change to it has been heard (by a request `received` then: nil,
+    /// now); the ticket goes with a read from the store that follows a miss.
+    public func lookup(_ username: String, received: ContinuousClock.Instant? = nil) -> (entry: SealedCredentials?, ticket: Ticket) {
         guard capacity > 0 else { return (nil, Ticket(epoch: 0)) }
         return state.withLock { state in
-            state.apply(changes())
+            state.look(changes, received: received)
             return (state.entries[username], Ticket(epoch: state.epoch))
         }
     }
@@ -69,7 +79,7 @@ public final class CredentialsCache: Sendable {
     public func fill(_ username: String, _ entry: SealedCredentials, since ticket: Ticket) {
         guard capacity > 0 else { return }
         state.withLock { state in
-            state.apply(changes())
+            state.look(changes, received: nil)
             guard state.epoch == ticket.epoch else { return }
             if state.entries.count >= capacity, state.entries[username] == nil {
                 state.entries.remove(at: state.entries.startIndex)
@@ -81,10 +91,11 @@ public final class CredentialsCache: Sendable {
     /// A login's credentials: from memory when they are cached (timed as `credentialsCached`), else from `read`
     /// (which times itself as `credentialsRead`) and kept for the next login. The secret is opened either way.
     public func credentials(
-        for username: String, secrets: SecretBox, timing: StoreTiming?, reading read: () async throws -> SealedCredentials?
+        for username: String, received: ContinuousClock.Instant? = nil, secrets: SecretBox, timing: StoreTiming?,
+        reading read: () async throws -> SealedCredentials?
     ) async throws -> UserCredentials? {
         let looked = ContinuousClock.now
-        let (cached, ticket) = lookup(username)
+        let (cached, ticket) = lookup(username, received: received)
         if let cached {
             timing?(.credentialsCached, .now - looked)
             return try cached.opened(for: username, with: secrets)

@@ -50,6 +50,8 @@ public struct LoginAttempt: Sendable {
     /// When the request reached the server: work on it that has not begun `FairQueueSettings.maximumWait` later is
     /// dropped. Nil: when the core first sees it.
     public var arrived: Date?
+    /// When the attempt was made from its request: the credentials it reads are at least this fresh.
+    public let received: ContinuousClock.Instant
     /// The token the attempt holds in its source's failure bucket, ended by the core with the verdict.
     public var admission: AdmissionTicket?
     /// The pending push the same attempt started before, joined on arrival (`LoginAuthenticator.attemptReceived`).
@@ -61,6 +63,7 @@ public struct LoginAttempt: Sendable {
         admission: AdmissionTicket? = nil
     ) {
         self.arrived = arrived
+        self.received = .now
         self.admission = admission
         self.sessionHint = sessionHint
         self.username = username

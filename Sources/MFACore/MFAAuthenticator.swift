@@ -218,7 +218,7 @@ public final class MFAAuthenticator: LoginAuthenticator {
         // SQLite gets names as C strings, so "alice\0anything" would find alice's credentials. No user name holds a NUL
         // (RFC 2865 §5: RADIUS text carries no terminator; an LDAP DN or JSON string with one names nobody here).
         guard !attempt.username.utf8.contains(0) else { return .verdict(.reject(.invalidCredentials)) }
-        let credentials = try await store.credentials(for: attempt.username)
+        let credentials = try await store.credentials(for: attempt.username, received: attempt.received)
         failuresToClear = credentials.map { $0.failedAttempts > 0 || $0.lockedUntil != nil } ?? false
         // Read again at most once a second; `unenrolled()` below takes what this read.
         _ = await settings?.current()

@@ -473,7 +473,15 @@ extension SQLiteStore: CredentialStore {
     /// From memory when the user was read before and nothing changed it since (`CredentialsCache`); else from the
     /// database, on the read queue.
     public func credentials(for username: String) async throws -> UserCredentials? {
-        try await credentialsCache.credentials(for: username, secrets: secrets, timing: timing) {
+        try await credentials(for: username, received: nil)
+    }
+
+    public func credentials(for username: String, received: ContinuousClock.Instant) async throws -> UserCredentials? {
+        try await credentials(for: username, received: Optional(received))
+    }
+
+    private func credentials(for username: String, received: ContinuousClock.Instant?) async throws -> UserCredentials? {
+        try await credentialsCache.credentials(for: username, received: received, secrets: secrets, timing: timing) {
             try await onLoginReadQueue {
                 let started = ContinuousClock.now
                 defer { self.timing?(.credentialsRead, .now - started) }

@@ -42,6 +42,29 @@ import Testing
         #expect(cache.count == 0)
     }
 
+    /// Requests made before a look began share it; a request made after the last look began looks again, and sees a
+    /// change committed meanwhile.
+    @Test func oneLookServesTheRequestsMadeBeforeIt() {
+        let looks = Locked(0)
+        let changes = Changes()
+        let cache = CredentialsCache {
+            looks.withLock { $0 += 1 }
+            return changes.look()
+        }
+        cache.fill("alice", entry("one"), since: cache.lookup("alice").ticket)
+        let lookedSoFar = looks.withLock { $0 }
+        let received = ContinuousClock.now
+        #expect(cache.lookup("alice", received: received).entry?.passwordHash == "one")
+        #expect(looks.withLock { $0 } == lookedSoFar + 1)
+        // A change committed now is not for requests made before the look above began.
+        changes.next(.users(["alice"]))
+        #expect(cache.lookup("alice", received: received).entry?.passwordHash == "one")
+        #expect(looks.withLock { $0 } == lookedSoFar + 1)
+        // A request made after it looks, and the change drops the entry.
+        #expect(cache.lookup("alice", received: .now).entry == nil)
+        #expect(looks.withLock { $0 } == lookedSoFar + 2)
+    }
+
     @Test func theCapacityIsNeverExceeded() {
         let cache = CredentialsCache(capacity: 3) { .none }
         for name in ["a", "b", "c", "d", "e"] { cache.fill(name, entry(name), since: cache.lookup(name).ticket) }

@@ -4,6 +4,9 @@ import Foundation
 public protocol CredentialStore: Sendable {
     /// The user's credentials with the TOTP secret decrypted, or nil for an unknown user.
     func credentials(for username: String) async throws -> UserCredentials?
+    /// The same, for a request made at `received`: changes committed before then are seen, and a store may skip
+    /// looking for changes when it already looked after that moment (one look serves the requests of one read).
+    func credentials(for username: String, received: ContinuousClock.Instant) async throws -> UserCredentials?
     /// Records `step` as the user's last accepted TOTP step when it is later than the stored one, atomically.
     /// Returns false when it is not (the code was already used): no code is accepted twice.
     func recordAcceptedTOTPStep(_ step: Int64, for username: String) async throws -> Bool
@@ -15,6 +18,12 @@ public protocol CredentialStore: Sendable {
     func clearFailures(for username: String) async throws
     /// The local groups the user is a member of, in name order (what reply rules match, with directory groups).
     func groups(of username: String) async throws -> [String]
+}
+
+extension CredentialStore {
+    public func credentials(for username: String, received: ContinuousClock.Instant) async throws -> UserCredentials? {
+        try await credentials(for: username)
+    }
 }
 
 /// Brute-force protection (`[lockout]`).
