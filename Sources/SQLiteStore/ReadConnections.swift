@@ -1,3 +1,4 @@
+import Dispatch
 import GRDB
 import MFACore
 
@@ -30,5 +31,73 @@ final class ReadConnections: Sendable {
         let connection = try idle.withLock { $0.popLast() } ?? DatabaseQueue(path: path, configuration: configuration)
         defer { idle.withLock { $0.append(connection) } }
         return try connection.inDatabase(body)
+    }
+
+    /// Several reads on one connection in one read transaction: the WAL index's locks are taken once, and pages the
+    /// reads share are fetched once. Each read gets the connection, or the error that kept it from being opened.
+    func readTogether(_ reads: [@Sendable (Result<Database, any Error>) -> Void]) {
+        let together = path != nil && reads.count > 1
+        var delivered = false
+        do {
+            try readStatement { db in
+                if together { try db.cachedStatement(sql: "BEGIN DEFERRED").execute() }
+                defer { if together, db.isInsideTransaction { try? db.execute(sql: "ROLLBACK") } }
+                delivered = true
+                for read in reads { read(.success(db)) }
+                if together { try db.cachedStatement(sql: "COMMIT").execute() }
+            }
+        } catch {
+            if !delivered { for read in reads { read(.failure(error)) } }
+        }
+    }
+}
+
+/// The login path's reads submitted during one event loop's pass, run together on the read queue once the pass ends
+/// (`EndOfTurn`): one hand-off and one read transaction for the logins of a pass instead of one each. Reads from
+/// elsewhere go at once, each on its own.
+final class LoginReadBatches: Sendable {
+    private struct Pending {
+        var reads: [@Sendable (Result<Database, any Error>) -> Void] = []
+        var scheduled = false
+    }
+
+    private let connections: ReadConnections
+    private let queue: DispatchQueue
+    private let endOfTurn: EndOfTurn?
+    private let pendingReads = Locked(Pending())
+
+    init(connections: ReadConnections, queue: DispatchQueue, endOfTurn: EndOfTurn?) {
+        self.connections = connections
+        self.queue = queue
+        self.endOfTurn = endOfTurn
+    }
+
+    /// Reads waiting for their batch (for tests).
+    var pending: Int { pendingReads.withLock { $0.reads.count } }
+
+    func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        try await withUnsafeThrowingContinuation { continuation in
+            submit { connection in continuation.resume(with: Result { try body(connection.get()) }) }
+        }
+    }
+
+    private func submit(_ read: @escaping @Sendable (Result<Database, any Error>) -> Void) {
+        let first = pendingReads.withLock { pending in
+            pending.reads.append(read)
+            defer { pending.scheduled = true }
+            return !pending.scheduled
+        }
+        guard first else { return }
+        if let endOfTurn, endOfTurn.afterTurn({ self.dispatch() }) { return }
+        dispatch()
+    }
+
+    private func dispatch() {
+        let reads = pendingReads.withLock { pending in
+            defer { pending = Pending() }
+            return pending.reads
+        }
+        let connections = self.connections
+        queue.async { connections.readTogether(reads) }
     }
 }

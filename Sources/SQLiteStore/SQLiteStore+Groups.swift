@@ -63,12 +63,10 @@ extension SQLiteStore: GroupStore {
 
     /// Read on the login path only when a reply rule names a group, after the Accept is decided.
     public func groups(of username: String) async throws -> [String] {
-        try await onLoginReadQueue {
-            try self.loginReads.readStatement { db in
-                try String.fetchAll(
-                    db.cachedStatement(sql: "SELECT group_name FROM group_members WHERE user = ? ORDER BY group_name"),
-                    arguments: [username])
-            }
+        try await loginReadBatches.read { db in
+            try String.fetchAll(
+                db.cachedStatement(sql: "SELECT group_name FROM group_members WHERE user = ? ORDER BY group_name"),
+                arguments: [username])
         }
     }
 

@@ -113,12 +113,10 @@ extension SQLiteStore {
     }
 
     public func isPushEnabled() async throws -> Bool {
-        try await onLoginReadQueue {
-            try self.loginReads.readStatement { db in
-                try Data.fetchOne(
-                    db, sql: "SELECT value FROM settings WHERE key = ?", arguments: [StoreConventions.pushEnabledSetting])
-                    != Data([0])
-            }
+        try await loginReadBatches.read { db in
+            try Data.fetchOne(
+                db, sql: "SELECT value FROM settings WHERE key = ?", arguments: [StoreConventions.pushEnabledSetting])
+                != Data([0])
         }
     }
 

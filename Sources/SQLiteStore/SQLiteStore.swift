@@ -13,6 +13,8 @@ public final class SQLiteStore: GatewayStore {
     let loginReads: ReadConnections
     /// Concurrent: reads run side by side, each on a connection of its own.
     let loginReadQueue = DispatchQueue(label: "countersign.login-read", attributes: .concurrent)
+    /// The login path's reads, a pass's worth at a time.
+    let loginReadBatches: LoginReadBatches
     /// The database file and a connection of its own for `healthProblem()`; nil in memory.
     let health: HealthCheck?
     /// What logins read, kept coherent with every writer by the `credential_changes` table.
@@ -79,6 +81,7 @@ public final class SQLiteStore: GatewayStore {
         self.health = health
         self.timing = timing
         groupCommit = GroupCommit(database: database, timing: timing, endOfTurn: endOfTurn)
+        loginReadBatches = LoginReadBatches(connections: loginReads, queue: loginReadQueue, endOfTurn: endOfTurn)
         try Self.migrator.migrate(database)
         let changes = try changeLog()
         credentialsCache = CredentialsCache(capacity: capacity) { changes.look() }
@@ -482,10 +485,10 @@ extension SQLiteStore: CredentialStore {
 
     private func credentials(for username: String, received: ContinuousClock.Instant?) async throws -> UserCredentials? {
         try await credentialsCache.credentials(for: username, received: received, secrets: secrets, timing: timing) {
-            try await onLoginReadQueue {
+            try await loginReadBatches.read { db in
                 let started = ContinuousClock.now
                 defer { self.timing?(.credentialsRead, .now - started) }
-                return try self.sealedCredentialsNow(for: username)
+                return try Self.sealedCredentials(for: username, db)
             }
         }
     }
@@ -500,15 +503,13 @@ extension SQLiteStore: CredentialStore {
 
     /// Synchronous, so that its locals stay off the login task's async frames, which a login waiting on a push keeps.
     @inline(never)
-    func sealedCredentialsNow(for username: String) throws -> SealedCredentials? {
-        try loginReads.readStatement { db in
-            guard let row = try Row.fetchOne(db.cachedStatement(sql: Self.credentialsQuery), arguments: [username]) else { return nil }
-            // By position (the query's column order): a lookup by name costs more than the rest of the row.
-            let device = (row[7] as String?) != nil ? EnrolledDevice(row: row) : nil
-            return SealedCredentials(
-                passwordHash: row[0], sealedSecret: (row[1] as Data?).map(Array.init), algorithm: row[2], digits: row[3],
-                period: row[4], device: device, lockedUntil: row[5], failedAttempts: row[6])
-        }
+    static func sealedCredentials(for username: String, _ db: Database) throws -> SealedCredentials? {
+        guard let row = try Row.fetchOne(db.cachedStatement(sql: Self.credentialsQuery), arguments: [username]) else { return nil }
+        // By position (the query's column order): a lookup by name costs more than the rest of the row.
+        let device = (row[7] as String?) != nil ? EnrolledDevice(row: row) : nil
+        return SealedCredentials(
+            passwordHash: row[0], sealedSecret: (row[1] as Data?).map(Array.init), algorithm: row[2], digits: row[3],
+            period: row[4], device: device, lockedUntil: row[5], failedAttempts: row[6])
     }
 
     private static let credentialsQuery = """

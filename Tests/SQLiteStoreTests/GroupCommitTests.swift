@@ -115,19 +115,10 @@ import Testing
         // No flush and no other write: the event starts a transaction of its own after GroupCommit.backgroundDelay.
         try await waitUntil { try await database.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM t") } == 1 }
     }
-
-    /// Polls `condition` until it holds, for at most 5 s.
-    private func waitUntil(_ condition: () async throws -> Bool) async throws {
-        let deadline = ContinuousClock.now + .seconds(5)
-        while try await !condition() {
-            try #require(ContinuousClock.now < deadline, "condition never held")
-            try await Task.sleep(for: .milliseconds(1))
-        }
-    }
 }
 
 /// An end of turn that holds what is queued after it until the test ends the turn.
-private final class HeldTurn: Sendable {
+final class HeldTurn: Sendable {
     private let held = Locked<[@Sendable () -> Void]>([])
     private let arrived = AsyncStream<Void>.makeStream()
 
@@ -166,11 +157,7 @@ private final class HeldTurn: Sendable {
             try await store.append(events)
         }
         // Only a checkpoint moves pages from the WAL into the database file.
-        let deadline = ContinuousClock.now + .seconds(10)
-        while try fileSize(path) <= sizeBefore + 4_000_000 {
-            try #require(ContinuousClock.now < deadline, "no checkpoint: the database file did not grow")
-            try await Task.sleep(for: .milliseconds(5))
-        }
+        try await waitUntil { try fileSize(path) > sizeBefore + 4_000_000 }
         #expect(try await store.events(limit: 5000).count == 4000)
         // Run by the background connection: the writer's own automatic checkpoint is off.
         #expect(try #require(store.checkpoint).completed.withLock { $0 } >= 1)
