@@ -1,4 +1,5 @@
 import Crypto
+import Synchronization
 
 /// RFC 3579 §3.2 Message-Authenticator and RFC 2865 §3 / RFC 2866 §3 authenticators, all over the raw bytes.
 ///
@@ -118,7 +119,7 @@ public enum RADIUSAuthenticators {
         valueRange: Range<Int>,
         secret: [UInt8]
     ) -> [UInt8] {
-        var hmac = HMAC<Insecure.MD5>(key: SymmetricKey(data: secret))
+        var hmac = KeyedHMACs.shared.keyed(with: secret)
         let base = UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: bytes))
         let start = bytes.startIndex
         if let authenticatorOverride {
@@ -156,5 +157,25 @@ public enum RADIUSAuthenticators {
         md5.update(bufferPointer: UnsafeRawBufferPointer(rebasing: packet[RADIUSFrame.authenticatorRange.upperBound...]))
         md5.update(data: secret)
         return Array(md5.finalize())
+    }
+}
+
+/// HMAC-MD5 keyed once per shared secret: each copy starts from the keyed state, so a packet pays for its own octets
+/// only, not for padding and hashing the key again (two MD5 blocks and an allocation, twice per login). A NAS
+/// deployment has a handful of secrets; past `capacity` the table starts again.
+final class KeyedHMACs: Sendable {
+    static let shared = KeyedHMACs()
+    static let capacity = 256
+
+    private let keyed = Mutex<[[UInt8]: HMAC<Insecure.MD5>]>([:])
+
+    func keyed(with secret: [UInt8]) -> HMAC<Insecure.MD5> {
+        if let hmac = keyed.withLock({ $0[secret] }) { return hmac }
+        let hmac = HMAC<Insecure.MD5>(key: SymmetricKey(data: secret))
+        keyed.withLock { table in
+            if table.count >= Self.capacity { table.removeAll() }
+            table[secret] = hmac
+        }
+        return hmac
     }
 }

@@ -80,7 +80,8 @@ extension RADIUSPacket {
 
     /// Fills the zeroed Message-Authenticator placed first by `encode`: HMAC-MD5 over the packet as it stands.
     private static func signMessageAuthenticator(_ out: inout [UInt8], secret: [UInt8]) {
-        let mac = HMAC<Insecure.MD5>.authenticationCode(for: out, using: SymmetricKey(data: secret))
-        out.replaceSubrange(messageAuthenticatorValueRange, with: Array(mac))
+        var hmac = KeyedHMACs.shared.keyed(with: secret)
+        out.withUnsafeBytes { hmac.update(data: $0) }
+        out.replaceSubrange(messageAuthenticatorValueRange, with: Array(hmac.finalize()))
     }
 }
