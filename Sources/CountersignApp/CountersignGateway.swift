@@ -47,7 +47,8 @@ public final class CountersignGateway: Sendable {
         let dictionary = try Self.dictionary(configuration)
         let replyRules = try RADIUSReplyRules(configuration.radius.replyRules, dictionary: dictionary)
         store = try StoreOpener.open(
-            configuration.store, environment: environment, timing: metrics.storeTiming, endOfTurn: .eventLoopPass)
+            configuration.store, environment: environment, timing: metrics.storeTiming, endOfTurn: .eventLoopPass,
+            longRunning: true)
         let limit = configuration.push.limit
         let webhooks =
             configuration.push.notify.isEmpty

@@ -9,13 +9,13 @@ import SQLiteStore
 public enum StoreOpener {
     public static func open(
         _ settings: StoreSettings, environment: [String: String] = ProcessInfo.processInfo.environment, timing: StoreTiming? = nil,
-        endOfTurn: EndOfTurn? = nil
+        endOfTurn: EndOfTurn? = nil, longRunning: Bool = false
     ) throws -> any GatewayStore {
         switch settings.backend {
         case .sqlite:
             return try SQLiteStore.open(
                 path: settings.path, keyPath: settings.keyPath, environment: environment, timing: timing,
-                credentialsCache: settings.credentialsCache, endOfTurn: endOfTurn)
+                credentialsCache: settings.credentialsCache, endOfTurn: endOfTurn, checkpointsInBackground: longRunning)
         case .postgresql:
             guard let server = settings.postgresql else { throw StoreError(.io, "store.url is not set") }
             return try PostgresStore.open(

@@ -11,6 +11,9 @@ import MFACore
 final class BackgroundCheckpoint: Sendable {
     /// WAL pages after which a checkpoint starts: SQLite's default for its automatic one.
     static let threshold: Int32 = 1000
+    /// WAL pages after which the writer checkpoints itself, as SQLite's automatic checkpoint would: the background
+    /// one has fallen behind (or cannot run), and the WAL must not grow without bound.
+    static let writerTakesOver: Int32 = 10 * threshold
 
     private let path: String
     private let configuration: Configuration
@@ -40,8 +43,12 @@ final class BackgroundCheckpoint: Sendable {
     func install(on db: Database) {
         sqlite3_wal_hook(
             db.sqliteConnection,
-            { context, _, _, pages in
-                if let context { Unmanaged<BackgroundCheckpoint>.fromOpaque(context).takeUnretainedValue().committed(walPages: pages) }
+            { context, connection, _, pages in
+                if pages >= BackgroundCheckpoint.writerTakesOver {
+                    sqlite3_wal_checkpoint_v2(connection, nil, SQLITE_CHECKPOINT_PASSIVE, nil, nil)
+                } else if let context {
+                    Unmanaged<BackgroundCheckpoint>.fromOpaque(context).takeUnretainedValue().committed(walPages: pages)
+                }
                 return SQLITE_OK
             }, Unmanaged.passUnretained(self).toOpaque())
     }

@@ -24,14 +24,18 @@ public final class SQLiteStore: GatewayStore {
 
     /// How long the login path's store operations take (for metrics).
     let timing: StoreTiming?
-    /// Runs the WAL's checkpoints off the writer (nil in memory, where there is no WAL).
+    /// Runs the WAL's checkpoints off the writer (nil in memory, where there is no WAL, and in short-lived processes).
     let checkpoint: BackgroundCheckpoint?
 
     /// Opens (creating if needed, mode 0600) the database at `path` and the key file at `keyPath`, and migrates.
     /// With `COUNTERSIGN_STORE_KEY` in `environment`, the key comes from there and no key file is touched.
+    /// `checkpointsInBackground`: the WAL is checkpointed by a connection of its own (`BackgroundCheckpoint`), for a
+    /// process that runs long (`serve`); a command that ends soon keeps SQLite's own, which its commits run and which
+    /// its exit cannot leave undone.
     public static func open(
         path: String, keyPath: String, environment: [String: String] = ProcessInfo.processInfo.environment,
-        timing: StoreTiming? = nil, credentialsCache: Int = CredentialsCache.defaultCapacity, endOfTurn: EndOfTurn? = nil
+        timing: StoreTiming? = nil, credentialsCache: Int = CredentialsCache.defaultCapacity, endOfTurn: EndOfTurn? = nil,
+        checkpointsInBackground: Bool = false
     ) throws -> SQLiteStore {
         let key = try SecretBox.loadKey(keyPath: keyPath, environment: environment)
         if !FileManager.default.fileExists(atPath: path) {
@@ -39,7 +43,7 @@ public final class SQLiteStore: GatewayStore {
         }
         var readConfiguration = Configuration()
         readConfiguration.busyMode = .timeout(10)
-        let checkpoint = BackgroundCheckpoint(path: path, configuration: readConfiguration)
+        let checkpoint = checkpointsInBackground ? BackgroundCheckpoint(path: path, configuration: readConfiguration) : nil
         var configuration = Configuration()
         // Admin commands write while `serve` runs: wait for the lock rather than fail.
         configuration.busyMode = .timeout(10)
@@ -47,7 +51,7 @@ public final class SQLiteStore: GatewayStore {
             // WAL with synchronous=NORMAL: durable across process crashes, one fsync per checkpoint.
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
             // The closure keeps `checkpoint` alive as long as the connections that hold it.
-            if !db.configuration.readonly { checkpoint.install(on: db) }
+            if !db.configuration.readonly { checkpoint?.install(on: db) }
         }
         let pool = try DatabasePool(path: path, configuration: configuration)
         return try SQLiteStore(

@@ -145,7 +145,8 @@ final class HeldTurn: Sendable {
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }
         let path = folder.appendingPathComponent("store.db").path
-        let store = try SQLiteStore.open(path: path, keyPath: folder.appendingPathComponent("store.key").path, environment: [:])
+        let store = try SQLiteStore.open(
+            path: path, keyPath: folder.appendingPathComponent("store.key").path, environment: [:], checkpointsInBackground: true)
         let sizeBefore = try fileSize(path)
         // About 2,000 pages of events (2 KiB of details each), committed in batches.
         for batch in 0..<40 {
