@@ -122,6 +122,31 @@ final class HeardCredentialChanges: Sendable {
         /// Listening again after a gap: whatever changed meanwhile went unheard.
         var resumed = false
         var users: [String] = []
+        /// For tests: notifications heard in all, and the count at each user's last one (once `mark()` asked).
+        var heardCount = 0
+        var lastHeard: [String: Int]?
+        var waiters: [Waiter] = []
+
+        /// The waiters whose wait is over, taken out.
+        mutating func satisfied() -> [Waiter] {
+            let (done, waiting) = waiters.reduce(into: ([Waiter](), [Waiter]())) { split, waiter in
+                if isOver(waiter) { split.0.append(waiter) } else { split.1.append(waiter) }
+            }
+            waiters = waiting
+            return done
+        }
+
+        func isOver(_ waiter: Waiter) -> Bool {
+            guard let user = waiter.user else { return listening }
+            return (lastHeard?[user] ?? 0) > waiter.after
+        }
+    }
+
+    /// A test waiting until the feed listens (`user` nil) or until it heard of `user` after the mark `after`.
+    private struct Waiter {
+        let user: String?
+        let after: Int
+        let continuation: CheckedContinuation<Void, Never>
     }
 
     private let state = Locked(State())
@@ -129,11 +154,13 @@ final class HeardCredentialChanges: Sendable {
     static let mostKept = 1024
 
     func listening() {
-        state.withLock { state in
+        let done = state.withLock { state in
             state.listening = true
             state.resumed = true
             state.users = []
+            return state.satisfied()
         }
+        for waiter in done { waiter.continuation.resume() }
     }
 
     func lost() {
@@ -141,8 +168,43 @@ final class HeardCredentialChanges: Sendable {
     }
 
     func heard(_ user: String) {
-        state.withLock { state in
+        let done = state.withLock { state in
             if state.users.count < Self.mostKept { state.users.append(user) } else { state.resumed = true }
+            state.heardCount += 1
+            guard state.lastHeard != nil else { return [Waiter]() }
+            state.lastHeard?[user] = state.heardCount
+            return state.satisfied()
+        }
+        for waiter in done { waiter.continuation.resume() }
+    }
+
+    /// For tests: a mark to wait from (`waitUntilHeard(_:after:)`); from the first mark on, who was heard of is kept.
+    func mark() -> Int {
+        state.withLock { state in
+            if state.lastHeard == nil { state.lastHeard = [:] }
+            return state.heardCount
+        }
+    }
+
+    /// For tests: returns once a notification about `user` was heard after `mark`.
+    func waitUntilHeard(_ user: String, after mark: Int) async {
+        await wait(for: user, after: mark)
+    }
+
+    /// For tests: returns once the feed listens.
+    func waitUntilListening() async {
+        await wait(for: nil, after: 0)
+    }
+
+    private func wait(for user: String?, after mark: Int) async {
+        await withCheckedContinuation { continuation in
+            let waiter = Waiter(user: user, after: mark, continuation: continuation)
+            let over = state.withLock { state in
+                if state.isOver(waiter) { return true }
+                state.waiters.append(waiter)
+                return false
+            }
+            if over { continuation.resume() }
         }
     }
 

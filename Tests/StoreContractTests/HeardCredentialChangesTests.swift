@@ -25,6 +25,29 @@ import Testing
         #expect(heard.look() == CredentialChanges.none)
     }
 
+    /// What the contract tests wait on instead of polling: a notification about one user after a mark.
+    @Test(.timeLimit(.minutes(1))) func aWaitEndsWithTheNotificationAboutItsUserAfterTheMark() async {
+        let heard = HeardCredentialChanges()
+        let listening = Task { await heard.waitUntilListening() }
+        heard.listening()
+        await listening.value
+        heard.heard("alice")
+        let mark = heard.mark()
+        let ended = Locked(false)
+        let waiting = Task {
+            await heard.waitUntilHeard("alice", after: mark)
+            ended.withLock { $0 = true }
+        }
+        // Heard before the mark, or about someone else: the wait goes on.
+        heard.heard("bob")
+        #expect(ended.withLock { $0 } == false)
+        heard.heard("alice")
+        await waiting.value
+        #expect(ended.withLock { $0 })
+        // A wait whose notification came already ends at once.
+        await heard.waitUntilHeard("alice", after: mark)
+    }
+
     @Test func tooManyHeardBeforeALookDropEverything() {
         let heard = HeardCredentialChanges()
         heard.listening()
