@@ -9,38 +9,24 @@ With COUNTERSIGN_SCREENSHOTS=docs the README's screenshots are written there.
 """
 import json
 import os
-import shutil
-import unittest
 
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.virtual_authenticator import Protocol, Transport, VirtualAuthenticatorOptions
 
 import support
-from support import Browser, CertificateAuthority, Gateway, Radclient, TamperingProxy
+from support import GatewayScenario, Radclient, TamperingProxy
 
-BINARIES = None
 PUSH_TIMEOUT = 12
 
 
-class Scenario(unittest.TestCase):
-    """One gateway and one browser per class; the tests of a class run in order (their names are numbered)."""
+class Scenario(GatewayScenario):
+    """A gateway whose pushes time out after PUSH_TIMEOUT seconds (plus `push_settings`), and the web authenticator."""
 
     push_settings = f"timeout = {PUSH_TIMEOUT}"
-    https = True
 
     @classmethod
-    def setUpClass(cls):
-        cls.folder = support.temporary_folder(f"countersign-browser-{cls.__name__}-")
-        cls.ca = CertificateAuthority(os.path.join(cls.folder, "tls"))
-        cls.gateway = Gateway(BINARIES, os.path.join(cls.folder, "gateway"), push=cls.push_settings,
-                              tls=cls.ca if cls.https else None)
-        cls.browser = Browser(os.path.join(cls.folder, "profile"), os.path.join(cls.folder, "home"), ca=cls.ca.ca)
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.browser.quit()
-        cls.gateway.stop()
-        shutil.rmtree(cls.folder, ignore_errors=True)
+    def gateway_options(cls):
+        return {"push": cls.push_settings}
 
     def enroll_in_browser(self, link, screenshot=None):
         browser = self.browser
@@ -283,13 +269,8 @@ class UserVerification(Scenario):
         self.assertEqual(attributes.get("Reply-Message"), "Push timed out")
 
 
-def use_binaries(path):
-    global BINARIES
-    BINARIES = path
-
-
 def main():
-    support.run_browser_tests(__doc__, [PushOverHTTPS, NumberMatchingAndPlainHTTP, UserVerification], use_binaries)
+    support.run_browser_tests(__doc__, [PushOverHTTPS, NumberMatchingAndPlainHTTP, UserVerification])
 
 
 if __name__ == "__main__":

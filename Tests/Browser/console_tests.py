@@ -16,52 +16,34 @@ With COUNTERSIGN_SCREENSHOTS=docs the README's screenshots are written there.
 import base64
 import json
 import os
-import shutil
 import time
-import unittest
 import urllib.parse
 
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions
 
 import support
-from support import Browser, CertificateAuthority, Gateway, Radclient
+from support import GatewayScenario, Radclient
 
-BINARIES = None
 # The gateway serves HTTPS: the cookies are `__Host-` named (WebSession.cookieName).
 ADMIN_COOKIE = "__Host-countersign-admin"
 USER_COOKIE = "__Host-countersign-user"
 
 
-class AdminConsole(unittest.TestCase):
-    """One gateway (HTTPS, three failures lock) and one browser; the tests run in order (their names are numbered)."""
+class AdminConsole(GatewayScenario):
+    """A gateway where three failures lock, an admin and four users."""
 
     secret = None
 
     @classmethod
-    def setUpClass(cls):
-        cls.folder = support.temporary_folder("countersign-console-")
-        cls.ca = CertificateAuthority(os.path.join(cls.folder, "tls"))
-        cls.gateway = Gateway(BINARIES, os.path.join(cls.folder, "gateway"), tls=cls.ca, extra="[lockout]\nmax_failures = 3\n")
-        cls.browser = Browser(os.path.join(cls.folder, "profile"), os.path.join(cls.folder, "home"), ca=cls.ca.ca)
+    def gateway_options(cls):
+        return {"extra": "[lockout]\nmax_failures = 3\n"}
+
+    @classmethod
+    def prepare(cls):
         cls.gateway.cli("admin", "add", "root", "--password-stdin", input_text="admin pw\n")
         for user in ["alice", "alina", "bob", "carol"]:
             cls.gateway.add_user(user)
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.browser.quit()
-        cls.gateway.stop()
-        shutil.rmtree(cls.folder, ignore_errors=True)
-
-    @property
-    def driver(self):
-        return self.browser.driver
-
-    def type_into(self, css, text):
-        field = self.browser.visible(css)
-        field.clear()
-        field.send_keys(text)
 
     def sign_in_with_password(self):
         self.browser.open(f"{self.gateway.origin}/admin")
@@ -160,7 +142,7 @@ fetch(path, {method: "POST", body: new URLSearchParams(body), redirect: "manual"
         self.assertEqual(self.row("alice").find_element(By.CSS_SELECTOR, ".status").text, "none")
         self.gateway.cli("totp", "enroll", "alice")
         keystore = os.path.join(self.folder, "bob.json")
-        support.run([os.path.join(BINARIES, "countersign-device"), "enroll", self.gateway.enroll("bob")["uri"],
+        support.run([os.path.join(self.binaries, "countersign-device"), "enroll", self.gateway.enroll("bob")["uri"],
                      "--keystore", keystore, "--name", "bob's phone", "--ca", self.ca.ca])
         self.search("ali")
         self.assertEqual(self.row("alice").find_element(By.CSS_SELECTOR, ".status").text, "TOTP")
@@ -330,13 +312,8 @@ fetch(path, {method: "POST", body: new URLSearchParams(body), redirect: "manual"
         self.assertEqual(self.post("/admin/users/alice/unlock", {"csrf": csrf}), "redirect")
 
 
-def use_binaries(path):
-    global BINARIES
-    BINARIES = path
-
-
 def main():
-    support.run_browser_tests(__doc__, [AdminConsole], use_binaries)
+    support.run_browser_tests(__doc__, [AdminConsole])
 
 
 if __name__ == "__main__":

@@ -15,18 +15,14 @@ With COUNTERSIGN_SCREENSHOTS=docs the README's screenshots are written there.
 import base64
 import json
 import os
-import shutil
 import time
-import unittest
 import urllib.parse
 
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions
 
 import support
-from support import Browser, CertificateAuthority, Gateway, Radclient
-
-BINARIES = None
+from support import GatewayScenario, Radclient
 
 # Clicks the portal's sign-in button when another tab of the origin sets "countersign-test-sign-in" in localStorage.
 SIGN_IN_ON_STORAGE_EVENT = """
@@ -36,35 +32,16 @@ addEventListener("storage", (event) => {
 """
 
 
-class UserPortal(unittest.TestCase):
-    """One gateway (HTTPS) and one browser; the tests run in order (their names are numbered)."""
+class UserPortal(GatewayScenario):
+    """A gateway with one user, dana, who signs in to the portal."""
 
     secret = None
     # The newest TOTP step used so far: no code works twice.
     used_step = 0
 
     @classmethod
-    def setUpClass(cls):
-        cls.folder = support.temporary_folder("countersign-portal-")
-        cls.ca = CertificateAuthority(os.path.join(cls.folder, "tls"))
-        cls.gateway = Gateway(BINARIES, os.path.join(cls.folder, "gateway"), tls=cls.ca)
-        cls.browser = Browser(os.path.join(cls.folder, "profile"), os.path.join(cls.folder, "home"), ca=cls.ca.ca)
+    def prepare(cls):
         cls.gateway.add_user("dana", "dana pw")
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.browser.quit()
-        cls.gateway.stop()
-        shutil.rmtree(cls.folder, ignore_errors=True)
-
-    @property
-    def driver(self):
-        return self.browser.driver
-
-    def type_into(self, css, text):
-        field = self.browser.visible(css)
-        field.clear()
-        field.send_keys(text)
 
     def audit_events(self, **fields):
         """The audit events logged so far (one JSON line each) whose fields have these values."""
@@ -230,13 +207,8 @@ class UserPortal(unittest.TestCase):
         self.assertEqual(len(self.audit_events(type="push_mfa_attempt", user="dana")), pushes)
 
 
-def use_binaries(path):
-    global BINARIES
-    BINARIES = path
-
-
 def main():
-    support.run_browser_tests(__doc__, [UserPortal], use_binaries)
+    support.run_browser_tests(__doc__, [UserPortal])
 
 
 if __name__ == "__main__":

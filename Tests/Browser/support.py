@@ -11,6 +11,7 @@ import ssl
 import subprocess
 import tempfile
 import threading
+import unittest
 
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
@@ -352,15 +353,54 @@ def decode_qr(svg):
     return run([os.path.join(REPOSITORY, "Scripts", "qr-decode"), "svg", svg]).stdout.strip()
 
 
-def run_browser_tests(doc, cases, use_binaries):
-    """The `main` of a browser test file: BIN_DIR from the command line (handed to `use_binaries` first), the cases
-    COUNTERSIGN_BROWSER_TESTS names (all by default), and the closing line `browser: N passed, N failed` that
-    Scripts/test adds to its total."""
+class GatewayScenario(unittest.TestCase):
+    """One gateway and one browser per class; the tests of a class run in order (their names are numbered). A class
+    says how its gateway differs (`https`, `gateway_options`) and what it holds before the first test (`prepare`)."""
+
+    # The folder of the built binaries, from the command line (`run_browser_tests`).
+    binaries = None
+    https = True
+
+    @classmethod
+    def gateway_options(cls):
+        return {}
+
+    @classmethod
+    def prepare(cls):
+        pass
+
+    @classmethod
+    def setUpClass(cls):
+        cls.folder = temporary_folder(f"countersign-browser-{cls.__name__}-")
+        cls.ca = CertificateAuthority(os.path.join(cls.folder, "tls"))
+        cls.gateway = Gateway(GatewayScenario.binaries, os.path.join(cls.folder, "gateway"),
+                              tls=cls.ca if cls.https else None, **cls.gateway_options())
+        cls.browser = Browser(os.path.join(cls.folder, "profile"), os.path.join(cls.folder, "home"), ca=cls.ca.ca)
+        cls.prepare()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.browser.quit()
+        cls.gateway.stop()
+        shutil.rmtree(cls.folder, ignore_errors=True)
+
+    @property
+    def driver(self):
+        return self.browser.driver
+
+    def type_into(self, css, text):
+        field = self.browser.visible(css)
+        field.clear()
+        field.send_keys(text)
+
+
+def run_browser_tests(doc, cases):
+    """The `main` of a browser test file: BIN_DIR from the command line, the cases COUNTERSIGN_BROWSER_TESTS names (all
+    by default), and the closing line `browser: N passed, N failed` that Scripts/test adds to its total."""
     import sys
-    import unittest
     if len(sys.argv) != 2:
         sys.exit(doc)
-    use_binaries(os.path.abspath(sys.argv[1]))
+    GatewayScenario.binaries = os.path.abspath(sys.argv[1])
     suite = unittest.TestSuite()
     loader = unittest.TestLoader()
     only = os.environ.get("COUNTERSIGN_BROWSER_TESTS")
