@@ -21,7 +21,7 @@ final class BackgroundCheckpoint: Sendable {
     private let opened = Locked<DatabaseQueue?>(nil)
     private let queue = DispatchQueue(label: "countersign.sqlite.checkpoint")
     private let running = Locked(false)
-    /// Checkpoints run so far (for tests).
+    /// Checkpoints that ran so far (for tests).
     let completed = Locked(0)
 
     init(path: String, configuration: Configuration) {
@@ -62,8 +62,9 @@ final class BackgroundCheckpoint: Sendable {
         queue.async {
             // A passive checkpoint that finds the database busy (another process's checkpoint) leaves the work to
             // the next one.
-            _ = try? self.connection()?.inDatabase { db in try db.checkpoint(.passive) }
-            self.completed.withLock { $0 += 1 }
+            if (try? self.connection()?.inDatabase({ db in try db.checkpoint(.passive) })) != nil {
+                self.completed.withLock { $0 += 1 }
+            }
             self.running.withLock { $0 = false }
         }
     }
