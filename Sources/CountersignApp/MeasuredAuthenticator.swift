@@ -9,6 +9,10 @@ struct MeasuredAuthenticator: LoginAuthenticator {
         authenticator.attemptReceived(attempt)
     }
 
+    func prepare(for username: String) async {
+        await authenticator.prepare(for: username)
+    }
+
     func authenticate(_ attempt: LoginAttempt) async -> Verdict {
         let started = ContinuousClock.now
         let verdict = await authenticator.authenticate(attempt)

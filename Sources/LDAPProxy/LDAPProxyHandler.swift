@@ -73,6 +73,10 @@ final class LDAPProxyHandler: ChannelInboundHandler {
             let attempt = authenticator.attemptReceived(attempt)
             let authenticator = self.authenticator
             fromTask(context: context) { .verdict(await authenticator.authenticate(attempt)) }
+        case .prepare(let username, let then):
+            let authenticator = self.authenticator
+            executor.run({ await authenticator.prepare(for: username) }, then: { _ in })
+            run(then, context: context)
         case .record(let event):
             if event.type == .clientRateLimited {
                 logger.warning("LDAP client rate limited after repeated failed binds", metadata: ["client": "\(clientAddress)"])

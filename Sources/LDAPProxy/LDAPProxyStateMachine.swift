@@ -18,7 +18,7 @@ struct LDAPProxyStateMachine {
         var startTLSAvailable: Bool
     }
 
-    enum Action {
+    indirect enum Action {
         case none
         /// Write to the client.
         case send([UInt8])
@@ -28,6 +28,9 @@ struct LDAPProxyStateMachine {
         case connectUpstream
         /// Hand the attempt to the MFA core (after `LoginAuthenticator.attemptReceived`); then `verdictReached`.
         case decide(LoginAttempt)
+        /// Let the MFA core read the user's credentials while the directory checks the password
+        /// (`LoginAuthenticator.prepare`), then `then`: the decision after the directory's answer finds them in memory.
+        case prepare(username: String, then: Action)
         /// Store the event, then `eventRecorded`: the answer goes out after its event, as a verdict does.
         case record(AuditEvent)
         /// Close the directory connection, which acts as the user the core refused, then write the answer.
@@ -181,7 +184,7 @@ struct LDAPProxyStateMachine {
             forwarded.protocolOp = .bindRequest(
                 LDAPBindRequest(version: 3, name: request.name, authentication: .simple(password: directoryPassword)))
             state = .awaitingDirectory(PendingBind(messageID: id, username: username, factor: factor, admission: admission))
-            return forward(forwarded.encoded())
+            return .prepare(username: username, then: forward(forwarded.encoded()))
         }
     }
 

@@ -75,11 +75,11 @@ public final class CredentialsCache: Sendable {
         }
     }
 
-    /// Keeps what a read that began at `ticket` found, unless a change was heard since.
+    /// Keeps what a read that began at `ticket` found, unless a change was heard since. No look here: a change
+    /// committed after the read began is in the change source, and the next lookup that must see it drops the entry.
     public func fill(_ username: String, _ entry: SealedCredentials, since ticket: Ticket) {
         guard capacity > 0 else { return }
         state.withLock { state in
-            state.look(changes, received: nil)
             guard state.epoch == ticket.epoch else { return }
             if state.entries.count >= capacity, state.entries[username] == nil {
                 state.entries.remove(at: state.entries.startIndex)

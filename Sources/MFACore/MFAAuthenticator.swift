@@ -10,10 +10,15 @@ public protocol LoginAuthenticator: Sendable {
     /// password check).
     func attemptReceived(_ attempt: LoginAttempt) -> LoginAttempt
     func authenticate(_ attempt: LoginAttempt) async -> Verdict
+    /// Called by a front end that waits for something else before it can ask for a decision (the LDAP proxy, for
+    /// the directory's answer to the password): reads what the decision will read, so that it finds it in memory.
+    /// Decides nothing and records nothing.
+    func prepare(for username: String) async
 }
 
 extension LoginAuthenticator {
     public func attemptReceived(_ attempt: LoginAttempt) -> LoginAttempt { attempt }
+    public func prepare(for username: String) async {}
 }
 
 /// The protocol-agnostic decision: primary check, then the second factor, then a verdict, with an audit event for
@@ -134,6 +139,12 @@ public final class MFAAuthenticator: LoginAuthenticator {
 
     /// The same attempt as a pending push's (same resource, user, session and password: the join key) joins it as it
     /// arrives, and needs no password check of its own: the push exists because that password passed.
+    /// The user's credentials into the store's cache (`CredentialsCache`); a failed read is the decision's to meet.
+    public func prepare(for username: String) async {
+        guard !username.utf8.contains(0) else { return }
+        _ = try? await store.credentials(for: username)
+    }
+
     public func attemptReceived(_ attempt: LoginAttempt) -> LoginAttempt {
         guard let push, attempt.challengeState == nil, push.pendingCount > 0 else { return attempt }
         if case .afterPrimary(_, let primary) = attempt.delivery, !primary.isValid { return attempt }

@@ -65,7 +65,7 @@ import Testing
 
     /// A bind forwarded and answered by the directory with `code`: the attempt for the core.
     func bindDecided(_ machine: inout LDAPProxyStateMachine, _ id: Int32, directory code: LDAPResultCode) throws -> LoginAttempt {
-        switch machine.frameReceived(Self.bind(id)) {
+        switch machine.frameReceived(Self.bind(id)).afterPreparing {
         case .connectUpstream: #expect(machine.upstreamConnected().isSendUpstream)
         case .sendUpstream: break
         default: throw Unexpected()
@@ -82,7 +82,10 @@ import Testing
 
     @Test func aBindGoesToTheDirectoryWithoutTheFactorUnderTheClientsMessageID() throws {
         var machine = machine()
-        #expect(machine.frameReceived(Self.bind(7)).isConnectUpstream)
+        let received = machine.frameReceived(Self.bind(7))
+        // The core reads alice's credentials while the directory checks her password.
+        #expect(received.preparedUser == "alice")
+        #expect(received.isConnectUpstream)
         guard case .sendUpstream(let frames) = machine.upstreamConnected() else { throw Unexpected() }
         let forwarded = try LDAPMessage(decoding: try #require(frames.first))
         #expect(frames.count == 1)
@@ -343,7 +346,10 @@ import Testing
 
 extension LDAPProxyStateMachine.Action {
     var isNone: Bool { if case .none = self { true } else { false } }
-    var isConnectUpstream: Bool { if case .connectUpstream = self { true } else { false } }
-    var isSendUpstream: Bool { if case .sendUpstream = self { true } else { false } }
+    var isConnectUpstream: Bool { if case .connectUpstream = afterPreparing { true } else { false } }
+    var isSendUpstream: Bool { if case .sendUpstream = afterPreparing { true } else { false } }
+    /// The action that follows preparing the user's login (`prepare`), or this one.
+    var afterPreparing: Self { if case .prepare(_, let then) = self { then } else { self } }
+    var preparedUser: String? { if case .prepare(let username, _) = self { username } else { nil } }
     var isDropUpstream: Bool { if case .dropUpstream = self { true } else { false } }
 }

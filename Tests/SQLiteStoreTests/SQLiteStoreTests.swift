@@ -135,7 +135,8 @@ import Testing
 /// A user's second login reads from memory, also while this process's logins commit around it (each commit moves
 /// `PRAGMA data_version` for the change log's connection, and an empty look must change nothing).
 @Suite struct CredentialsCacheSQLiteTests {
-    @Test func aSecondLoginReadsFromMemoryBetweenCommits() async throws {
+    /// A store in a folder of its own that notes each operation it times, for `body`.
+    func withTimedStore(_ body: (SQLiteStore, Locked<[StoreOperation]>) async throws -> Void) async throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("countersign-cache-\(UUID())").path
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: folder) }
@@ -143,45 +144,75 @@ import Testing
         let store = try SQLiteStore.open(
             path: folder + "/store.db", keyPath: folder + "/store.key",
             timing: { operation, _ in operations.withLock { $0.append(operation) } })
-        try await store.addUser("alice", passwordHash: nil)
-        try await store.enrollTOTP(TOTPEnrollment.generate(), for: "alice")
-        for step in Int64(1)...3 {
-            #expect(try await store.credentials(for: "alice")?.totp != nil)
-            #expect(try await store.recordAcceptedTOTPStep(step, for: "alice"))
+        try await body(store, operations)
+    }
+
+    @Test func aSecondLoginReadsFromMemoryBetweenCommits() async throws {
+        try await withTimedStore { store, operations in
+            try await store.addUser("alice", passwordHash: nil)
+            try await store.enrollTOTP(TOTPEnrollment.generate(), for: "alice")
+            for step in Int64(1)...3 {
+                #expect(try await store.credentials(for: "alice")?.totp != nil)
+                #expect(try await store.recordAcceptedTOTPStep(step, for: "alice"))
+            }
+            let reads = operations.withLock { $0.filter { $0 != .commit } }
+            #expect(reads == [.credentialsRead, .credentialsCached, .credentialsCached])
         }
-        let reads = operations.withLock { $0.filter { $0 != .commit } }
-        #expect(reads == [.credentialsRead, .credentialsCached, .credentialsCached])
     }
 }
 
 extension CredentialsCacheSQLiteTests {
+    /// The LDAP proxy prepares a bind's login while the directory checks the password: the decision after it finds
+    /// the credentials in memory, and preparing records nothing.
+    @Test func aPreparedLoginReadsFromMemory() async throws {
+        try await withTimedStore { store, operations in
+            let enrollment = TOTPEnrollment.generate()
+            try await store.addUser("alice", passwordHash: nil)
+            try await store.enrollTOTP(enrollment, for: "alice")
+            let clock = ManualWallClock(Date(timeIntervalSince1970: 1_700_000_000))
+            let audit = RecordingAudit()
+            let mfa = MFAAuthenticator(store: store, audit: audit, clock: clock)
+            await mfa.prepare(for: "alice")
+            #expect(audit.events.withLock { $0.isEmpty })
+            let code = OneTimeCode.totp(secret: enrollment.secret, at: clock.now())
+            let attempt = LoginAttempt(
+                username: "alice", secret: "", delivery: .afterPrimary(.code(code), primary: .valid(Grant())),
+                resource: Resource(kind: .ldap, name: "directory"), clientAddress: "192.0.2.1")
+            #expect(await mfa.authenticate(attempt) == .accept)
+            let reads = operations.withLock { $0.filter { $0 == .credentialsRead || $0 == .credentialsCached } }
+            #expect(reads == [.credentialsRead, .credentialsCached])
+            #expect(audit.events.withLock { $0.map(\.type) } == [.ldapBind])
+        }
+    }
+
+    final class RecordingAudit: AuditSink {
+        let events = Locked<[AuditEvent]>([])
+        func record(_ event: AuditEvent) async { events.withLock { $0.append(event) } }
+    }
+
     /// Sixteen logins at a time, each user twice: the second round reads from memory.
     @Test func concurrentLoginsOfReturningUsersReadFromMemory() async throws {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("countersign-cache-\(UUID())").path
-        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: folder) }
-        let operations = Locked<[StoreOperation: Int]>([:])
-        let store = try SQLiteStore.open(
-            path: folder + "/store.db", keyPath: folder + "/store.key",
-            timing: { operation, _ in operations.withLock { $0[operation, default: 0] += 1 } })
-        let users = (0..<200).map { "user\($0)" }
-        for user in users {
-            try await store.addUser(user, passwordHash: nil)
-            try await store.enrollTOTP(TOTPEnrollment.generate(), for: user)
-        }
-        for step in Int64(1)...2 {
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                for (index, user) in users.enumerated() {
-                    if index >= 16 { try await group.next() }
-                    group.addTask {
-                        _ = try await store.credentials(for: user)
-                        _ = try await store.recordAcceptedTOTPStep(step, for: user)
-                    }
-                }
-                try await group.waitForAll()
+        try await withTimedStore { store, operations in
+            let users = (0..<200).map { "user\($0)" }
+            for user in users {
+                try await store.addUser(user, passwordHash: nil)
+                try await store.enrollTOTP(TOTPEnrollment.generate(), for: user)
             }
+            for step in Int64(1)...2 {
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    for (index, user) in users.enumerated() {
+                        if index >= 16 { try await group.next() }
+                        group.addTask {
+                            _ = try await store.credentials(for: user)
+                            _ = try await store.recordAcceptedTOTPStep(step, for: user)
+                        }
+                    }
+                    try await group.waitForAll()
+                }
+            }
+            let all = operations.withLock { $0 }
+            let (read, cached) = (all.count { $0 == .credentialsRead }, all.count { $0 == .credentialsCached })
+            #expect(read == 200 && cached == 200, "read \(read), cached \(cached)")
         }
-        let counts = operations.withLock { $0 }
-        #expect(counts[.credentialsRead] == 200 && counts[.credentialsCached] == 200, "\(counts)")
     }
 }
