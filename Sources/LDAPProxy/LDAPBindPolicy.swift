@@ -46,6 +46,7 @@ struct LDAPBindPolicy: Sendable {
     /// Compared octet by octet: Swift's `String ==` would also match canonically equivalent spellings (é as one
     /// scalar or as e + accent), which the directory may hold as different entries.
     func isExempt(_ name: String) -> Bool {
+        guard !exempt.isEmpty else { return false }
         let dn = Array(Self.normalized(name).utf8)
         return exempt.contains { entry in
             let entry = Array(entry.utf8)
@@ -59,38 +60,37 @@ struct LDAPBindPolicy: Sendable {
         guard name.contains("=") else {
             return name.split(separator: "@", maxSplits: 1).first.map(String.init) ?? name
         }
-        let firstRDN = Self.splitUnescaped(name, on: ",").first ?? ""
-        let parts = Self.splitUnescaped(firstRDN, on: "=")
+        let firstRDN = Self.splitUnescaped(name, on: UInt8(ascii: ",")).first ?? ""
+        let parts = Self.splitUnescaped(firstRDN, on: UInt8(ascii: "="))
         guard parts.count == 2, parts[0].trimmingSpaces.lowercased() == usernameAttribute else { return name }
         return Self.unescape(parts[1].trimmingSpaces)
     }
 
     /// Lower case, no spaces around separators: enough to compare DNs written by people.
     static func normalized(_ dn: String) -> String {
-        splitUnescaped(dn, on: ",").map { rdn in
-            splitUnescaped(rdn, on: "=").map(\.trimmingSpaces).joined(separator: "=")
+        splitUnescaped(dn, on: UInt8(ascii: ",")).map { rdn in
+            splitUnescaped(rdn, on: UInt8(ascii: "=")).map(\.trimmingSpaces).joined(separator: "=")
         }.joined(separator: ",").lowercased()
     }
 
-    private static func splitUnescaped(_ text: String, on separator: Character) -> [String] {
+    /// Split at the separators no backslash escapes (RFC 4514 §2.4), octet by octet: the separators are ASCII, which
+    /// UTF-8 never uses inside another character.
+    private static func splitUnescaped(_ text: String, on separator: UInt8) -> [String] {
         var parts: [String] = []
-        var current = ""
+        var start = text.utf8.startIndex
         var escaped = false
-        for char in text {
+        for index in text.utf8.indices {
+            let byte = text.utf8[index]
             if escaped {
-                current.append(char)
                 escaped = false
-            } else if char == "\\" {
-                current.append(char)
+            } else if byte == UInt8(ascii: "\\") {
                 escaped = true
-            } else if char == separator {
-                parts.append(current)
-                current = ""
-            } else {
-                current.append(char)
+            } else if byte == separator {
+                parts.append(String(decoding: text.utf8[start..<index], as: UTF8.self))
+                start = text.utf8.index(after: index)
             }
         }
-        parts.append(current)
+        parts.append(String(decoding: text.utf8[start...], as: UTF8.self))
         return parts
     }
 
