@@ -5,9 +5,12 @@ import MFACore
 /// Group commit for the login path: writes that arrive while a transaction is running go into the next one
 /// together, so many concurrent logins cost one commit rather than one each, and SQLite's single writer stops
 /// being the limit. A write that throws leaves the others' changes (see `Atomicity`), and order is kept: a write
-/// submitted after another commits in the same transaction or a later one. Writes nobody waits for (audit events)
-/// ride with the next awaited one, and a batch submitted from an event loop starts when the loop's pass ends
-/// (`EndOfTurn`): under load a commit carries many logins, not one or two.
+/// submitted after another commits in the same transaction or a later one, except a write queued `apart` (an audit
+/// event), which only needs to be stored. Writes nobody waits for ride with the next awaited one, and a batch
+/// submitted from an event loop starts when the loop's pass ends (`EndOfTurn`): under load a commit carries many
+/// logins, not one or two. Writes queued apart wait for a batch of their own (after `backgroundDelay`, or once
+/// `apartBatch` of them are queued), so that at low load a login's commit writes its own page and not the five an
+/// audit event touches (the events table, its two indexes, the AUTOINCREMENT counter).
 final class GroupCommit: Sendable {
     /// How a write that throws is kept from leaving half its changes in the shared transaction.
     enum Atomicity: Sendable {
@@ -22,6 +25,10 @@ final class GroupCommit: Sendable {
         /// Someone waits for it (a login's used step): its batch starts at once. Other jobs (audit events) join the
         /// next such batch, or start one of their own after `backgroundDelay`: they do not cost a commit each.
         let awaited: Bool
+        /// May commit after jobs submitted later (see `enqueue`).
+        var apart = false
+        /// Commits everything queued before it, apart or not (`flush`).
+        var barrier = false
         /// Runs inside the transaction; returns what to do once the transaction has committed.
         let run: @Sendable (Database) -> @Sendable () -> Void
         /// The transaction did not commit: nothing of this job was stored.
@@ -32,9 +39,41 @@ final class GroupCommit: Sendable {
         var jobs: [Job] = []
         /// Queued jobs that someone waits for: only these start a batch at once.
         var awaited = 0
+        var apart = 0
+        var barriers = 0
         var running = false
         /// A start is due after `backgroundDelay` for queued jobs that nobody waits for.
         var delayedStart = false
+        /// The jobs queued apart have waited `backgroundDelay`: the next batch takes them.
+        var apartDue = false
+
+        mutating func append(_ job: Job) {
+            jobs.append(job)
+            if job.awaited { awaited += 1 }
+            if job.apart { apart += 1 }
+            if job.barrier { barriers += 1 }
+        }
+
+        /// The next batch, in the order submitted: everything up to `maximumBatch`, or only what is not apart
+        /// while the jobs queued apart are few, recent and behind no barrier.
+        mutating func takeBatch(apartToo: Bool) -> [Job] {
+            var batch: [Job] = []
+            if apartToo || apartDue || apart >= GroupCommit.apartBatch || barriers > 0 {
+                batch = Array(jobs.prefix(GroupCommit.maximumBatch))
+                jobs.removeFirst(batch.count)
+                apartDue = false
+            } else {
+                var kept: [Job] = []
+                for job in jobs {
+                    if job.apart || batch.count == GroupCommit.maximumBatch { kept.append(job) } else { batch.append(job) }
+                }
+                jobs = kept
+            }
+            awaited -= batch.count(where: \.awaited)
+            apart -= batch.count(where: \.apart)
+            barriers -= batch.count(where: \.barrier)
+            return batch
+        }
 
         /// Whether to start a batch now (false: one runs, or only background jobs wait and their start is armed).
         mutating func shouldStart() -> (now: Bool, arm: Bool) {
@@ -55,15 +94,21 @@ final class GroupCommit: Sendable {
     /// their writes one after the other, and commit together.
     private let endOfTurn: EndOfTurn?
     private let queue = Locked(Queue())
+    /// How long a write nobody waits for may wait for a batch to join.
+    private let backgroundDelay: DispatchTimeInterval
     /// Bounds one transaction, so a burst cannot hold the write lock for long.
     static let maximumBatch = 1024
-    /// How long a write nobody waits for may wait for a batch to join.
-    static let backgroundDelay: DispatchTimeInterval = .milliseconds(5)
+    /// Jobs queued apart that join the next batch without waiting longer: under load their pages are shared anyway.
+    static let apartBatch = 64
 
-    init(database: any DatabaseWriter, timing: StoreTiming? = nil, endOfTurn: EndOfTurn? = nil) {
+    init(
+        database: any DatabaseWriter, timing: StoreTiming? = nil, endOfTurn: EndOfTurn? = nil,
+        backgroundDelay: DispatchTimeInterval = .milliseconds(5)
+    ) {
         self.database = database
         self.timing = timing
         self.endOfTurn = endOfTurn
+        self.backgroundDelay = backgroundDelay
     }
 
     /// Runs `work` in the next group transaction and returns its result once that transaction has committed.
@@ -83,14 +128,16 @@ final class GroupCommit: Sendable {
     }
 
     /// Runs `work` in the next group transaction without waiting for it (audit events: off the reply path).
-    /// `failed` hears of an error, from the writer's queue.
+    /// `failed` hears of an error, from the writer's queue. `apart`: `work` only adds rows that no other write of
+    /// this queue reads or changes (an audit event), so it may commit after writes submitted later, with others
+    /// like it; `flush` still waits for it.
     func enqueue(
-        _ atomicity: Atomicity = .savepoint, _ work: @escaping @Sendable (Database) throws -> Void,
+        _ atomicity: Atomicity = .savepoint, apart: Bool = false, _ work: @escaping @Sendable (Database) throws -> Void,
         failed: @escaping @Sendable (any Error) -> Void
     ) {
         submit(
             Job(
-                awaited: false,
+                awaited: false, apart: apart,
                 run: { db in
                     do {
                         try Self.run(work, atomicity, db)
@@ -119,15 +166,16 @@ final class GroupCommit: Sendable {
     /// Jobs waiting for a batch (for tests).
     var queued: Int { queue.withLock { $0.jobs.count } }
 
-    /// Returns once everything submitted before has committed (or failed).
+    /// Returns once everything submitted before has committed (or failed), jobs queued apart too.
     func flush() async throws {
-        try await write(.singleStatement) { _ in }
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            submit(Job(awaited: true, barrier: true, run: { _ in { continuation.resume() } }, fail: { continuation.resume(throwing: $0) }))
+        }
     }
 
     private func submit(_ job: Job) {
         let start = queue.withLock { queue in
-            queue.jobs.append(job)
-            if job.awaited { queue.awaited += 1 }
+            queue.append(job)
             return queue.shouldStart()
         }
         if start.arm { armDelayedStart() }
@@ -137,25 +185,25 @@ final class GroupCommit: Sendable {
     }
 
     private func armDelayedStart() {
-        DispatchQueue.global().asyncAfter(deadline: .now() + Self.backgroundDelay) {
+        DispatchQueue.global().asyncAfter(deadline: .now() + backgroundDelay) {
             let start = self.queue.withLock { queue in
                 queue.delayedStart = false
-                guard !queue.running, !queue.jobs.isEmpty else { return false }
+                guard !queue.jobs.isEmpty else { return false }
+                // A batch is running: the next one takes what waited here.
+                guard !queue.running else {
+                    queue.apartDue = true
+                    return false
+                }
                 queue.running = true
                 return true
             }
-            if start { self.runBatch() }
+            if start { self.runBatch(apartToo: true) }
         }
     }
 
     /// One transaction for what is queued; the next batch is started from the writer's queue when this one is done.
-    private func runBatch() {
-        let batch = queue.withLock { queue in
-            let batch = Array(queue.jobs.prefix(Self.maximumBatch))
-            queue.jobs.removeFirst(batch.count)
-            queue.awaited -= batch.count(where: \.awaited)
-            return batch
-        }
+    private func runBatch(apartToo: Bool = false) {
+        let batch = queue.withLock { $0.takeBatch(apartToo: apartToo) }
         database.asyncWriteWithoutTransaction { db in
             do {
                 var completions: [@Sendable () -> Void] = []

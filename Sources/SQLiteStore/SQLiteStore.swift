@@ -381,11 +381,12 @@ public final class SQLiteStore: GatewayStore {
         }
     }
 
-    /// Queues `events` for the next group commit and returns at once: audit events stay off the reply path.
-    /// `flush()` waits for what is queued; a failure goes to `onBackgroundWriteFailure`.
+    /// Queues `events` for a group commit and returns at once: audit events stay off the reply path, and out of a
+    /// login's commit at low load (`GroupCommit`, apart). `flush()` waits for what is queued; a failure goes to
+    /// `onBackgroundWriteFailure`.
     public func appendSoon(_ events: [AuditEvent]) {
         groupCommit.enqueue(
-            events.count == 1 ? .singleStatement : .savepoint, { db in for event in events { try Self.insert(event, db) } },
+            events.count == 1 ? .singleStatement : .savepoint, apart: true, { db in for event in events { try Self.insert(event, db) } },
             failed: { self.backgroundWriteFailed("storing audit events", $0) })
     }
 

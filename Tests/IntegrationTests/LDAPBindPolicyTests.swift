@@ -17,6 +17,7 @@ import Testing
         #expect(policy.isExempt("cn=caf\u{E9},dc=example,dc=org"))
         // The same name spelled with a combining accent is another DN to the directory: not exempt.
         #expect(!policy.isExempt("cn=cafe\u{301},dc=example,dc=org"))
+        #expect(!LDAPBindPolicy(settings: LDAPSettings(), delimiter: ",").isExempt("ou=services,dc=example,dc=org"))
     }
 
     @Test func rfc4513Rules() {
@@ -34,6 +35,9 @@ import Testing
         #expect(policy.username(fromBindName: "uid=a\\,b,ou=people") == "a,b")
         #expect(policy.username(fromBindName: "alice@example.org") == "alice")
         #expect(policy.username(fromBindName: "cn=Alice Smith,ou=people") == "cn=Alice Smith,ou=people")
+        #expect(policy.username(fromBindName: "uid=zo\u{EB},ou=people") == "zo\u{EB}")
+        // RFC 4514 separates at the octet: a comma followed by a combining mark still ends the RDN.
+        #expect(policy.username(fromBindName: "uid=x,\u{301}ou=people") == "x")
         #expect(LDAPBindPolicy.escape("a,b+c") == "a\\,b\\+c")
     }
 }

@@ -95,24 +95,63 @@ import Testing
         #expect(try await database.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM t") } == 3)
     }
 
-    @Test func anEventWaitsForTheNextLoginsWriteAndCommitsWithIt() async throws {
+    /// A table `t` and a group commit on it that counts its commits; what is queued apart waits an hour unless
+    /// something takes it along.
+    func countedCommit() async throws -> (GroupCommit, DatabaseQueue, Locked<Int>) {
         let commits = Locked(0)
         let database = try DatabaseQueue()
         try await database.write { db in try db.execute(sql: "CREATE TABLE t (n INTEGER NOT NULL)") }
-        let commit = GroupCommit(database: database, timing: { operation, _ in if operation == .commit { commits.withLock { $0 += 1 } } })
-        commit.enqueue(.singleStatement, { db in try db.execute(sql: "INSERT INTO t VALUES (1)") }, failed: { _ in })
-        try await commit.write(.singleStatement) { db in try db.execute(sql: "INSERT INTO t VALUES (2)") }
-        // Both in the one transaction that the awaited write started.
+        let commit = GroupCommit(
+            database: database, timing: { operation, _ in if operation == .commit { commits.withLock { $0 += 1 } } },
+            backgroundDelay: .seconds(3600))
+        return (commit, database, commits)
+    }
+
+    func rows(_ database: DatabaseQueue) async throws -> [Int] {
+        try await database.read { db in try Int.fetchAll(db, sql: "SELECT n FROM t ORDER BY rowid") }
+    }
+
+    func insert(_ n: Int) -> @Sendable (Database) throws -> Void {
+        { db in try db.execute(sql: "INSERT INTO t VALUES (?)", arguments: [n]) }
+    }
+
+    /// Clearing a user's failures is queued, and a later failure must not commit before it.
+    @Test func aWriteQueuedInOrderCommitsWithTheNextAwaitedOne() async throws {
+        let (commit, database, commits) = try await countedCommit()
+        commit.enqueue(.singleStatement, insert(1), failed: { _ in })
+        try await commit.write(.singleStatement, insert(2))
         #expect(commits.withLock { $0 } == 1)
-        #expect(try await database.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM t") } == 2)
+        #expect(try await rows(database) == [1, 2])
+    }
+
+    /// An audit event stays out of the next login's commit (that commit writes the login's own page), and a flush
+    /// stores it.
+    @Test func anEventQueuedApartLeavesTheNextLoginsCommitAlone() async throws {
+        let (commit, database, commits) = try await countedCommit()
+        commit.enqueue(.singleStatement, apart: true, insert(1), failed: { _ in })
+        try await commit.write(.singleStatement, insert(2))
+        #expect(commits.withLock { $0 } == 1)
+        #expect(try await rows(database) == [2])
+        try await commit.flush()
+        #expect(commits.withLock { $0 } == 2)
+        #expect(try await rows(database) == [2, 1])
+    }
+
+    /// Under load the events' pages are shared anyway: once enough are queued they ride with the next login's write.
+    @Test func eventsQueuedApartRideOnceEnoughWait() async throws {
+        let (commit, database, commits) = try await countedCommit()
+        for n in 0..<GroupCommit.apartBatch { commit.enqueue(.singleStatement, apart: true, insert(n), failed: { _ in }) }
+        try await commit.write(.singleStatement, insert(-1))
+        #expect(commits.withLock { $0 } == 1)
+        #expect(try await rows(database) == Array(0..<GroupCommit.apartBatch) + [-1])
     }
 
     @Test func anEventNobodyFollowsIsStoredAnyway() async throws {
         let database = try DatabaseQueue()
         try await database.write { db in try db.execute(sql: "CREATE TABLE t (n INTEGER NOT NULL)") }
         let commit = GroupCommit(database: database)
-        commit.enqueue(.singleStatement, { db in try db.execute(sql: "INSERT INTO t VALUES (1)") }, failed: { _ in })
-        // No flush and no other write: the event starts a transaction of its own after GroupCommit.backgroundDelay.
+        commit.enqueue(.singleStatement, apart: true, { db in try db.execute(sql: "INSERT INTO t VALUES (1)") }, failed: { _ in })
+        // No flush and no other write: the event starts a transaction of its own after the background delay (5 ms).
         try await waitUntil { try await database.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM t") } == 1 }
     }
 }
