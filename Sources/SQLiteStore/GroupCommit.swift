@@ -94,6 +94,9 @@ final class GroupCommit: Sendable {
     /// their writes one after the other, and commit together.
     private let endOfTurn: EndOfTurn?
     private let queue = Locked(Queue())
+    /// Where a small batch started at the end of a loop's turn commits on that loop's thread (nil: always on the
+    /// writer's queue).
+    private let inlineWriters: InlineWriters?
     /// How long a write nobody waits for may wait for a batch to join.
     private let backgroundDelay: DispatchTimeInterval
     /// Bounds one transaction, so a burst cannot hold the write lock for long.
@@ -103,9 +106,10 @@ final class GroupCommit: Sendable {
 
     init(
         database: any DatabaseWriter, timing: StoreTiming? = nil, endOfTurn: EndOfTurn? = nil,
-        backgroundDelay: DispatchTimeInterval = .milliseconds(5)
+        inlineWriters: InlineWriters? = nil, backgroundDelay: DispatchTimeInterval = .milliseconds(5)
     ) {
         self.database = database
+        self.inlineWriters = inlineWriters
         self.timing = timing
         self.endOfTurn = endOfTurn
         self.backgroundDelay = backgroundDelay
@@ -180,7 +184,7 @@ final class GroupCommit: Sendable {
         }
         if start.arm { armDelayedStart() }
         guard start.now else { return }
-        if let endOfTurn, endOfTurn.afterTurn({ self.runBatch() }) { return }
+        if let endOfTurn, endOfTurn.afterTurn({ self.runBatch(onThisThread: true) }) { return }
         runBatch()
     }
 
@@ -202,28 +206,49 @@ final class GroupCommit: Sendable {
     }
 
     /// One transaction for what is queued; the next batch is started from the writer's queue when this one is done.
-    private func runBatch(apartToo: Bool = false) {
+    /// `onThisThread`: the end of a loop's turn, where a small batch commits at once if the write lock is free.
+    private func runBatch(apartToo: Bool = false, onThisThread: Bool = false) {
         let batch = queue.withLock { $0.takeBatch(apartToo: apartToo) }
+        if onThisThread, let inlineWriters, batch.count <= InlineWriters.largestBatch,
+            inlineWriters.inImmediateTransaction({ db in commitBegun(batch, db) })
+        {
+            batchEnded()
+            return
+        }
         database.asyncWriteWithoutTransaction { db in
             do {
-                var completions: [@Sendable () -> Void] = []
-                completions.reserveCapacity(batch.count)
-                let started = ContinuousClock.now
-                try db.inTransaction {
-                    for job in batch { completions.append(job.run(db)) }
-                    return .commit
-                }
-                self.timing?(.commit, .now - started)
-                for completion in completions { completion() }
+                try db.execute(sql: "BEGIN IMMEDIATE")
+                self.commitBegun(batch, db)
             } catch {
                 for job in batch { job.fail(error) }
             }
-            let next = self.queue.withLock { queue in
-                queue.running = false
-                return queue.shouldStart()
-            }
-            if next.arm { self.armDelayedStart() }
-            if next.now { self.runBatch() }
+            self.batchEnded()
         }
+    }
+
+    /// Runs the jobs in the transaction begun on `db`, commits it (or rolls it back), and hands out the outcomes.
+    private func commitBegun(_ batch: [Job], _ db: Database) {
+        let started = ContinuousClock.now
+        var completions: [@Sendable () -> Void] = []
+        completions.reserveCapacity(batch.count)
+        do {
+            for job in batch { completions.append(job.run(db)) }
+            try db.cachedStatement(sql: "COMMIT").execute()
+        } catch {
+            if db.isInsideTransaction { try? db.execute(sql: "ROLLBACK") }
+            for job in batch { job.fail(error) }
+            return
+        }
+        timing?(.commit, .now - started)
+        for completion in completions { completion() }
+    }
+
+    private func batchEnded() {
+        let next = queue.withLock { queue in
+            queue.running = false
+            return queue.shouldStart()
+        }
+        if next.arm { armDelayedStart() }
+        if next.now { runBatch() }
     }
 }

@@ -59,7 +59,7 @@ public final class SQLiteStore: GatewayStore {
             loginReads: ReadConnections(path: path, configuration: readConfiguration, fallback: pool),
             changeLog: { try CredentialChangeLog(path: path, configuration: readConfiguration, fallback: pool) },
             credentialsCache: credentialsCache, health: HealthCheck(path: path), timing: timing, endOfTurn: endOfTurn,
-            checkpoint: checkpoint)
+            inlineWriters: InlineWriters(path: path, configuration: configuration), checkpoint: checkpoint)
     }
 
     /// A private in-memory database, for tests.
@@ -76,7 +76,7 @@ public final class SQLiteStore: GatewayStore {
         database: any DatabaseWriter, secrets: SecretBox, loginReads: ReadConnections,
         changeLog: () throws -> CredentialChangeLog, credentialsCache capacity: Int = CredentialsCache.defaultCapacity,
         health: HealthCheck? = nil, timing: StoreTiming? = nil, endOfTurn: EndOfTurn? = nil,
-        checkpoint: BackgroundCheckpoint? = nil
+        inlineWriters: InlineWriters? = nil, checkpoint: BackgroundCheckpoint? = nil
     ) throws {
         self.checkpoint = checkpoint
         self.database = database
@@ -84,7 +84,7 @@ public final class SQLiteStore: GatewayStore {
         self.loginReads = loginReads
         self.health = health
         self.timing = timing
-        groupCommit = GroupCommit(database: database, timing: timing, endOfTurn: endOfTurn)
+        groupCommit = GroupCommit(database: database, timing: timing, endOfTurn: endOfTurn, inlineWriters: inlineWriters)
         loginReadBatches = LoginReadBatches(connections: loginReads, queue: loginReadQueue, endOfTurn: endOfTurn)
         try Self.migrator.migrate(database)
         let changes = try changeLog()

@@ -156,6 +156,99 @@ import Testing
     }
 }
 
+/// A loop commits a small batch itself when the write lock is free at once, and hands it to the writer otherwise.
+@Suite struct InlineCommitTests {
+    /// A database file with a table `t`, the writer's pool, and a group commit whose batches start when `turn` ends.
+    final class Fixture: Sendable {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("countersign-inline-\(UUID())").path
+        let pool: DatabasePool
+        let turn = HeldTurn()
+        let commit: GroupCommit
+        /// The threads the jobs ran on.
+        let threads = Locked<[pthread_t]>([])
+
+        init() throws {
+            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+            var configuration = Configuration()
+            configuration.busyMode = .timeout(10)
+            pool = try DatabasePool(path: folder + "/store.db", configuration: configuration)
+            try pool.write { db in try db.execute(sql: "CREATE TABLE t (n INTEGER NOT NULL)") }
+            let turn = self.turn
+            commit = GroupCommit(
+                database: pool, endOfTurn: EndOfTurn { turn.hold($0) },
+                inlineWriters: InlineWriters(path: folder + "/store.db", configuration: configuration))
+        }
+
+        deinit { try? FileManager.default.removeItem(atPath: folder) }
+
+        /// `count` writes submitted in one turn, each noting its thread.
+        func writes(_ count: Int) async throws -> [Task<Void, any Error>] {
+            let tasks = (0..<count).map { n in
+                Task {
+                    try await commit.write(.singleStatement) { db in
+                        self.threads.withLock { $0.append(pthread_self()) }
+                        try db.execute(sql: "INSERT INTO t VALUES (?)", arguments: [n])
+                    }
+                }
+            }
+            await turn.waitUntilHeld()
+            try await waitUntil { self.commit.queued == count }
+            return tasks
+        }
+
+        func rows() throws -> Int { try pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM t") ?? 0 } }
+    }
+
+    @Test(.timeLimit(.minutes(1))) func aSmallBatchCommitsOnTheThreadThatEndsTheTurn() async throws {
+        let fixture = try Fixture()
+        let writes = try await fixture.writes(2)
+        let ending = pthread_self()
+        fixture.turn.end()
+        // Committed before `end` returned, on its thread.
+        #expect(try fixture.rows() == 2)
+        #expect(fixture.threads.withLock { $0.allSatisfy { pthread_equal($0, ending) != 0 } })
+        for write in writes { try await write.value }
+    }
+
+    @Test(.timeLimit(.minutes(1))) func aBatchGoesToTheWriterWhenTheLockIsHeldElsewhere() async throws {
+        let fixture = try Fixture()
+        let writes = try await fixture.writes(1)
+        // Another connection (an admin command, say) holds the write lock: the loop must not wait for it.
+        let other = try DatabaseQueue(path: fixture.folder + "/store.db")
+        let (locked, release) = (DispatchSemaphore(value: 0), DispatchSemaphore(value: 0))
+        DispatchQueue.global().async {
+            try? other.inTransaction(.immediate) { _ in
+                locked.signal()
+                release.wait()
+                return .commit
+            }
+        }
+        await withCheckedContinuation { continuation in
+            DispatchQueue.global().async {
+                locked.wait()
+                continuation.resume()
+            }
+        }
+        let ending = pthread_self()
+        fixture.turn.end()
+        #expect(try fixture.rows() == 0)
+        release.signal()
+        for write in writes { try await write.value }
+        #expect(try fixture.rows() == 1)
+        #expect(fixture.threads.withLock { $0.allSatisfy { pthread_equal($0, ending) == 0 } })
+    }
+
+    @Test(.timeLimit(.minutes(1))) func aLargerBatchGoesToTheWriter() async throws {
+        let fixture = try Fixture()
+        let writes = try await fixture.writes(InlineWriters.largestBatch + 1)
+        let ending = pthread_self()
+        fixture.turn.end()
+        for write in writes { try await write.value }
+        #expect(try fixture.rows() == InlineWriters.largestBatch + 1)
+        #expect(fixture.threads.withLock { $0.allSatisfy { pthread_equal($0, ending) == 0 } })
+    }
+}
+
 /// An end of turn that holds what is queued after it until the test ends the turn.
 final class HeldTurn: Sendable {
     private let held = Locked<[@Sendable () -> Void]>([])
