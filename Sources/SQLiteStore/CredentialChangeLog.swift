@@ -54,17 +54,18 @@ final class CredentialChangeLog: Sendable {
             if version == state.dataVersion { return .none }
             state.dataVersion = version
         }
-        let rows = try Row.fetchAll(
+        let rows = try ColumnsCursor.all(
             db.cachedStatement(sql: "SELECT id, user FROM credential_changes WHERE id > ? ORDER BY id LIMIT ?"),
-            arguments: [state.seen, mostEntriesRead + 1])
+            arguments: [state.seen, mostEntriesRead + 1]
+        ) { columns in (id: columns.int64(0) ?? 0, user: columns.string(1) ?? "") }
         guard let first = rows.first, let last = rows.last else { return .none }
-        let (firstID, lastID): (Int64, Int64) = (first[0], last[0])
+        let (firstID, lastID) = (first.id, last.id)
         // Too many to read, or entries pruned before a look saw them: anything may have changed.
         if rows.count > mostEntriesRead {
             state.seen = try Int64.fetchOne(db, sql: "SELECT max(id) FROM credential_changes") ?? lastID
             return .all
         }
         defer { state.seen = lastID }
-        return firstID == state.seen + 1 ? .users(rows.map { $0[1] }) : .all
+        return firstID == state.seen + 1 ? .users(rows.map(\.user)) : .all
     }
 }

@@ -169,6 +169,21 @@ extension EnrolledDevice {
             .map { "\(table).\($0)" }.joined(separator: ", ")
     }
 
+    /// The device in `columns(_:)`'s order from column `first` on, or nil when there is none (a LEFT JOIN's NULLs).
+    init?(_ columns: Columns, from first: CInt) {
+        guard let id = columns.string(first), let username = columns.string(first + 1),
+            let publicKey = columns.string(first + 2), let name = columns.string(first + 3),
+            let platform = columns.string(first + 4), let enrolledAt = columns.double(first + 5)
+        else { return nil }
+        self.init(
+            id: id, username: username, publicKey: publicKey, name: name, platform: platform,
+            enrolledAt: Date(timeIntervalSince1970: enrolledAt),
+            lastUsed: columns.double(first + 6).map(Date.init(timeIntervalSince1970:)),
+            webAuthn: columns.string(first + 7).flatMap { id in
+                columns.string(first + 8).map { WebAuthnCredential(id: id, publicKey: $0) }
+            })
+    }
+
     init(row: Row) {
         self.init(
             id: row["device_id"], username: row["device_user"], publicKey: row["public_key"], name: row["device_name"],

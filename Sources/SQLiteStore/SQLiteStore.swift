@@ -509,12 +509,13 @@ extension SQLiteStore: CredentialStore {
     /// Synchronous, so that its locals stay off the login task's async frames, which a login waiting on a push keeps.
     @inline(never)
     static func sealedCredentials(for username: String, _ db: Database) throws -> SealedCredentials? {
-        guard let row = try Row.fetchOne(db.cachedStatement(sql: Self.credentialsQuery), arguments: [username]) else { return nil }
         // By position (the query's column order): a lookup by name costs more than the rest of the row.
-        let device = (row[7] as String?) != nil ? EnrolledDevice(row: row) : nil
-        return SealedCredentials(
-            passwordHash: row[0], sealedSecret: (row[1] as Data?).map(Array.init), algorithm: row[2], digits: row[3],
-            period: row[4], device: device, lockedUntil: row[5], failedAttempts: row[6])
+        try ColumnsCursor.first(db.cachedStatement(sql: Self.credentialsQuery), arguments: [username]) { columns in
+            SealedCredentials(
+                passwordHash: columns.string(0), sealedSecret: columns.bytes(1), algorithm: columns.string(2),
+                digits: columns.int(3), period: columns.int(4), device: EnrolledDevice(columns, from: 7),
+                lockedUntil: columns.double(5), failedAttempts: columns.int(6) ?? 0)
+        }
     }
 
     private static let credentialsQuery = """
