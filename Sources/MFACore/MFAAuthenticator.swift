@@ -137,14 +137,14 @@ public final class MFAAuthenticator: LoginAuthenticator {
         return verdict
     }
 
-    /// The same attempt as a pending push's (same resource, user, session and password: the join key) joins it as it
-    /// arrives, and needs no password check of its own: the push exists because that password passed.
     /// The user's credentials into the store's cache (`CredentialsCache`); a failed read is the decision's to meet.
     public func prepare(for username: String) async {
         guard !username.utf8.contains(0) else { return }
         _ = try? await store.credentials(for: username)
     }
 
+    /// The same attempt as a pending push's (same resource, user, session and password: the join key) joins it as it
+    /// arrives, and needs no password check of its own: the push exists because that password passed.
     public func attemptReceived(_ attempt: LoginAttempt) -> LoginAttempt {
         guard let push, attempt.challengeState == nil, push.pendingCount > 0 else { return attempt }
         if case .afterPrimary(_, let primary) = attempt.delivery, !primary.isValid { return attempt }
