@@ -22,8 +22,9 @@ final class GroupCommit: Sendable {
     }
 
     private struct Job: Sendable {
-        /// Someone waits for it (a login's used step): its batch starts at once. Other jobs (audit events) join the
-        /// next such batch, or start one of their own after `backgroundDelay`: they do not cost a commit each.
+        /// Someone waits for it (a login's used step): its batch starts at once. Other jobs join the next such batch
+        /// (those queued `apart` only once `apartBatch` of them wait), or start one of their own after
+        /// `backgroundDelay`: they do not cost a commit each.
         let awaited: Bool
         /// May commit after jobs submitted later (see `enqueue`).
         var apart = false
@@ -56,9 +57,9 @@ final class GroupCommit: Sendable {
 
         /// The next batch, in the order submitted: everything up to `maximumBatch`, or only what is not apart
         /// while the jobs queued apart are few, recent and behind no barrier.
-        mutating func takeBatch(apartToo: Bool) -> [Job] {
+        mutating func takeBatch() -> [Job] {
             var batch: [Job] = []
-            if apartToo || apartDue || apart >= GroupCommit.apartBatch || barriers > 0 {
+            if apartDue || apart >= GroupCommit.apartBatch || barriers > 0 {
                 batch = Array(jobs.prefix(GroupCommit.maximumBatch))
                 jobs.removeFirst(batch.count)
                 apartDue = false
@@ -193,22 +194,20 @@ final class GroupCommit: Sendable {
             let start = self.queue.withLock { queue in
                 queue.delayedStart = false
                 guard !queue.jobs.isEmpty else { return false }
-                // A batch is running: the next one takes what waited here.
-                guard !queue.running else {
-                    queue.apartDue = true
-                    return false
-                }
+                // This batch, or the next one if a batch is running, takes what waited here.
+                queue.apartDue = true
+                guard !queue.running else { return false }
                 queue.running = true
                 return true
             }
-            if start { self.runBatch(apartToo: true) }
+            if start { self.runBatch() }
         }
     }
 
     /// One transaction for what is queued; the next batch is started from the writer's queue when this one is done.
     /// `onThisThread`: the end of a loop's turn, where a small batch commits at once if the write lock is free.
-    private func runBatch(apartToo: Bool = false, onThisThread: Bool = false) {
-        let batch = queue.withLock { $0.takeBatch(apartToo: apartToo) }
+    private func runBatch(onThisThread: Bool = false) {
+        let batch = queue.withLock { $0.takeBatch() }
         if onThisThread, let inlineWriters, batch.count <= InlineWriters.largestBatch,
             inlineWriters.inImmediateTransaction({ db in commitBegun(batch, db) })
         {
