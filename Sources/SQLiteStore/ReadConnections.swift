@@ -52,24 +52,37 @@ final class ReadConnections: Sendable {
     }
 }
 
-/// The login path's reads submitted during one event loop's pass, run together on the read queue once the pass ends
-/// (`EndOfTurn`): one hand-off and one read transaction for the logins of a pass instead of one each. Reads from
-/// elsewhere go at once, each on its own.
+/// The login path's reads submitted during one event loop's pass, run together once the pass ends (`EndOfTurn`): one
+/// read transaction for the logins of a pass instead of one each. A few reads (low load) run on the loop's own
+/// thread, with no hand-off to the read queue and back (two wake-ups), as long as such reads come from memory: one
+/// that takes longer (pages from disk) sends the next batches to the queue, so that a slow disk does not hold the
+/// loop's other requests. More reads go to the queue, and the loop reads requests meanwhile. Reads from elsewhere go
+/// to the queue at once, each on its own.
 final class LoginReadBatches: Sendable {
     private struct Pending {
         var reads: [@Sendable (Result<Database, any Error>) -> Void] = []
         var scheduled = false
+        /// Batches still to send to the queue after a slow read on a loop.
+        var queuedAfterSlowRead = 0
     }
+
+    /// The most reads of one pass run on the loop (as `InlineWriters.largestBatch` for the commits).
+    static let largestInlineBatch = 4
+    /// After a slow batch, this many go to the queue before the loop tries again.
+    static let queuedAfterSlowRead = 1000
 
     private let connections: ReadConnections
     private let queue: DispatchQueue
     private let endOfTurn: EndOfTurn?
+    /// A batch this slow on a loop was not served from memory.
+    private let slowInlineRead: Duration
     private let pendingReads = Locked(Pending())
 
-    init(connections: ReadConnections, queue: DispatchQueue, endOfTurn: EndOfTurn?) {
+    init(connections: ReadConnections, queue: DispatchQueue, endOfTurn: EndOfTurn?, slowInlineRead: Duration = .microseconds(500)) {
         self.connections = connections
         self.queue = queue
         self.endOfTurn = endOfTurn
+        self.slowInlineRead = slowInlineRead
     }
 
     /// Reads waiting for their batch (for tests).
@@ -88,16 +101,29 @@ final class LoginReadBatches: Sendable {
             return !pending.scheduled
         }
         guard first else { return }
-        if let endOfTurn, endOfTurn.afterTurn({ self.dispatch() }) { return }
-        dispatch()
+        if let endOfTurn, endOfTurn.afterTurn({ self.dispatch(onThisThread: true) }) { return }
+        dispatch(onThisThread: false)
     }
 
-    private func dispatch() {
-        let reads = pendingReads.withLock { pending in
-            defer { pending = Pending() }
-            return pending.reads
+    private func dispatch(onThisThread: Bool) {
+        let (reads, inline) = pendingReads.withLock { pending in
+            let reads = pending.reads
+            let small = onThisThread && reads.count <= Self.largestInlineBatch
+            let inline = small && pending.queuedAfterSlowRead == 0
+            if small, !inline { pending.queuedAfterSlowRead -= 1 }
+            pending.reads = []
+            pending.scheduled = false
+            return (reads, inline)
         }
         let connections = self.connections
-        queue.async { connections.readTogether(reads) }
+        guard inline else {
+            queue.async { connections.readTogether(reads) }
+            return
+        }
+        let started = ContinuousClock.now
+        connections.readTogether(reads)
+        if ContinuousClock.now - started >= slowInlineRead {
+            pendingReads.withLock { $0.queuedAfterSlowRead = Self.queuedAfterSlowRead }
+        }
     }
 }

@@ -6,8 +6,89 @@ import Testing
 
 @testable import SQLiteStore
 
-/// The login path's reads of one pass go to the read queue together, in one read transaction.
+/// The login path's reads of one pass run together, in one read transaction: a few on the thread that ends the turn,
+/// more on the read queue.
 @Suite struct LoginReadBatchesTests {
+    /// A database file with a table `t` holding 1 to 6, and batches whose turns end when the test says.
+    final class Fixture: Sendable {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("reads-\(UUID())").path
+        let writer: DatabasePool
+        let turn = HeldTurn()
+        let batches: LoginReadBatches
+
+        init(slowInlineRead: Duration = .seconds(60)) throws {
+            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+            writer = try DatabasePool(path: folder + "/store.db")
+            try writer.write { db in
+                try db.execute(sql: "CREATE TABLE t (n INTEGER NOT NULL)")
+                try db.execute(sql: "INSERT INTO t VALUES (1), (2), (3), (4), (5), (6)")
+            }
+            let turn = self.turn
+            batches = LoginReadBatches(
+                connections: ReadConnections(path: folder + "/store.db", configuration: Configuration(), fallback: writer),
+                queue: DispatchQueue(label: "reads"), endOfTurn: EndOfTurn { turn.hold($0) }, slowInlineRead: slowInlineRead)
+        }
+
+        deinit { try? FileManager.default.removeItem(atPath: folder) }
+
+        /// Reads of 1 to `count` submitted in one turn; each returns its value and the thread it ran on.
+        func reads(_ count: Int) async throws -> [Task<(Int?, pthread_t), any Error>] {
+            let tasks = (1...count).map { n in
+                Task {
+                    try await batches.read { db in
+                        (try Int.fetchOne(db, sql: "SELECT n FROM t WHERE n = ?", arguments: [n]), pthread_self())
+                    }
+                }
+            }
+            await turn.waitUntilHeld()
+            try await waitUntil { self.batches.pending == count }
+            return tasks
+        }
+
+        /// Ends the turn here and names this thread (an async test may move between threads at each `await`).
+        func endTurn() -> pthread_t {
+            turn.end()
+            return pthread_self()
+        }
+    }
+
+    @Test(.timeLimit(.minutes(1))) func aFewReadsRunOnTheThreadThatEndsTheTurn() async throws {
+        let fixture = try Fixture()
+        let reads = try await fixture.reads(LoginReadBatches.largestInlineBatch)
+        let ending = fixture.endTurn()
+        for (index, read) in reads.enumerated() {
+            let (value, thread) = try await read.value
+            #expect(value == index + 1)
+            #expect(pthread_equal(thread, ending) != 0)
+        }
+    }
+
+    @Test(.timeLimit(.minutes(1))) func moreReadsGoToTheQueue() async throws {
+        let fixture = try Fixture()
+        let reads = try await fixture.reads(LoginReadBatches.largestInlineBatch + 1)
+        let ending = fixture.endTurn()
+        for (index, read) in reads.enumerated() {
+            let (value, thread) = try await read.value
+            #expect(value == index + 1)
+            #expect(pthread_equal(thread, ending) == 0)
+        }
+    }
+
+    /// A batch slower than the bound (here every batch) was not served from memory: the next ones leave the loop.
+    @Test(.timeLimit(.minutes(1))) func afterASlowReadOnTheLoopTheNextBatchesGoToTheQueue() async throws {
+        let fixture = try Fixture(slowInlineRead: .zero)
+        let first = try await fixture.reads(1)
+        let firstEnding = fixture.endTurn()
+        #expect(try await pthread_equal(first[0].value.1, firstEnding) != 0)
+        let second = try await fixture.reads(2)
+        let secondEnding = fixture.endTurn()
+        for read in second {
+            let (value, thread) = try await read.value
+            #expect(value != nil)
+            #expect(pthread_equal(thread, secondEnding) == 0)
+        }
+    }
+
     @Test(.timeLimit(.minutes(1))) func readsSubmittedInOneTurnRunTogetherWhenItEnds() async throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("reads-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
