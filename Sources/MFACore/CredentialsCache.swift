@@ -4,16 +4,32 @@ import Foundation
 public enum CredentialChanges: Sendable, Equatable {
     case none
     case users([String])
+    /// Changes numbered in commit order (SQLite's record): an entry whose read saw a change's number
+    /// (`SealedCredentials.newestChangeSeen`) already holds that change.
+    case numbered([NumberedCredentialChange])
     /// It cannot tell (the record of changes was pruned past the last look, the notifications were interrupted):
     /// everything cached may be stale.
     case all
+}
+
+/// A change to a user's credentials and its place in commit order.
+public struct NumberedCredentialChange: Sendable, Equatable {
+    public let user: String
+    public let number: Int64
+
+    public init(user: String, number: Int64) {
+        self.user = user
+        self.number = number
+    }
 }
 
 /// What a login reads about a user, kept in memory after the first read, so that a login of a known user reads no
 /// disk and waits for no other thread before its one write. Coherent with every writer (the admin CLI in another
 /// process, other nodes, this process): before each lookup the store's change source says which users changed since
 /// the last look, and those entries are dropped first. The look and the lookup happen under one lock, so no lookup
-/// sees an entry whose change was already heard.
+/// sees an entry whose change was already heard. A miss needs no look when the store numbers its changes and its
+/// reads (`numberedReads`): the read is newer than anything a look could drop, and a change heard later drops the
+/// entry only when the read did not see it.
 ///
 /// Only users that exist are kept (a user added elsewhere is found on its first login), and the used TOTP steps are
 /// never kept: a code is always checked against the store's record by the login's write, so the cache cannot answer
@@ -47,6 +63,10 @@ public final class CredentialsCache: Sendable {
                 return
             case .users(let names):
                 for name in names { entries[name] = nil }
+            case .numbered(let changes):
+                for change in changes where (entries[change.user]?.newestChangeSeen ?? .min) < change.number {
+                    entries[change.user] = nil
+                }
             case .all:
                 entries.removeAll()
             }
@@ -55,13 +75,20 @@ public final class CredentialsCache: Sendable {
     }
 
     private let capacity: Int
+    private let numberedReads: Bool
     /// Called under the cache's lock, so must be quick and must not call back into the cache.
     private let changes: @Sendable () -> CredentialChanges
     private let state = Locked(State())
 
-    public init(capacity: Int = CredentialsCache.defaultCapacity, changes: @escaping @Sendable () -> CredentialChanges) {
+    /// `numberedReads`: `changes` gives `.numbered` changes, and every read the store gives `fill` carries
+    /// `newestChangeSeen`.
+    public init(
+        capacity: Int = CredentialsCache.defaultCapacity, numberedReads: Bool = false,
+        changes: @escaping @Sendable () -> CredentialChanges
+    ) {
         precondition(capacity >= 0)
         self.capacity = capacity
+        self.numberedReads = numberedReads
         self.changes = changes
     }
 
@@ -70,6 +97,7 @@ public final class CredentialsCache: Sendable {
     public func lookup(_ username: String, received: ContinuousClock.Instant? = nil) -> (entry: SealedCredentials?, ticket: Ticket) {
         guard capacity > 0 else { return (nil, Ticket(epoch: 0)) }
         return state.withLock { state in
+            if numberedReads, state.entries[username] == nil { return (nil, Ticket(epoch: state.epoch)) }
             state.look(changes, received: received)
             return (state.entries[username], Ticket(epoch: state.epoch))
         }

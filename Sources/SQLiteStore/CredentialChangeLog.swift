@@ -66,6 +66,6 @@ final class CredentialChangeLog: Sendable {
             return .all
         }
         defer { state.seen = lastID }
-        return firstID == state.seen + 1 ? .users(rows.map(\.user)) : .all
+        return firstID == state.seen + 1 ? .numbered(rows.map { NumberedCredentialChange(user: $0.user, number: $0.id) }) : .all
     }
 }

@@ -88,7 +88,7 @@ public final class SQLiteStore: GatewayStore {
         loginReadBatches = LoginReadBatches(connections: loginReads, queue: loginReadQueue, endOfTurn: endOfTurn)
         try Self.migrator.migrate(database)
         let changes = try changeLog()
-        credentialsCache = CredentialsCache(capacity: capacity) { changes.look() }
+        credentialsCache = CredentialsCache(capacity: capacity, numberedReads: true) { changes.look() }
     }
 
     static var migrator: DatabaseMigrator {
@@ -513,14 +513,17 @@ extension SQLiteStore: CredentialStore {
         try ColumnsCursor.first(db.cachedStatement(sql: Self.credentialsQuery), arguments: [username]) { columns in
             SealedCredentials(
                 passwordHash: columns.string(0), sealedSecret: columns.bytes(1), algorithm: columns.string(2),
-                digits: columns.int(3), period: columns.int(4), device: EnrolledDevice(columns, from: 7),
-                lockedUntil: columns.double(5), failedAttempts: columns.int(6) ?? 0)
+                digits: columns.int(3), period: columns.int(4), device: EnrolledDevice(columns, from: 8),
+                lockedUntil: columns.double(5), failedAttempts: columns.int(6) ?? 0, newestChangeSeen: columns.int64(7))
         }
     }
 
+    /// The newest change number comes from the same statement, so from the same snapshot as the row: a change with
+    /// a higher number was committed after the read (`CredentialsCache`, numbered reads).
     private static let credentialsQuery = """
         SELECT users.password_hash, users.totp_secret, users.totp_algorithm, users.totp_digits, users.totp_period,
-            users.locked_until, users.failed_attempts, \(EnrolledDevice.columns("devices"))
+            users.locked_until, users.failed_attempts, (SELECT ifnull(max(id), 0) FROM credential_changes),
+            \(EnrolledDevice.columns("devices"))
         FROM users LEFT JOIN devices ON devices.user = users.name WHERE users.name = ?
         """
 

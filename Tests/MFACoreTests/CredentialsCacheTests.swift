@@ -65,6 +65,33 @@ import Testing
         #expect(looks.withLock { $0 } == lookedSoFar + 2)
     }
 
+    /// With numbered reads a miss reads at once; a change heard later drops the entry only if the read did not see it.
+    @Test func aNumberedReadIsDroppedOnlyByChangesItDidNotSee() {
+        let looks = Locked(0)
+        let changes = Changes()
+        let cache = CredentialsCache(numberedReads: true) {
+            looks.withLock { $0 += 1 }
+            return changes.look()
+        }
+        var read = entry("one")
+        read.newestChangeSeen = 7
+        let (missing, ticket) = cache.lookup("alice")
+        #expect(missing == nil)
+        #expect(looks.withLock { $0 } == 0)
+        cache.fill("alice", read, since: ticket)
+        // Committed before the read (alice's enrollment, say), heard only now: the entry holds it already.
+        changes.next(.numbered([NumberedCredentialChange(user: "alice", number: 7)]))
+        #expect(cache.lookup("alice").entry?.passwordHash == "one")
+        #expect(looks.withLock { $0 } == 1)
+        // Committed after the read.
+        changes.next(.numbered([NumberedCredentialChange(user: "bob", number: 8), NumberedCredentialChange(user: "alice", number: 9)]))
+        #expect(cache.lookup("alice").entry == nil)
+        // A read without a number is dropped by any change to its user.
+        cache.fill("alice", entry("two"), since: cache.lookup("alice").ticket)
+        changes.next(.numbered([NumberedCredentialChange(user: "alice", number: 1)]))
+        #expect(cache.lookup("alice").entry == nil)
+    }
+
     @Test func theCapacityIsNeverExceeded() {
         let cache = CredentialsCache(capacity: 3) { .none }
         for name in ["a", "b", "c", "d", "e"] { cache.fill(name, entry(name), since: cache.lookup(name).ticket) }

@@ -9,11 +9,13 @@ public struct SealedCredentials: Sendable {
     public var device: EnrolledDevice?
     public var lockedUntil: Date?
     public var failedAttempts: Int
+    /// The number of the newest credential change the read saw, from a store that numbers them (`CredentialChanges`).
+    public var newestChangeSeen: Int64?
 
     /// `algorithm`, `digits` and `period` as stored: missing ones are the RFC 6238 defaults.
     public init(
         passwordHash: String?, sealedSecret: [UInt8]?, algorithm: String?, digits: Int?, period: Int?,
-        device: EnrolledDevice?, lockedUntil: Double?, failedAttempts: Int
+        device: EnrolledDevice?, lockedUntil: Double?, failedAttempts: Int, newestChangeSeen: Int64? = nil
     ) {
         self.passwordHash = passwordHash
         self.sealedSecret = sealedSecret
@@ -22,6 +24,7 @@ public struct SealedCredentials: Sendable {
         self.device = device
         self.lockedUntil = lockedUntil.map(Date.init(timeIntervalSince1970:))
         self.failedAttempts = failedAttempts
+        self.newestChangeSeen = newestChangeSeen
     }
 
     /// The credentials with the secret opened (bound to `username`: a sealed secret copied to another row fails).
