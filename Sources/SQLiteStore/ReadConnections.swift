@@ -1,4 +1,5 @@
 import Dispatch
+import Foundation
 import GRDB
 import MFACore
 
@@ -55,8 +56,8 @@ final class ReadConnections: Sendable {
 /// The login path's reads submitted during one event loop's pass, run together once the pass ends (`EndOfTurn`): one
 /// read transaction for the logins of a pass instead of one each. A few reads (low load) run on the loop's own
 /// thread, with no hand-off to the read queue and back (two wake-ups), as long as such reads come from memory: one
-/// that takes longer (pages from disk) sends the next batches to the queue, so that a slow disk does not hold the
-/// loop's other requests. More reads go to the queue, and the loop reads requests meanwhile. Reads from elsewhere go
+/// that takes longer and read from the disk sends the next batches to the queue, so that a slow disk does not hold
+/// the loop's other requests (a read that was slow only because the thread was preempted does not count). More reads go to the queue, and the loop reads requests meanwhile. Reads from elsewhere go
 /// to the queue at once, each on its own.
 final class LoginReadBatches: Sendable {
     private struct Pending {
@@ -74,15 +75,29 @@ final class LoginReadBatches: Sendable {
     private let connections: ReadConnections
     private let queue: DispatchQueue
     private let endOfTurn: EndOfTurn?
-    /// A batch this slow on a loop was not served from memory.
+    /// A batch this slow on a loop, that read blocks from the disk meanwhile, was not served from memory.
     private let slowInlineRead: Duration
+    /// Blocks this thread has read from devices so far (`getrusage`'s `ru_inblock`; pages from the operating system's
+    /// cache are not counted).
+    private let blocksRead: @Sendable () -> Int
     private let pendingReads = Locked(Pending())
 
-    init(connections: ReadConnections, queue: DispatchQueue, endOfTurn: EndOfTurn?, slowInlineRead: Duration = .microseconds(500)) {
+    init(
+        connections: ReadConnections, queue: DispatchQueue, endOfTurn: EndOfTurn?, slowInlineRead: Duration = .microseconds(500),
+        blocksRead: @escaping @Sendable () -> Int = LoginReadBatches.blocksReadByThisThread
+    ) {
         self.connections = connections
         self.queue = queue
         self.endOfTurn = endOfTurn
         self.slowInlineRead = slowInlineRead
+        self.blocksRead = blocksRead
+    }
+
+    @Sendable static func blocksReadByThisThread() -> Int {
+        var usage = rusage()
+        // RUSAGE_THREAD (Linux): glibc names it only for _GNU_SOURCE, which Swift's import does not set.
+        guard getrusage(__rusage_who_t(1), &usage) == 0 else { return 0 }
+        return usage.ru_inblock
     }
 
     /// Reads waiting for their batch (for tests).
@@ -120,9 +135,9 @@ final class LoginReadBatches: Sendable {
             queue.async { connections.readTogether(reads) }
             return
         }
-        let started = ContinuousClock.now
+        let (started, blocksBefore) = (ContinuousClock.now, blocksRead())
         connections.readTogether(reads)
-        if ContinuousClock.now - started >= slowInlineRead {
+        if ContinuousClock.now - started >= slowInlineRead, blocksRead() > blocksBefore {
             pendingReads.withLock { $0.queuedAfterSlowRead = Self.queuedAfterSlowRead }
         }
     }

@@ -16,7 +16,8 @@ import Testing
         let turn = HeldTurn()
         let batches: LoginReadBatches
 
-        init(slowInlineRead: Duration = .seconds(60)) throws {
+        /// `blocksRead`: what the batches are told this thread has read from the disk.
+        init(slowInlineRead: Duration = .seconds(60), blocksRead: @escaping @Sendable () -> Int = { 0 }) throws {
             try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
             writer = try DatabasePool(path: folder + "/store.db")
             try writer.write { db in
@@ -26,7 +27,8 @@ import Testing
             let turn = self.turn
             batches = LoginReadBatches(
                 connections: ReadConnections(path: folder + "/store.db", configuration: Configuration(), fallback: writer),
-                queue: DispatchQueue(label: "reads"), endOfTurn: EndOfTurn { turn.hold($0) }, slowInlineRead: slowInlineRead)
+                queue: DispatchQueue(label: "reads"), endOfTurn: EndOfTurn { turn.hold($0) }, slowInlineRead: slowInlineRead,
+                blocksRead: blocksRead)
         }
 
         deinit { try? FileManager.default.removeItem(atPath: folder) }
@@ -74,9 +76,11 @@ import Testing
         }
     }
 
-    /// A batch slower than the bound (here every batch) was not served from memory: the next ones leave the loop.
-    @Test(.timeLimit(.minutes(1))) func afterASlowReadOnTheLoopTheNextBatchesGoToTheQueue() async throws {
-        let fixture = try Fixture(slowInlineRead: .zero)
+    /// A batch slower than the bound (here every batch) that read from the disk was not served from memory: the next
+    /// ones leave the loop.
+    @Test(.timeLimit(.minutes(1))) func afterASlowReadFromTheDiskTheNextBatchesGoToTheQueue() async throws {
+        let blocks = Locked(0)
+        let fixture = try Fixture(slowInlineRead: .zero) { blocks.withLock { $0 += 1; return $0 } }
         let first = try await fixture.reads(1)
         let firstEnding = fixture.endTurn()
         #expect(try await pthread_equal(first[0].value.1, firstEnding) != 0)
@@ -86,6 +90,16 @@ import Testing
             let (value, thread) = try await read.value
             #expect(value != nil)
             #expect(pthread_equal(thread, secondEnding) == 0)
+        }
+    }
+
+    /// Slow without reading from the disk (the thread was preempted, say): the loop goes on reading.
+    @Test(.timeLimit(.minutes(1))) func aSlowReadFromMemoryKeepsTheNextBatchesOnTheLoop() async throws {
+        let fixture = try Fixture(slowInlineRead: .zero)
+        for _ in 0..<2 {
+            let reads = try await fixture.reads(2)
+            let ending = fixture.endTurn()
+            for read in reads { #expect(try await pthread_equal(read.value.1, ending) != 0) }
         }
     }
 
