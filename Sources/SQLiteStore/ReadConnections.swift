@@ -57,8 +57,9 @@ final class ReadConnections: Sendable {
 /// read transaction for the logins of a pass instead of one each. A few reads (low load) run on the loop's own
 /// thread, with no hand-off to the read queue and back (two wake-ups), as long as such reads come from memory: one
 /// that takes longer and read from the disk sends the next batches to the queue, so that a slow disk does not hold
-/// the loop's other requests (a read that was slow only because the thread was preempted does not count). More reads go to the queue, and the loop reads requests meanwhile. Reads from elsewhere go
-/// to the queue at once, each on its own.
+/// the loop's other requests (a read that was slow only because the thread was preempted does not count). More reads
+/// go to the queue, and the loop reads requests meanwhile. Reads from elsewhere go to the queue at once, each on its
+/// own.
 final class LoginReadBatches: Sendable {
     private struct Pending {
         var reads: [@Sendable (Result<Database, any Error>) -> Void] = []
