@@ -2,11 +2,16 @@ import MFACore
 import Testing
 
 @Suite struct CredentialsCacheTests {
-    /// The change source, scripted: what each look returns.
+    /// The change source, scripted: what each look returns; it counts the looks.
     final class Changes: Sendable {
         private let pending = Locked<[CredentialChanges]>([])
+        private let lookCount = Locked(0)
         func next(_ changes: CredentialChanges) { pending.withLock { $0.append(changes) } }
-        func look() -> CredentialChanges { pending.withLock { $0.isEmpty ? .none : $0.removeFirst() } }
+        func look() -> CredentialChanges {
+            lookCount.withLock { $0 += 1 }
+            return pending.withLock { $0.isEmpty ? .none : $0.removeFirst() }
+        }
+        var looks: Int { lookCount.withLock { $0 } }
     }
 
     func entry(_ hash: String) -> SealedCredentials {
@@ -45,44 +50,36 @@ import Testing
     /// Requests made before a look began share it; a request made after the last look began looks again, and sees a
     /// change committed meanwhile.
     @Test func oneLookServesTheRequestsMadeBeforeIt() {
-        let looks = Locked(0)
         let changes = Changes()
-        let cache = CredentialsCache {
-            looks.withLock { $0 += 1 }
-            return changes.look()
-        }
+        let cache = CredentialsCache { changes.look() }
         cache.fill("alice", entry("one"), since: cache.lookup("alice").ticket)
-        let lookedSoFar = looks.withLock { $0 }
+        let lookedSoFar = changes.looks
         let received = ContinuousClock.now
         #expect(cache.lookup("alice", received: received).entry?.passwordHash == "one")
-        #expect(looks.withLock { $0 } == lookedSoFar + 1)
+        #expect(changes.looks == lookedSoFar + 1)
         // A change committed now is not for requests made before the look above began.
         changes.next(.users(["alice"]))
         #expect(cache.lookup("alice", received: received).entry?.passwordHash == "one")
-        #expect(looks.withLock { $0 } == lookedSoFar + 1)
+        #expect(changes.looks == lookedSoFar + 1)
         // A request made after it looks, and the change drops the entry.
         #expect(cache.lookup("alice", received: .now).entry == nil)
-        #expect(looks.withLock { $0 } == lookedSoFar + 2)
+        #expect(changes.looks == lookedSoFar + 2)
     }
 
     /// With numbered reads a miss reads at once; a change heard later drops the entry only if the read did not see it.
     @Test func aNumberedReadIsDroppedOnlyByChangesItDidNotSee() {
-        let looks = Locked(0)
         let changes = Changes()
-        let cache = CredentialsCache(numberedReads: true) {
-            looks.withLock { $0 += 1 }
-            return changes.look()
-        }
+        let cache = CredentialsCache(numberedReads: true) { changes.look() }
         var read = entry("one")
         read.newestChangeSeen = 7
         let (missing, ticket) = cache.lookup("alice")
         #expect(missing == nil)
-        #expect(looks.withLock { $0 } == 0)
+        #expect(changes.looks == 0)
         cache.fill("alice", read, since: ticket)
         // Committed before the read (alice's enrollment, say), heard only now: the entry holds it already.
         changes.next(.numbered([NumberedCredentialChange(user: "alice", number: 7)]))
         #expect(cache.lookup("alice").entry?.passwordHash == "one")
-        #expect(looks.withLock { $0 } == 1)
+        #expect(changes.looks == 1)
         // Committed after the read.
         changes.next(.numbered([NumberedCredentialChange(user: "bob", number: 8), NumberedCredentialChange(user: "alice", number: 9)]))
         #expect(cache.lookup("alice").entry == nil)

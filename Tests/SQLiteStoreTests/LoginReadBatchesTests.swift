@@ -104,19 +104,8 @@ import Testing
     }
 
     @Test(.timeLimit(.minutes(1))) func readsSubmittedInOneTurnRunTogetherWhenItEnds() async throws {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("reads-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: folder) }
-        let path = folder.appendingPathComponent("store.db").path
-        let writer = try DatabasePool(path: path)
-        try await writer.write { db in
-            try db.execute(sql: "CREATE TABLE t (n INTEGER NOT NULL)")
-            try db.execute(sql: "INSERT INTO t VALUES (1), (2), (3)")
-        }
-        let turn = HeldTurn()
-        let batches = LoginReadBatches(
-            connections: ReadConnections(path: path, configuration: Configuration(), fallback: writer),
-            queue: DispatchQueue(label: "reads"), endOfTurn: EndOfTurn { turn.hold($0) })
+        let fixture = try Fixture()
+        let (batches, turn) = (fixture.batches, fixture.turn)
         let reads = (1...3).map { (n: Int) in
             Task {
                 try await batches.read { db in
