@@ -9,7 +9,7 @@ struct MeasuredAuthenticator: LoginAuthenticator {
         authenticator.attemptReceived(attempt)
     }
 
-    func prepare(for username: String) async {
+    func prepare(for username: String) async -> PreparedCredentials? {
         await authenticator.prepare(for: username)
     }
 

@@ -73,9 +73,12 @@ final class LDAPProxyHandler: ChannelInboundHandler {
             let attempt = authenticator.attemptReceived(attempt)
             let authenticator = self.authenticator
             fromTask(context: context) { .verdict(await authenticator.authenticate(attempt)) }
-        case .prepare(let username, let then):
+        case .prepare(let username, let number, let then):
             let authenticator = self.authenticator
-            executor.run({ await authenticator.prepare(for: username) }, then: { _ in })
+            let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
+            executor.run({ await authenticator.prepare(for: username) }) { prepared in
+                bound.value.machine.credentialsPrepared(prepared, bind: number)
+            }
             run(then, context: context)
         case .record(let event):
             if event.type == .clientRateLimited {

@@ -29,8 +29,9 @@ struct LDAPProxyStateMachine {
         /// Hand the attempt to the MFA core (after `LoginAuthenticator.attemptReceived`); then `verdictReached`.
         case decide(LoginAttempt)
         /// Let the MFA core read the user's credentials while the directory checks the password
-        /// (`LoginAuthenticator.prepare`), then `then`: the decision after the directory's answer finds them in memory.
-        case prepare(username: String, then: Action)
+        /// (`LoginAuthenticator.prepare`), then `then`; what it read goes to `credentialsPrepared` with `bind`, and on
+        /// to the decision after the directory's answer.
+        case prepare(username: String, bind: UInt64, then: Action)
         /// Store the event, then `eventRecorded`: the answer goes out after its event, as a verdict does.
         case record(AuditEvent)
         /// Close the directory connection, which acts as the user the core refused, then write the answer.
@@ -64,10 +65,13 @@ struct LDAPProxyStateMachine {
     }
 
     private struct PendingBind {
+        /// Which of the connection's binds: what was prepared for an earlier one is not this one's.
+        var number: UInt64
         var messageID: Int32
         var username: String
         var factor: AppendedFactor
         var admission: AdmissionTicket?
+        var prepared: PreparedCredentials?
     }
 
     private enum Upstream {
@@ -91,6 +95,7 @@ struct LDAPProxyStateMachine {
     private var upstream = Upstream.none
     private var held: [[UInt8]] = []
     private var tlsActive: Bool
+    private var bindsForwarded: UInt64 = 0
 
     /// `tlsActive`: the connection came in over LDAPS. `inFlight`: the server's binds under way, for the shutdown to
     /// wait for.
@@ -183,8 +188,10 @@ struct LDAPProxyStateMachine {
             var forwarded = message
             forwarded.protocolOp = .bindRequest(
                 LDAPBindRequest(version: 3, name: request.name, authentication: .simple(password: directoryPassword)))
-            state = .awaitingDirectory(PendingBind(messageID: id, username: username, factor: factor, admission: admission))
-            return .prepare(username: username, then: forward(forwarded.encoded()))
+            bindsForwarded += 1
+            state = .awaitingDirectory(
+                PendingBind(number: bindsForwarded, messageID: id, username: username, factor: factor, admission: admission))
+            return .prepare(username: username, bind: bindsForwarded, then: forward(forwarded.encoded()))
         }
     }
 
@@ -292,6 +299,14 @@ struct LDAPProxyStateMachine {
         }
     }
 
+    /// What the core read for bind number `bind` (`Action.prepare`), kept for its decision while the directory has
+    /// not answered; later (the decision has read for itself), or for another bind, it is dropped.
+    mutating func credentialsPrepared(_ prepared: PreparedCredentials?, bind number: UInt64) {
+        guard case .awaitingDirectory(var bind) = state, bind.number == number else { return }
+        bind.prepared = prepared
+        state = .awaitingDirectory(bind)
+    }
+
     /// A message from the directory: the answer to an intercepted bind, or anything else for the client.
     mutating func upstreamMessage(_ frame: [UInt8]) -> Action {
         switch state {
@@ -327,7 +342,8 @@ struct LDAPProxyStateMachine {
         return .decide(
             LoginAttempt(
                 username: bind.username, secret: "", delivery: .afterPrimary(bind.factor, primary: primary),
-                resource: configuration.resource, clientAddress: clientAddress, admission: bind.admission))
+                resource: configuration.resource, clientAddress: clientAddress, admission: bind.admission,
+                prepared: bind.prepared))
     }
 
     // MARK: Core and events

@@ -56,12 +56,16 @@ public struct LoginAttempt: Sendable {
     public var admission: AdmissionTicket?
     /// The pending push the same attempt started before, joined on arrival (`LoginAuthenticator.attemptReceived`).
     public var joinedPush: PushJoin?
+    /// What the core read for this attempt while the front end waited for something else
+    /// (`LoginAuthenticator.prepare`): the decision takes it instead of reading again.
+    public var prepared: PreparedCredentials?
 
     public init(
         username: String, secret: String, delivery: FactorDelivery, resource: Resource,
         clientAddress: String, challengeState: [UInt8]? = nil, sessionHint: String? = nil, arrived: Date? = nil,
-        admission: AdmissionTicket? = nil
+        admission: AdmissionTicket? = nil, prepared: PreparedCredentials? = nil
     ) {
+        self.prepared = prepared
         self.arrived = arrived
         self.received = .now
         self.admission = admission
@@ -72,6 +76,21 @@ public struct LoginAttempt: Sendable {
         self.resource = resource
         self.clientAddress = clientAddress
         self.challengeState = challengeState
+    }
+}
+
+/// A user's credentials, secret opened, as read by `LoginAuthenticator.prepare` for one attempt whose request had
+/// arrived before the read began: every change committed before the request is in it, so its decision needs neither
+/// a read nor a look for changes (it is ordered as if decided when the read was made). Good for that attempt only, and
+/// dropped with it, so that no secret waits opened between logins.
+public struct PreparedCredentials: Sendable {
+    public let username: String
+    /// Nil: the user does not exist.
+    let credentials: UserCredentials?
+
+    init(username: String, credentials: UserCredentials?) {
+        self.username = username
+        self.credentials = credentials
     }
 }
 

@@ -11,14 +11,14 @@ public protocol LoginAuthenticator: Sendable {
     func attemptReceived(_ attempt: LoginAttempt) -> LoginAttempt
     func authenticate(_ attempt: LoginAttempt) async -> Verdict
     /// Called by a front end that waits for something else before it can ask for a decision (the LDAP proxy, for
-    /// the directory's answer to the password): reads what the decision will read, so that it finds it in memory.
-    /// Decides nothing and records nothing.
-    func prepare(for username: String) async
+    /// the directory's answer to the password), after the request arrived: reads what the decision will read, to
+    /// be handed to it in `LoginAttempt.prepared`. Decides nothing and records nothing; nil when the read failed.
+    func prepare(for username: String) async -> PreparedCredentials?
 }
 
 extension LoginAuthenticator {
     public func attemptReceived(_ attempt: LoginAttempt) -> LoginAttempt { attempt }
-    public func prepare(for username: String) async {}
+    public func prepare(for username: String) async -> PreparedCredentials? { nil }
 }
 
 /// The protocol-agnostic decision: primary check, then the second factor, then a verdict, with an audit event for
@@ -137,10 +137,15 @@ public final class MFAAuthenticator: LoginAuthenticator {
         return verdict
     }
 
-    /// The user's credentials into the store's cache (`CredentialsCache`); a failed read is the decision's to meet.
-    public func prepare(for username: String) async {
-        guard !username.utf8.contains(0) else { return }
-        _ = try? await store.credentials(for: username)
+    /// The user's credentials for the attempt to come (and into the store's cache); a failed read is the decision's
+    /// to meet.
+    public func prepare(for username: String) async -> PreparedCredentials? {
+        guard !username.utf8.contains(0) else { return nil }
+        do {
+            return PreparedCredentials(username: username, credentials: try await store.credentials(for: username))
+        } catch {
+            return nil
+        }
     }
 
     /// The same attempt as a pending push's (same resource, user, session and password: the join key) joins it as it
@@ -229,7 +234,12 @@ public final class MFAAuthenticator: LoginAuthenticator {
         // SQLite gets names as C strings, so "alice\0anything" would find alice's credentials. No user name holds a NUL
         // (RFC 2865 §5: RADIUS text carries no terminator; an LDAP DN or JSON string with one names nobody here).
         guard !attempt.username.utf8.contains(0) else { return .verdict(.reject(.invalidCredentials)) }
-        let credentials = try await store.credentials(for: attempt.username, received: attempt.received)
+        let credentials =
+            if let prepared = attempt.prepared, prepared.username == attempt.username {
+                prepared.credentials
+            } else {
+                try await store.credentials(for: attempt.username, received: attempt.received)
+            }
         failuresToClear = credentials.map { $0.failedAttempts > 0 || $0.lockedUntil != nil } ?? false
         // Read again at most once a second; `unenrolled()` below takes what this read.
         _ = await settings?.current()

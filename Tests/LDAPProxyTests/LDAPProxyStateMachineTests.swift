@@ -1,11 +1,11 @@
 import CountersignConfig
 import Foundation
 import LDAPCodec
-import MFACore
 import ServerSupport
 import Testing
 
 @testable import LDAPProxy
+@testable import MFACore
 
 /// One connection's conversation without sockets: frames, directory answers and verdicts in, actions out.
 @Suite struct LDAPProxyStateMachineTests {
@@ -120,6 +120,27 @@ import Testing
         #expect(Self.sent(machine.verdictReached(.accept))?.code == .success)
         // Still bound as the user: the next operation goes on the same directory connection.
         #expect(machine.frameReceived(Self.search(4)).isSendUpstream)
+    }
+
+    /// What the core read while the directory checked the password goes with the attempt, so that the decision
+    /// reads nothing; what was read for an earlier bind of the connection, or after the answer, is not used.
+    @Test func credentialsPreparedForTheBindGoToItsDecisionOnly() throws {
+        var machine = machine()
+        let alice = PreparedCredentials(username: "alice", credentials: UserCredentials(username: "alice", passwordHash: nil, totp: nil))
+        let firstBind = try #require(machine.frameReceived(Self.bind(1)).preparedBind)
+        #expect(machine.upstreamConnected().isSendUpstream)
+        machine.credentialsPrepared(alice, bind: firstBind)
+        guard case .decide(let decided) = machine.upstreamMessage(Self.bindResponse(1, .success)) else { throw Unexpected() }
+        #expect(decided.prepared?.username == "alice")
+        machine.credentialsPrepared(alice, bind: firstBind)  // late: the decision is under way
+        _ = machine.verdictReached(.accept)
+
+        // The second bind's read has not come back when the first bind's arrives late: not this bind's.
+        let secondBind = try #require(machine.frameReceived(Self.bind(2)).preparedBind)
+        #expect(secondBind != firstBind)
+        machine.credentialsPrepared(alice, bind: firstBind)
+        guard case .decide(let second) = machine.upstreamMessage(Self.bindResponse(2, .success)) else { throw Unexpected() }
+        #expect(second.prepared == nil)
     }
 
     @Test(arguments: [
@@ -349,7 +370,8 @@ extension LDAPProxyStateMachine.Action {
     var isConnectUpstream: Bool { if case .connectUpstream = afterPreparing { true } else { false } }
     var isSendUpstream: Bool { if case .sendUpstream = afterPreparing { true } else { false } }
     /// The action that follows preparing the user's login (`prepare`), or this one.
-    var afterPreparing: Self { if case .prepare(_, let then) = self { then } else { self } }
-    var preparedUser: String? { if case .prepare(let username, _) = self { username } else { nil } }
+    var afterPreparing: Self { if case .prepare(_, _, let then) = self { then } else { self } }
+    var preparedUser: String? { if case .prepare(let username, _, _) = self { username } else { nil } }
+    var preparedBind: UInt64? { if case .prepare(_, let bind, _) = self { bind } else { nil } }
     var isDropUpstream: Bool { if case .dropUpstream = self { true } else { false } }
 }

@@ -162,9 +162,9 @@ import Testing
 }
 
 extension CredentialsCacheSQLiteTests {
-    /// The LDAP proxy prepares a bind's login while the directory checks the password: the decision after it finds
-    /// the credentials in memory, and preparing records nothing.
-    @Test func aPreparedLoginReadsFromMemory() async throws {
+    /// The LDAP proxy prepares a bind's login while the directory checks the password: the decision takes what was
+    /// read then and reads nothing more, and preparing records nothing; prepared for another user, it is not used.
+    @Test func aPreparedLoginReadsNothingMore() async throws {
         try await withTimedStore { store, operations in
             let enrollment = TOTPEnrollment.generate()
             try await store.addUser("alice", passwordHash: nil)
@@ -172,16 +172,22 @@ extension CredentialsCacheSQLiteTests {
             let clock = ManualWallClock(Date(timeIntervalSince1970: 1_700_000_000))
             let audit = RecordingAudit()
             let mfa = MFAAuthenticator(store: store, audit: audit, clock: clock)
-            await mfa.prepare(for: "alice")
+            let prepared = await mfa.prepare(for: "alice")
             #expect(audit.events.withLock { $0.isEmpty })
             let code = OneTimeCode.totp(secret: enrollment.secret, at: clock.now())
             let attempt = LoginAttempt(
                 username: "alice", secret: "", delivery: .afterPrimary(.code(code), primary: .valid(Grant())),
-                resource: Resource(kind: .ldap, name: "directory"), clientAddress: "192.0.2.1")
+                resource: Resource(kind: .ldap, name: "directory"), clientAddress: "192.0.2.1", prepared: prepared)
             #expect(await mfa.authenticate(attempt) == .accept)
-            let reads = operations.withLock { $0.filter { $0 == .credentialsRead || $0 == .credentialsCached } }
-            #expect(reads == [.credentialsRead, .credentialsCached])
+            var reads = operations.withLock { $0.filter { $0 == .credentialsRead || $0 == .credentialsCached } }
+            #expect(reads == [.credentialsRead])
             #expect(audit.events.withLock { $0.map(\.type) } == [.ldapBind])
+
+            var mallory = attempt
+            mallory.username = "mallory"
+            #expect(await mfa.authenticate(mallory) != .accept)
+            reads = operations.withLock { $0.filter { $0 == .credentialsRead || $0 == .credentialsCached } }
+            #expect(reads == [.credentialsRead, .credentialsRead])
         }
     }
 
