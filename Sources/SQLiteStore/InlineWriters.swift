@@ -29,13 +29,20 @@ final class InlineWriters: Sendable {
     /// the transaction. Returns false without running `body` when the write lock is held elsewhere (or the
     /// connection cannot be opened): the caller commits some other way.
     func inImmediateTransaction(_ body: (Database) -> Void) -> Bool {
-        guard let connection = try? idle.withLock({ $0.popLast() }) ?? DatabaseQueue(path: path, configuration: configuration)
-        else { return false }
-        defer { idle.withLock { $0.append(connection) } }
-        return connection.inDatabase { db in
+        (try? lend { db in
             guard (try? db.cachedStatement(sql: "BEGIN IMMEDIATE").execute()) != nil else { return false }
             body(db)
             return true
-        }
+        }) ?? false
+    }
+
+    /// Lends this thread a connection outside any transaction, for the login reads of a loop's turn
+    /// (`LoginReadBatches`): SQLite keeps a connection's page cache across its own commits and drops it after
+    /// anyone else's, so on the connection that committed the previous login's write the next login's read finds
+    /// the tables' upper pages in memory instead of fetching them again.
+    func lend<T>(_ body: (Database) throws -> T) throws -> T {
+        let connection = try idle.withLock { $0.popLast() } ?? DatabaseQueue(path: path, configuration: configuration)
+        defer { idle.withLock { $0.append(connection) } }
+        return try connection.inDatabase(body)
     }
 }

@@ -37,10 +37,17 @@ final class ReadConnections: Sendable {
     /// Several reads on one connection in one read transaction: the WAL index's locks are taken once, and pages the
     /// reads share are fetched once. Each read gets the connection, or the error that kept it from being opened.
     func readTogether(_ reads: [@Sendable (Result<Database, any Error>) -> Void]) {
-        let together = path != nil && reads.count > 1
+        Self.readTogether(reads, inOneTransaction: path != nil && reads.count > 1) { try readStatement($0) }
+    }
+
+    /// `readTogether` on the connection `lend` lends.
+    static func readTogether(
+        _ reads: [@Sendable (Result<Database, any Error>) -> Void], inOneTransaction together: Bool,
+        on lend: ((Database) throws -> Void) throws -> Void
+    ) {
         var delivered = false
         do {
-            try readStatement { db in
+            try lend { db in
                 if together { try db.cachedStatement(sql: "BEGIN DEFERRED").execute() }
                 defer { if together, db.isInsideTransaction { try? db.execute(sql: "ROLLBACK") } }
                 delivered = true
@@ -59,7 +66,8 @@ final class ReadConnections: Sendable {
 /// that takes longer and read from the disk sends the next batches to the queue, so that a slow disk does not hold
 /// the loop's other requests (a read that was slow only because the thread was preempted does not count). More reads
 /// go to the queue, and the loop reads requests meanwhile. Reads from elsewhere go to the queue at once, each on its
-/// own.
+/// own. On a loop they use the connection the loop commits its own small batches on (`InlineWriters.lend`), whose
+/// page cache those commits leave in place.
 final class LoginReadBatches: Sendable {
     private struct Pending {
         var reads: [@Sendable (Result<Database, any Error>) -> Void] = []
@@ -74,6 +82,7 @@ final class LoginReadBatches: Sendable {
     static let queuedAfterSlowRead = 1000
 
     private let connections: ReadConnections
+    private let inlineWriters: InlineWriters?
     private let queue: DispatchQueue
     private let endOfTurn: EndOfTurn?
     /// A batch this slow on a loop, that read blocks from the disk meanwhile, was not served from memory.
@@ -84,10 +93,12 @@ final class LoginReadBatches: Sendable {
     private let pendingReads = Locked(Pending())
 
     init(
-        connections: ReadConnections, queue: DispatchQueue, endOfTurn: EndOfTurn?, slowInlineRead: Duration = .microseconds(500),
+        connections: ReadConnections, inlineWriters: InlineWriters? = nil, queue: DispatchQueue, endOfTurn: EndOfTurn?,
+        slowInlineRead: Duration = .microseconds(500),
         blocksRead: @escaping @Sendable () -> Int = LoginReadBatches.blocksReadByThisThread
     ) {
         self.connections = connections
+        self.inlineWriters = inlineWriters
         self.queue = queue
         self.endOfTurn = endOfTurn
         self.slowInlineRead = slowInlineRead
@@ -137,7 +148,11 @@ final class LoginReadBatches: Sendable {
             return
         }
         let (started, blocksBefore) = (ContinuousClock.now, blocksRead())
-        connections.readTogether(reads)
+        if let inlineWriters {
+            ReadConnections.readTogether(reads, inOneTransaction: reads.count > 1) { try inlineWriters.lend($0) }
+        } else {
+            connections.readTogether(reads)
+        }
         if ContinuousClock.now - started >= slowInlineRead, blocksRead() > blocksBefore {
             pendingReads.withLock { $0.queuedAfterSlowRead = Self.queuedAfterSlowRead }
         }

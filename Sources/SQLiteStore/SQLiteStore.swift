@@ -85,7 +85,8 @@ public final class SQLiteStore: GatewayStore {
         self.health = health
         self.timing = timing
         groupCommit = GroupCommit(database: database, timing: timing, endOfTurn: endOfTurn, inlineWriters: inlineWriters)
-        loginReadBatches = LoginReadBatches(connections: loginReads, queue: loginReadQueue, endOfTurn: endOfTurn)
+        loginReadBatches = LoginReadBatches(
+            connections: loginReads, inlineWriters: inlineWriters, queue: loginReadQueue, endOfTurn: endOfTurn)
         try Self.migrator.migrate(database)
         let changes = try changeLog()
         credentialsCache = CredentialsCache(capacity: capacity, numberedReads: true) { changes.look() }

@@ -1,6 +1,7 @@
 import Dispatch
 import Foundation
 import GRDB
+import GRDBSQLite
 import MFACore
 import Testing
 
@@ -14,6 +15,7 @@ import Testing
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("reads-\(UUID())").path
         let writer: DatabasePool
         let turn = HeldTurn()
+        let inlineWriters: InlineWriters
         let batches: LoginReadBatches
 
         /// `blocksRead`: what the batches are told this thread has read from the disk.
@@ -25,20 +27,22 @@ import Testing
                 try db.execute(sql: "INSERT INTO t VALUES (1), (2), (3), (4), (5), (6)")
             }
             let turn = self.turn
+            inlineWriters = InlineWriters(path: folder + "/store.db", configuration: Configuration())
             batches = LoginReadBatches(
                 connections: ReadConnections(path: folder + "/store.db", configuration: Configuration(), fallback: writer),
-                queue: DispatchQueue(label: "reads"), endOfTurn: EndOfTurn { turn.hold($0) }, slowInlineRead: slowInlineRead,
+                inlineWriters: inlineWriters, queue: DispatchQueue(label: "reads"), endOfTurn: EndOfTurn { turn.hold($0) }, slowInlineRead: slowInlineRead,
                 blocksRead: blocksRead)
         }
 
         deinit { try? FileManager.default.removeItem(atPath: folder) }
 
-        /// Reads of 1 to `count` submitted in one turn; each returns its value and the thread it ran on.
-        func reads(_ count: Int) async throws -> [Task<(Int?, pthread_t), any Error>] {
+        /// Reads of 1 to `count` submitted in one turn; each returns its value, the thread it ran on and its
+        /// connection's label.
+        func reads(_ count: Int) async throws -> [Task<(Int?, pthread_t, String?), any Error>] {
             let tasks = (1...count).map { n in
                 Task {
                     try await batches.read { db in
-                        (try Int.fetchOne(db, sql: "SELECT n FROM t WHERE n = ?", arguments: [n]), pthread_self())
+                        (try Int.fetchOne(db, sql: "SELECT n FROM t WHERE n = ?", arguments: [n]), pthread_self(), db.configuration.label)
                     }
                 }
             }
@@ -59,9 +63,10 @@ import Testing
         let reads = try await fixture.reads(LoginReadBatches.largestInlineBatch)
         let ending = fixture.endTurn()
         for (index, read) in reads.enumerated() {
-            let (value, thread) = try await read.value
+            let (value, thread, connection) = try await read.value
             #expect(value == index + 1)
             #expect(pthread_equal(thread, ending) != 0)
+            #expect(connection == "countersign.inline-writer")
         }
     }
 
@@ -70,9 +75,10 @@ import Testing
         let reads = try await fixture.reads(LoginReadBatches.largestInlineBatch + 1)
         let ending = fixture.endTurn()
         for (index, read) in reads.enumerated() {
-            let (value, thread) = try await read.value
+            let (value, thread, connection) = try await read.value
             #expect(value == index + 1)
             #expect(pthread_equal(thread, ending) == 0)
+            #expect(connection == "countersign.login-read")
         }
     }
 
@@ -87,7 +93,7 @@ import Testing
         let second = try await fixture.reads(2)
         let secondEnding = fixture.endTurn()
         for read in second {
-            let (value, thread) = try await read.value
+            let (value, thread, _) = try await read.value
             #expect(value != nil)
             #expect(pthread_equal(thread, secondEnding) == 0)
         }
@@ -126,5 +132,38 @@ import Testing
         }
         // A read that fails fails alone.
         await #expect(throws: DatabaseError.self) { try await failing.value }
+    }
+
+    /// A read on the loop after the loop's own commit finds the table's pages in memory; after a commit on another
+    /// connection it fetches them again.
+    @Test(.timeLimit(.minutes(1))) func aReadAfterTheLoopsOwnCommitFetchesNoPages() async throws {
+        let fixture = try Fixture()
+        func pagesFetched() async throws -> Int32 {
+            let read = Task {
+                try await fixture.batches.read { db in
+                    var misses: Int32 = 0
+                    var highest: Int32 = 0
+                    sqlite3_db_status(db.sqliteConnection, SQLITE_DBSTATUS_CACHE_MISS, &misses, &highest, 1)
+                    _ = try Int.fetchOne(db, sql: "SELECT sum(n) FROM t")
+                    sqlite3_db_status(db.sqliteConnection, SQLITE_DBSTATUS_CACHE_MISS, &misses, &highest, 0)
+                    return misses
+                }
+            }
+            await fixture.turn.waitUntilHeld()
+            try await waitUntil { fixture.batches.pending == 1 }
+            _ = fixture.endTurn()
+            return try await read.value
+        }
+        func commitInline() {
+            let committed = fixture.inlineWriters.inImmediateTransaction { db in
+                try? db.execute(sql: "INSERT INTO t VALUES (7)")
+                try? db.execute(sql: "COMMIT")
+            }
+            #expect(committed)
+        }
+        commitInline()
+        #expect(try await pagesFetched() == 0)
+        try await fixture.writer.write { db in try db.execute(sql: "INSERT INTO t VALUES (8)") }
+        #expect(try await pagesFetched() > 0)
     }
 }
