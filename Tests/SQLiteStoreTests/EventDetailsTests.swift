@@ -19,4 +19,10 @@ import Testing
     @Test func keysAreSorted() {
         #expect(StoredEvent.encodeDetails(["b": "2", "a": "1"]) == #"{"a":"1","b":"2"}"#)
     }
+
+    /// RFC 8259 §7: the two-character escapes where JSON has them, \u with four lower-case hex digits for the other
+    /// controls, everything else (other languages, emoji) as it is.
+    @Test func escapesAsRFC8259Says() {
+        #expect(JSONText.quoted("a\"b\\c\n\r\t\u{0}\u{1F}é🔐") == #""a\"b\\c\n\r\t\u0000\u001fé🔐""#)
+    }
 }

@@ -70,12 +70,16 @@ public struct StoredEvent: Sendable, Equatable {
     /// A JSON object with sorted keys (RFC 8259 §7 escaping). Written by hand: every login stores one or two events,
     /// and Foundation's JSONEncoder cost more than the rest of the event's insert.
     public static func encodeDetails(_ details: [String: String]) -> String {
-        var out = "{"
+        var out: [UInt8] = [UInt8(ascii: "{")]
+        out.reserveCapacity(64)
         for (index, key) in details.keys.sorted().enumerated() {
-            if index > 0 { out += "," }
-            out += JSONText.quoted(key) + ":" + JSONText.quoted(details[key]!)
+            if index > 0 { out.append(UInt8(ascii: ",")) }
+            JSONText.appendQuoted(key, to: &out)
+            out.append(UInt8(ascii: ":"))
+            JSONText.appendQuoted(details[key]!, to: &out)
         }
-        return out + "}"
+        out.append(UInt8(ascii: "}"))
+        return String(decoding: out, as: UTF8.self)
     }
 }
 
