@@ -65,7 +65,6 @@ public struct LoginAttempt: Sendable {
         clientAddress: String, challengeState: [UInt8]? = nil, sessionHint: String? = nil, arrived: Date? = nil,
         admission: AdmissionTicket? = nil, prepared: PreparedCredentials? = nil
     ) {
-        self.prepared = prepared
         self.arrived = arrived
         self.received = .now
         self.admission = admission
@@ -76,14 +75,16 @@ public struct LoginAttempt: Sendable {
         self.resource = resource
         self.clientAddress = clientAddress
         self.challengeState = challengeState
+        self.prepared = prepared
     }
 }
 
 /// A user's credentials, secret opened, as read by `LoginAuthenticator.prepare` for one attempt whose request had
 /// arrived before the read began: every change committed before the request is in it, so its decision needs neither
 /// a read nor a look for changes (it is ordered as if decided when the read was made). Good for that attempt only, and
-/// dropped with it, so that no secret waits opened between logins.
-public struct PreparedCredentials: Sendable {
+/// dropped with it, so that no secret waits opened between logins. A class: a login waiting for a push keeps copies
+/// of its attempt in its frames, so the attempt grows by a reference only.
+public final class PreparedCredentials: Sendable {
     public let username: String
     /// Nil: the user does not exist.
     let credentials: UserCredentials?

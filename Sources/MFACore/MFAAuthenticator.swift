@@ -234,12 +234,7 @@ public final class MFAAuthenticator: LoginAuthenticator {
         // SQLite gets names as C strings, so "alice\0anything" would find alice's credentials. No user name holds a NUL
         // (RFC 2865 §5: RADIUS text carries no terminator; an LDAP DN or JSON string with one names nobody here).
         guard !attempt.username.utf8.contains(0) else { return .verdict(.reject(.invalidCredentials)) }
-        let credentials =
-            if let prepared = attempt.prepared, prepared.username == attempt.username {
-                prepared.credentials
-            } else {
-                try await store.credentials(for: attempt.username, received: attempt.received)
-            }
+        let credentials = try await credentials(for: attempt)
         failuresToClear = credentials.map { $0.failedAttempts > 0 || $0.lockedUntil != nil } ?? false
         // Read again at most once a second; `unenrolled()` below takes what this read.
         _ = await settings?.current()
@@ -271,6 +266,13 @@ public final class MFAAuthenticator: LoginAuthenticator {
         case .codeChallenge: return .verdict(try await codeChallenge(attempt, grant: grant))
         case .password, .redeem, .primaryAnswer: return .verdict(.reject(.unavailable))  // asked for once only
         }
+    }
+
+    /// What `prepare` read for the attempt, else a read now.
+    @inline(never)
+    private func credentials(for attempt: LoginAttempt) async throws -> UserCredentials? {
+        if let prepared = attempt.prepared, prepared.username == attempt.username { return prepared.credentials }
+        return try await store.credentials(for: attempt.username, received: attempt.received)
     }
 
     @inline(never)
