@@ -36,10 +36,11 @@ final class InlineWriters: Sendable {
         }) ?? false
     }
 
-    /// Lends this thread a connection outside any transaction, for the login reads of a loop's turn
-    /// (`LoginReadBatches`): SQLite keeps a connection's page cache across its own commits and drops it after
-    /// anyone else's, so on the connection that committed the previous login's write the next login's read finds
-    /// the tables' upper pages in memory instead of fetching them again.
+    /// Lends this thread a connection outside any transaction: for a batch's commit, and for the login reads of a
+    /// loop's turn (`LoginReadBatches`). SQLite keeps a connection's page cache across its own commits and drops it
+    /// after anyone else's, so on the connection that committed the previous login's write the next login's read
+    /// finds the tables' upper pages in memory. Giving up at once on a held lock does not touch those reads: in WAL
+    /// mode a reader waits for no writer (only a recovery after a crash holds readers off).
     func lend<T>(_ body: (Database) throws -> T) throws -> T {
         let connection = try idle.withLock { $0.popLast() } ?? DatabaseQueue(path: path, configuration: configuration)
         defer { idle.withLock { $0.append(connection) } }
