@@ -9,8 +9,12 @@ struct MeasuredAuthenticator: LoginAuthenticator {
         authenticator.attemptReceived(attempt)
     }
 
-    func prepare(for username: String) async -> PreparedCredentials? {
-        await authenticator.prepare(for: username)
+    func prepare(for username: String, code: String?) async -> PreparedCredentials? {
+        await authenticator.prepare(for: username, code: code)
+    }
+
+    func release(_ prepared: PreparedCredentials) async {
+        await authenticator.release(prepared)
     }
 
     func authenticate(_ attempt: LoginAttempt) async -> Verdict {

@@ -73,12 +73,17 @@ final class LDAPProxyHandler: ChannelInboundHandler {
             let attempt = authenticator.attemptReceived(attempt)
             let authenticator = self.authenticator
             fromTask(context: context) { .verdict(await authenticator.authenticate(attempt)) }
-        case .prepare(let username, let number, let then):
+        case .prepare(let username, let code, let number, let then):
             let authenticator = self.authenticator
-            let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
-            executor.run({ await authenticator.prepare(for: username) }) { prepared in
-                bound.value.machine.credentialsPrepared(prepared, bind: number)
+            let bound = NIOLoopBound((handler: self, context: context), eventLoop: context.eventLoop)
+            executor.run({ await authenticator.prepare(for: username, code: code) }) { prepared in
+                let (handler, context) = bound.value
+                handler.feed(handler.machine.credentialsPrepared(prepared, bind: number), context: context)
             }
+            run(then, context: context)
+        case .release(let prepared, let then):
+            let authenticator = self.authenticator
+            executor.run({ await authenticator.release(prepared) }) { _ in }
             run(then, context: context)
         case .record(let event):
             if event.type == .clientRateLimited {

@@ -28,10 +28,13 @@ struct LDAPProxyStateMachine {
         case connectUpstream
         /// Hand the attempt to the MFA core (after `LoginAuthenticator.attemptReceived`); then `verdictReached`.
         case decide(LoginAttempt)
-        /// Let the MFA core read the user's credentials while the directory checks the password
-        /// (`LoginAuthenticator.prepare`), then `then`; what it read goes to `credentialsPrepared` with `bind`, and on
-        /// to the decision after the directory's answer.
-        case prepare(username: String, bind: UInt64, then: Action)
+        /// Let the MFA core read the user's credentials and check the appended code while the directory checks the
+        /// password (`LoginAuthenticator.prepare`), then `then`; what it read goes to `credentialsPrepared` with
+        /// `bind`, and on to the decision after the directory's answer.
+        case prepare(username: String, code: String?, bind: UInt64, then: Action)
+        /// What the core prepared for a bind that will not be decided: the step it recorded for the bind's code goes
+        /// back (`LoginAuthenticator.release`); then `then`.
+        case release(PreparedCredentials, then: Action)
         /// Store the event, then `eventRecorded`: the answer goes out after its event, as a verdict does.
         case record(AuditEvent)
         /// Close the directory connection, which acts as the user the core refused, then write the answer.
@@ -52,7 +55,7 @@ struct LDAPProxyStateMachine {
     private enum State {
         /// No bind under way: operations pass.
         case ready
-        /// An intercepted bind: the directory checks the password.
+        /// An intercepted bind: the directory checks the password, and the core reads and checks the code.
         case awaitingDirectory(PendingBind)
         /// The MFA core decides. `directoryBound`: the directory took the password, so its connection acts as the user.
         case deciding(messageID: Int32, directoryBound: Bool)
@@ -71,7 +74,12 @@ struct LDAPProxyStateMachine {
         var username: String
         var factor: AppendedFactor
         var admission: AdmissionTicket?
+        /// The core's read is under way: the directory's answer waits for it (`held`), because the read may
+        /// record the code's step, which the decision must see as this bind's, not as a code used before.
+        var preparing = true
         var prepared: PreparedCredentials?
+        /// The directory's answer, while `preparing`.
+        var answer: (code: LDAPResultCode, frame: [UInt8])?
     }
 
     private enum Upstream {
@@ -146,8 +154,7 @@ struct LDAPProxyStateMachine {
             case .connected: forward = frame
             case .none, .connecting: forward = nil
             }
-            closing()
-            return .unbind(forward: forward)
+            return releasing(closing(), then: .unbind(forward: forward))
         case .extendedRequest(let name, _) where name == LDAPOID.startTLS:
             return startTLSReceived(message.messageID)
         case .bindResponse, .extendedRequest, .extendedResponse, .other:
@@ -191,7 +198,8 @@ struct LDAPProxyStateMachine {
             bindsForwarded += 1
             state = .awaitingDirectory(
                 PendingBind(number: bindsForwarded, messageID: id, username: username, factor: factor, admission: admission))
-            return .prepare(username: username, bind: bindsForwarded, then: forward(forwarded.encoded()))
+            let code: String? = if case .code(let code) = factor { code } else { nil }
+            return .prepare(username: username, code: code, bind: bindsForwarded, then: forward(forwarded.encoded()))
         }
     }
 
@@ -224,15 +232,15 @@ struct LDAPProxyStateMachine {
 
     /// The client connection is gone.
     mutating func connectionClosed() -> Action {
-        closing()
+        let abandoned = closing()
         held = []
         switch upstream {
         case .connected:
             upstream = .none
-            return .dropUpstream
+            return releasing(abandoned, then: .dropUpstream)
         case .none, .connecting:
             // A connection still opening is dropped when it opens.
-            return .none
+            return releasing(abandoned, then: .none)
         }
     }
 
@@ -242,8 +250,7 @@ struct LDAPProxyStateMachine {
         case .closed:
             return .none
         case .ready, .awaitingDirectory, .deciding, .recording, .startingTLS:
-            closing()
-            return .disconnect(code, text)
+            return releasing(closing(), then: .disconnect(code, text))
         }
     }
 
@@ -294,26 +301,36 @@ struct LDAPProxyStateMachine {
         case .closed:
             return .none
         case .ready, .awaitingDirectory, .deciding, .recording, .startingTLS:
-            closing()
-            return .close
+            return releasing(closing(), then: .close)
         }
     }
 
-    /// What the core read for bind number `bind` (`Action.prepare`), kept for its decision while the directory has
-    /// not answered; later (the decision has read for itself), or for another bind, it is dropped.
-    mutating func credentialsPrepared(_ prepared: PreparedCredentials?, bind number: UInt64) {
-        guard case .awaitingDirectory(var bind) = state, bind.number == number else { return }
+    /// What the core read for bind number `bind` (`Action.prepare`; nil: the read failed, the decision reads), kept
+    /// for its decision, which follows at once if the directory has answered. For a bind no longer pending (its
+    /// client left) it is released.
+    mutating func credentialsPrepared(_ prepared: PreparedCredentials?, bind number: UInt64) -> Action {
+        guard case .awaitingDirectory(var bind) = state, bind.number == number else {
+            return releasing(prepared, then: .none)
+        }
         bind.prepared = prepared
+        bind.preparing = false
+        if let answer = bind.answer { return directoryAnswered(bind, answer.code, frame: answer.frame) }
         state = .awaitingDirectory(bind)
+        return .none
     }
 
     /// A message from the directory: the answer to an intercepted bind, or anything else for the client.
     mutating func upstreamMessage(_ frame: [UInt8]) -> Action {
         switch state {
-        case .awaitingDirectory(let bind):
+        case .awaitingDirectory(var bind):
             guard let message = try? LDAPMessage(decoding: frame), message.messageID == bind.messageID,
                 case .bindResponse(let result, _) = message.protocolOp
             else { return .send(frame) }
+            guard !bind.preparing else {
+                bind.answer = (result.resultCode, frame)
+                state = .awaitingDirectory(bind)
+                return .none
+            }
             return directoryAnswered(bind, result.resultCode, frame: frame)
         case .ready, .deciding, .recording, .startingTLS:
             return .send(frame)
@@ -334,9 +351,10 @@ struct LDAPProxyStateMachine {
             // No verdict on the password (busy, unwillingToPerform, …): the directory's own answer, nothing to count.
             bind.admission?.ended(failed: false)
             inFlight.end()
-            return record(
+            let recording = record(
                 bindEvent(user: bind.username, error: "directory_refused", details: ["result_code": "\(code.rawValue)"]),
                 then: frame)
+            return releasing(bind.prepared, then: recording)
         }
         state = .deciding(messageID: bind.messageID, directoryBound: primary == .valid)
         return .decide(
@@ -401,13 +419,16 @@ struct LDAPProxyStateMachine {
         }
     }
 
-    /// Into `closed`; a bind the directory had not answered yet never reaches the core: its token comes back.
-    private mutating func closing() {
+    /// Into `closed`; a bind the directory had not answered yet never reaches the core: its token comes back, and
+    /// what the core prepared for it is returned, to be released (a read still under way is released when it
+    /// comes, by `credentialsPrepared`).
+    private mutating func closing() -> PreparedCredentials? {
         switch state {
         case .awaitingDirectory(let bind):
             bind.admission?.ended(failed: false)
             inFlight.end()
             state = .closed(verdictPending: false)
+            return bind.prepared
         case .deciding:
             state = .closed(verdictPending: true)
         case .ready, .recording, .startingTLS:
@@ -415,6 +436,13 @@ struct LDAPProxyStateMachine {
         case .closed:
             break
         }
+        return nil
+    }
+
+    /// `then`, after releasing what was prepared when it recorded a step.
+    private func releasing(_ prepared: PreparedCredentials?, then action: Action) -> Action {
+        guard let prepared, prepared.reservedStep != nil else { return action }
+        return .release(prepared, then: action)
     }
 
     /// Refusals the proxy decides itself (the policy's, the directory's other answers).

@@ -88,11 +88,44 @@ public final class PreparedCredentials: Sendable {
     public let username: String
     /// Nil: the user does not exist.
     let credentials: UserCredentials?
+    /// The attempt's code, checked with the read; nil when none came or it was not looked at (a locked user, no TOTP,
+    /// a failed write).
+    let code: PreparedCode?
 
-    init(username: String, credentials: UserCredentials?) {
+    /// The step recorded as used for this attempt's code, until the decision accepts with it or it is given back:
+    /// taken once only, because a step given back after an Accept would let its code in again.
+    private let reservation: Locked<Int64?>?
+
+    init(username: String, credentials: UserCredentials?, code: PreparedCode? = nil) {
         self.username = username
         self.credentials = credentials
+        self.code = code
+        if case .reserved(let step) = code?.outcome { reservation = Locked(step) } else { reservation = nil }
     }
+
+    /// A step recorded for this attempt and neither used nor given back yet (`LoginAuthenticator.release`).
+    public var reservedStep: Int64? { reservation?.withLock { $0 } }
+
+    /// The reserved step, for the one who accepts with it or gives it back; nil for everyone after.
+    func takeReservedStep() -> Int64? {
+        reservation?.withLock { step in
+            defer { step = nil }
+            return step
+        }
+    }
+}
+
+/// A code checked before the attempt's decision, while the front end waited for the password's check.
+struct PreparedCode: Sendable {
+    enum Outcome: Sendable, Equatable {
+        /// Valid, and its step is recorded as used, for this attempt only.
+        case reserved(step: Int64)
+        case replayed
+        case invalid
+    }
+
+    var code: String
+    var outcome: Outcome
 }
 
 /// The MFA core's answer.

@@ -12,13 +12,21 @@ public protocol LoginAuthenticator: Sendable {
     func authenticate(_ attempt: LoginAttempt) async -> Verdict
     /// Called by a front end that waits for something else before it can ask for a decision (the LDAP proxy, for
     /// the directory's answer to the password), after the request arrived: reads what the decision will read, to
-    /// be handed to it in `LoginAttempt.prepared`. Decides nothing and records nothing; nil when the read failed.
-    func prepare(for username: String) async -> PreparedCredentials?
+    /// be handed to it in `LoginAttempt.prepared`, and checks `code` (the factor that came with the password), so
+    /// that the decision after the wait has nothing left to read or write. A valid code's step is recorded as used
+    /// at once (`PreparedCredentials.reservedStep`): the decision gives it back unless it accepts, and a prepared
+    /// read that never reaches a decision goes to `release`. Decides nothing and records no event; nil when the read
+    /// failed.
+    func prepare(for username: String, code: String?) async -> PreparedCredentials?
+    /// What `prepare` read for an attempt that never reached its decision (the client left, the directory gave no
+    /// verdict): a step it recorded for the attempt's code is given back.
+    func release(_ prepared: PreparedCredentials) async
 }
 
 extension LoginAuthenticator {
     public func attemptReceived(_ attempt: LoginAttempt) -> LoginAttempt { attempt }
-    public func prepare(for username: String) async -> PreparedCredentials? { nil }
+    public func prepare(for username: String, code: String?) async -> PreparedCredentials? { nil }
+    public func release(_ prepared: PreparedCredentials) async {}
 }
 
 /// The protocol-agnostic decision: primary check, then the second factor, then a verdict, with an audit event for
@@ -125,6 +133,9 @@ public final class MFAAuthenticator: LoginAuthenticator {
                 verdict = storeFailed(attempt, error)
             }
         }
+        // A step recorded for the code and not accepted with (a wrong password, a lock) is given back before the
+        // reply, so that the user's retry with the same code finds it unused.
+        if let prepared = attempt.prepared { await release(prepared) }
         // Shed work is no decision: no event, no count; the source gets its token back.
         if case .dropped = verdict {
             attempt.admission?.ended(failed: false)
@@ -137,15 +148,48 @@ public final class MFAAuthenticator: LoginAuthenticator {
         return verdict
     }
 
-    /// The user's credentials for the attempt to come (and into the store's cache); a failed read is the decision's
-    /// to meet.
-    public func prepare(for username: String) async -> PreparedCredentials? {
+    /// The user's credentials for the attempt to come (and into the store's cache), and its code checked; a failed
+    /// read is the decision's to meet.
+    public func prepare(for username: String, code: String?) async -> PreparedCredentials? {
         guard !username.utf8.contains(0) else { return nil }
+        let credentials: UserCredentials?
         do {
-            return PreparedCredentials(username: username, credentials: try await store.credentials(for: username))
+            credentials = try await store.credentials(for: username)
         } catch {
             return nil
         }
+        return PreparedCredentials(username: username, credentials: credentials, code: await checkAhead(code, credentials))
+    }
+
+    /// The code's step is recorded while the password is still being checked: the decision after the check then
+    /// commits nothing before its reply. The price: the same code in a second bind meanwhile is refused as used,
+    /// even when the first bind's password then turns out wrong (its step is given back only then). A locked user's
+    /// code is not looked at (the decision refuses whatever comes); a failed write leaves the check to the decision.
+    @inline(never)
+    private func checkAhead(_ code: String?, _ credentials: UserCredentials?) async -> PreparedCode? {
+        guard let code, let credentials, let totp = credentials.totp, !isLocked(credentials) else { return nil }
+        guard let step = verifier.matchingStep(code: code, secret: totp.secret, parameters: totp.parameters, at: clock.now())
+        else { return PreparedCode(code: code, outcome: .invalid) }
+        do {
+            let recorded = try await store.recordAcceptedTOTPStep(step, for: credentials.username)
+            return PreparedCode(code: code, outcome: recorded ? .reserved(step: step) : .replayed)
+        } catch {
+            return nil
+        }
+    }
+
+    public func release(_ prepared: PreparedCredentials) async {
+        guard let username = prepared.credentials?.username, let step = prepared.takeReservedStep() else { return }
+        do {
+            try await store.releaseTOTPStep(step, for: username)
+        } catch {
+            // Safe either way: the code stays used, and the user waits for the next one.
+            logger.error("store failed while giving back a code's step", metadata: ["user": "\(username)", "error": "\(error)"])
+        }
+    }
+
+    private func isLocked(_ credentials: UserCredentials) -> Bool {
+        credentials.lockedUntil.map { $0 > clock.now() } ?? false
     }
 
     /// The same attempt as a pending push's (same resource, user, session and password: the join key) joins it as it
@@ -278,7 +322,7 @@ public final class MFAAuthenticator: LoginAuthenticator {
     @inline(never)
     private func plan(_ attempt: LoginAttempt, _ credentials: UserCredentials?, details: inout [String: String]) -> Step {
         // Locked: refused whatever comes, a valid code included, and no push goes out.
-        if let until = credentials?.lockedUntil, until > clock.now() {
+        if let credentials, let until = credentials.lockedUntil, isLocked(credentials) {
             details["locked_until"] = "\(Int(until.timeIntervalSince1970))"
             return .verdict(.reject(.locked))
         }
@@ -522,6 +566,14 @@ public final class MFAAuthenticator: LoginAuthenticator {
         guard let credentials, let totp = credentials.totp else {
             // Unknown user or no TOTP: the same answer as a wrong code, and no factor event (there was no factor).
             return .reject(credentials == nil ? .invalidCode : .noSecondFactor)
+        }
+        // Checked with the prepared read: its verdict stands (ordered at the read, as the credentials are).
+        if let prepared = attempt.prepared, prepared.username == attempt.username, let checked = prepared.code, checked.code == code {
+            switch checked.outcome {
+            case .reserved: if prepared.takeReservedStep() != nil { return .accept }  // else checked below, as new
+            case .replayed: return .reject(.replayedCode)
+            case .invalid: return .reject(.invalidCode)
+            }
         }
         let reason: RejectReason?
         if let step = verifier.matchingStep(code: code, secret: totp.secret, parameters: totp.parameters, at: clock.now()) {

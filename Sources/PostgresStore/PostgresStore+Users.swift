@@ -142,7 +142,8 @@ extension PostgresStore: CredentialStore {
             try await connection.row(
                 """
                 INSERT INTO totp_used_steps (username, step) SELECT name, \(step) FROM users WHERE name = \(username)
-                ON CONFLICT (username) DO UPDATE SET step = excluded.step WHERE totp_used_steps.step < excluded.step
+                ON CONFLICT (username) DO UPDATE SET step = excluded.step, previous_step = totp_used_steps.step
+                WHERE totp_used_steps.step < excluded.step
                 RETURNING step
                 """) != nil
         }
@@ -155,6 +156,21 @@ extension PostgresStore: CredentialStore {
             }
         }
         return accepted
+    }
+
+    /// One statement: the row goes back to the step before only while `step` is still its last one (a later step
+    /// recorded meanwhile, here or on another node, stays); a row that had no step before goes.
+    public func releaseTOTPStep(_ step: Int64, for username: String) async throws {
+        try await database.withConnection(Self.loginLimit) { connection in
+            try await connection.run(
+                """
+                WITH restored AS (
+                    UPDATE totp_used_steps SET step = previous_step, previous_step = NULL
+                    WHERE username = \(username) AND step = \(step) AND previous_step IS NOT NULL
+                )
+                DELETE FROM totp_used_steps WHERE username = \(username) AND step = \(step) AND previous_step IS NULL
+                """)
+        }
     }
 
     private func pruneIsDue() -> Bool {

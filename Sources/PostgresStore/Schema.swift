@@ -228,6 +228,9 @@ enum Schema {
                 FOR EACH ROW EXECUTE FUNCTION countersign_device_changed()
                 """,
             ]),
+        // The step each user's row held before its last accepted one, so that a step recorded for an attempt that
+        // then failed can be given back (`releaseTOTPStep`).
+        Migration(version: 6, statements: ["ALTER TABLE totp_used_steps ADD COLUMN previous_step bigint"]),
     ]
 
     /// Taken by every node's migration transaction, so nodes starting together on an empty database migrate once:

@@ -256,6 +256,12 @@ public final class SQLiteStore: GatewayStore {
                     BEGIN INSERT INTO credential_changes (user) VALUES (OLD.user); END;
                     """)
         }
+        // The step each user's row held before its last accepted one, so that a step recorded for an attempt that
+        // then failed can be given back (`releaseTOTPStep`: the LDAP proxy checks the code while the directory checks
+        // the password).
+        migrator.registerMigration("v11-previous-step") { db in
+            try db.execute(sql: "ALTER TABLE totp_used_steps ADD COLUMN previous_step INTEGER")
+        }
         return migrator
     }
 
@@ -537,7 +543,8 @@ extension SQLiteStore: CredentialStore {
                 sql: """
                     INSERT INTO totp_used_steps (user, step)
                     SELECT name, ?2 FROM users WHERE name = ?1 AND (totp_last_step IS NULL OR totp_last_step < ?2)
-                    ON CONFLICT(user) DO UPDATE SET step = excluded.step WHERE excluded.step > totp_used_steps.step
+                    ON CONFLICT(user) DO UPDATE SET step = excluded.step, previous_step = totp_used_steps.step
+                    WHERE excluded.step > totp_used_steps.step
                     """
             ).execute(arguments: [username, step])
             return db.changesCount == 1
@@ -551,6 +558,18 @@ extension SQLiteStore: CredentialStore {
             pruneUsedSteps(before: step - Self.usedStepsKept)
         }
         return accepted
+    }
+
+    public func releaseTOTPStep(_ step: Int64, for username: String) async throws {
+        // Back to the step before, only while `step` is still the last one: a later step recorded meanwhile stays.
+        // A row that had no step before goes (the users table's totp_last_step still holds the older record).
+        try await groupCommit.write(.savepoint) { db in
+            try db.cachedStatement(
+                sql: "UPDATE totp_used_steps SET step = previous_step, previous_step = NULL WHERE user = ?1 AND step = ?2 AND previous_step IS NOT NULL"
+            ).execute(arguments: [username, step])
+            try db.cachedStatement(sql: "DELETE FROM totp_used_steps WHERE user = ?1 AND step = ?2 AND previous_step IS NULL")
+                .execute(arguments: [username, step])
+        }
     }
 
     static let usedStepsKept = StoreConventions.usedStepsKept

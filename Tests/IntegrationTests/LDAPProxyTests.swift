@@ -56,6 +56,7 @@ import Glibc
             let code = gateway.code(secret)
             #expect(try await LDAPTool.whoami(proxy, dn: dn, password: "nope,\(code)").status == 49)
             #expect(try await LDAPTool.whoami(proxy, dn: dn, password: "alice-pw,\(gateway.wrongCode(secret))").status == 49)
+            // The code was checked, and its use recorded, while slapd refused the password: given back, it still works.
             #expect(try await LDAPTool.whoami(proxy, dn: dn, password: "alice-pw,\(code)").status == 0)
             let replayed = try await LDAPTool.whoami(proxy, dn: dn, password: "alice-pw,\(code)")
             #expect(replayed.status == 49)

@@ -63,17 +63,30 @@ import Testing
         return result(bytes)
     }
 
-    /// A bind forwarded and answered by the directory with `code`: the attempt for the core.
-    func bindDecided(_ machine: inout LDAPProxyStateMachine, _ id: Int32, directory code: LDAPResultCode) throws -> LoginAttempt {
-        switch machine.frameReceived(Self.bind(id)).afterPreparing {
+    /// A bind forwarded, its login prepared (`prepared`), and answered by the directory with `code`: the attempt for
+    /// the core.
+    func bindDecided(
+        _ machine: inout LDAPProxyStateMachine, _ id: Int32, directory code: LDAPResultCode, prepared: PreparedCredentials? = nil
+    ) throws -> LoginAttempt {
+        let received = machine.frameReceived(Self.bind(id))
+        let bind = try #require(received.preparedBind)
+        switch received.afterPreparing {
         case .connectUpstream: #expect(machine.upstreamConnected().isSendUpstream)
         case .sendUpstream: break
         default: throw Unexpected()
         }
+        #expect(machine.credentialsPrepared(prepared, bind: bind).isNone)
         guard case .decide(let attempt) = machine.upstreamMessage(Self.bindResponse(id, code)) else {
             throw Unexpected()
         }
         return attempt
+    }
+
+    /// What the core prepares when it recorded the code's step for the bind.
+    static func reserved(_ step: Int64 = 56_666_666) -> PreparedCredentials {
+        PreparedCredentials(
+            username: "alice", credentials: UserCredentials(username: "alice", passwordHash: nil, totp: nil),
+            code: PreparedCode(code: "123456", outcome: .reserved(step: step)))
     }
 
     struct Unexpected: Error {}
@@ -123,24 +136,82 @@ import Testing
     }
 
     /// What the core read while the directory checked the password goes with the attempt, so that the decision
-    /// reads nothing; what was read for an earlier bind of the connection, or after the answer, is not used.
+    /// reads nothing; what was read for an earlier bind of the connection is not used.
     @Test func credentialsPreparedForTheBindGoToItsDecisionOnly() throws {
         var machine = machine()
         let alice = PreparedCredentials(username: "alice", credentials: UserCredentials(username: "alice", passwordHash: nil, totp: nil))
-        let firstBind = try #require(machine.frameReceived(Self.bind(1)).preparedBind)
+        let received = machine.frameReceived(Self.bind(1))
+        let firstBind = try #require(received.preparedBind)
+        #expect(received.preparedCode == "123456")
         #expect(machine.upstreamConnected().isSendUpstream)
-        machine.credentialsPrepared(alice, bind: firstBind)
+        #expect(machine.credentialsPrepared(alice, bind: firstBind).isNone)
         guard case .decide(let decided) = machine.upstreamMessage(Self.bindResponse(1, .success)) else { throw Unexpected() }
         #expect(decided.prepared?.username == "alice")
-        machine.credentialsPrepared(alice, bind: firstBind)  // late: the decision is under way
         _ = machine.verdictReached(.accept)
 
         // The second bind's read has not come back when the first bind's arrives late: not this bind's.
         let secondBind = try #require(machine.frameReceived(Self.bind(2)).preparedBind)
         #expect(secondBind != firstBind)
-        machine.credentialsPrepared(alice, bind: firstBind)
-        guard case .decide(let second) = machine.upstreamMessage(Self.bindResponse(2, .success)) else { throw Unexpected() }
+        #expect(machine.credentialsPrepared(alice, bind: firstBind).isNone)
+        #expect(machine.upstreamMessage(Self.bindResponse(2, .success)).isNone)
+        guard case .decide(let second) = machine.credentialsPrepared(nil, bind: secondBind) else { throw Unexpected() }
         #expect(second.prepared == nil)
+    }
+
+    /// The core may record the code's step while it reads (`LoginAuthenticator.prepare`): the directory's answer
+    /// waits for the read, or the decision would find the code used — by its own bind.
+    @Test func theDirectorysAnswerWaitsForThePreparedRead() throws {
+        var machine = machine()
+        let bind = try #require(machine.frameReceived(Self.bind(1)).preparedBind)
+        _ = machine.upstreamConnected()
+        #expect(machine.upstreamMessage(Self.bindResponse(1, .success)).isNone)
+        // Nothing else goes to the directory while the bind is open: held, as during any bind.
+        #expect(machine.frameReceived(Self.search(2)).isNone)
+        let prepared = Self.reserved()
+        guard case .decide(let attempt) = machine.credentialsPrepared(prepared, bind: bind) else { throw Unexpected() }
+        #expect(attempt.prepared === prepared)
+        #expect(attempt.delivery == .afterPrimary(.code("123456"), primary: .valid))
+        #expect(machine.verdictReached(.accept).isSend)
+        #expect(machine.nextHeldAction()?.isSendUpstream == true)
+    }
+
+    /// A step recorded for a bind that never reaches the core goes back: its client left before the directory
+    /// answered (the read came back before or after), or the directory answered with no verdict on the password.
+    @Test func aStepRecordedForABindThatIsNotDecidedIsReleased() throws {
+        var machine = machine()
+        var bind = try #require(machine.frameReceived(Self.bind(1)).preparedBind)
+        _ = machine.upstreamConnected()
+        let first = Self.reserved(1)
+        #expect(machine.credentialsPrepared(first, bind: bind).isNone)
+        guard case .release(let released, then: .dropUpstream) = machine.connectionClosed() else { throw Unexpected() }
+        #expect(released === first)
+        #expect(inFlight.count == 0)
+
+        machine = self.machine()
+        bind = try #require(machine.frameReceived(Self.bind(1)).preparedBind)
+        _ = machine.upstreamConnected()
+        #expect(machine.connectionClosed().isDropUpstream)
+        let late = Self.reserved(2)
+        guard case .release(let releasedLate, then: .none) = machine.credentialsPrepared(late, bind: bind) else { throw Unexpected() }
+        #expect(releasedLate === late)
+
+        machine = self.machine()
+        bind = try #require(machine.frameReceived(Self.bind(1)).preparedBind)
+        _ = machine.upstreamConnected()
+        #expect(machine.upstreamMessage(Self.bindResponse(1, .busy)).isNone)
+        let busy = Self.reserved(3)
+        guard case .release(let releasedBusy, then: .record(let event)) = machine.credentialsPrepared(busy, bind: bind) else {
+            throw Unexpected()
+        }
+        #expect(releasedBusy === busy)
+        #expect(event.error == "directory_refused")
+
+        // Nothing recorded, nothing to release.
+        machine = self.machine()
+        bind = try #require(machine.frameReceived(Self.bind(1)).preparedBind)
+        #expect(machine.connectionClosed().isNone)
+        let unchecked = PreparedCredentials(username: "alice", credentials: nil)
+        #expect(machine.credentialsPrepared(unchecked, bind: bind).isNone)
     }
 
     @Test(arguments: [
@@ -167,7 +238,8 @@ import Testing
         #expect(machine.frameReceived(Self.bind(2)).isConnectUpstream)
         _ = machine.upstreamConnected()
         let busy = Self.bindResponse(2, .busy)
-        guard case .record(let event) = machine.upstreamMessage(busy) else { throw Unexpected() }
+        #expect(machine.upstreamMessage(busy).isNone)
+        guard case .record(let event) = machine.credentialsPrepared(nil, bind: 1) else { throw Unexpected() }
         #expect(event.type == .ldapBind && event.result == .failure && event.user == "alice")
         #expect(event.error == "directory_refused" && event.details == ["result_code": "51"])
         #expect(event.time == clock.now())
@@ -184,6 +256,7 @@ import Testing
         #expect(machine.frameReceived(Self.search(2)).isNone)
         _ = machine.upstreamConnected()
         #expect(machine.frameReceived(Self.search(3)).isNone)
+        #expect(machine.credentialsPrepared(nil, bind: 1).isNone)
         guard case .decide = machine.upstreamMessage(Self.bindResponse(1, .success)) else { throw Unexpected() }
         #expect(machine.nextHeldAction() == nil)
         #expect(Self.sent(machine.verdictReached(.accept))?.code == .success)
@@ -370,8 +443,10 @@ extension LDAPProxyStateMachine.Action {
     var isConnectUpstream: Bool { if case .connectUpstream = afterPreparing { true } else { false } }
     var isSendUpstream: Bool { if case .sendUpstream = afterPreparing { true } else { false } }
     /// The action that follows preparing the user's login (`prepare`), or this one.
-    var afterPreparing: Self { if case .prepare(_, _, let then) = self { then } else { self } }
-    var preparedUser: String? { if case .prepare(let username, _, _) = self { username } else { nil } }
-    var preparedBind: UInt64? { if case .prepare(_, let bind, _) = self { bind } else { nil } }
+    var afterPreparing: Self { if case .prepare(_, _, _, let then) = self { then } else { self } }
+    var preparedUser: String? { if case .prepare(let username, _, _, _) = self { username } else { nil } }
+    var preparedCode: String? { if case .prepare(_, let code, _, _) = self { code } else { nil } }
+    var preparedBind: UInt64? { if case .prepare(_, _, let bind, _) = self { bind } else { nil } }
+    var isSend: Bool { if case .send = self { true } else { false } }
     var isDropUpstream: Bool { if case .dropUpstream = self { true } else { false } }
 }

@@ -5,10 +5,12 @@ import Testing
 
 /// In-memory stand-ins for the store and the audit sink; the integration tests use the real store.
 final class FakeCredentialStore: CredentialStore {
-    let users = Locked<[String: (credentials: UserCredentials, lastStep: Int64?)]>([:])
+    let users = Locked<[String: (credentials: UserCredentials, lastStep: Int64?, previousStep: Int64?)]>([:])
+    /// Every step recorded or given back, in order (for tests).
+    let stepWrites = Locked<[String]>([])
 
     func add(_ credentials: UserCredentials) {
-        users.withLock { $0[credentials.username] = (credentials, nil) }
+        users.withLock { $0[credentials.username] = (credentials, nil, nil) }
     }
 
     func credentials(for username: String) async throws -> UserCredentials? {
@@ -52,10 +54,21 @@ final class FakeCredentialStore: CredentialStore {
     }
 
     func recordAcceptedTOTPStep(_ step: Int64, for username: String) async throws -> Bool {
-        users.withLock { users in
+        stepWrites.withLock { $0.append("record \(step)") }
+        return users.withLock { users in
             guard let user = users[username], (user.lastStep ?? .min) < step else { return false }
+            users[username]?.previousStep = user.lastStep
             users[username]?.lastStep = step
             return true
+        }
+    }
+
+    func releaseTOTPStep(_ step: Int64, for username: String) async throws {
+        stepWrites.withLock { $0.append("release \(step)") }
+        users.withLock { users in
+            guard let user = users[username], user.lastStep == step else { return }
+            users[username]?.lastStep = user.previousStep
+            users[username]?.previousStep = nil
         }
     }
 }

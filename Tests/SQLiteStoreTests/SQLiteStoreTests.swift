@@ -162,9 +162,10 @@ import Testing
 }
 
 extension CredentialsCacheSQLiteTests {
-    /// The LDAP proxy prepares a bind's login while the directory checks the password: the decision takes what was
-    /// read then and reads nothing more, and preparing records nothing; prepared for another user, it is not used.
-    @Test func aPreparedLoginReadsNothingMore() async throws {
+    /// The LDAP proxy prepares a bind's login while the directory checks the password: the code's step is committed
+    /// with the read, and the decision takes what was read then and neither reads nor commits anything more; prepared
+    /// for another user, it is not used. A wrong password gives the step back.
+    @Test func aPreparedLoginReadsAndWritesNothingMore() async throws {
         try await withTimedStore { store, operations in
             let enrollment = TOTPEnrollment.generate()
             try await store.addUser("alice", passwordHash: nil)
@@ -172,22 +173,30 @@ extension CredentialsCacheSQLiteTests {
             let clock = ManualWallClock(Date(timeIntervalSince1970: 1_700_000_000))
             let audit = RecordingAudit()
             let mfa = MFAAuthenticator(store: store, audit: audit, clock: clock)
-            let prepared = await mfa.prepare(for: "alice")
-            #expect(audit.events.withLock { $0.isEmpty })
             let code = OneTimeCode.totp(secret: enrollment.secret, at: clock.now())
-            let attempt = LoginAttempt(
-                username: "alice", secret: "", delivery: .afterPrimary(.code(code), primary: .valid(Grant())),
-                resource: Resource(kind: .ldap, name: "directory"), clientAddress: "192.0.2.1", prepared: prepared)
-            #expect(await mfa.authenticate(attempt) == .accept)
-            var reads = operations.withLock { $0.filter { $0 == .credentialsRead || $0 == .credentialsCached } }
-            #expect(reads == [.credentialsRead])
-            #expect(audit.events.withLock { $0.map(\.type) } == [.ldapBind])
+            func bind(_ user: String, _ password: PrimaryVerdict, _ prepared: PreparedCredentials?) -> LoginAttempt {
+                LoginAttempt(
+                    username: user, secret: "", delivery: .afterPrimary(.code(code), primary: password),
+                    resource: Resource(kind: .ldap, name: "directory"), clientAddress: "192.0.2.1", prepared: prepared)
+            }
 
-            var mallory = attempt
-            mallory.username = "mallory"
-            #expect(await mfa.authenticate(mallory) != .accept)
-            reads = operations.withLock { $0.filter { $0 == .credentialsRead || $0 == .credentialsCached } }
-            #expect(reads == [.credentialsRead, .credentialsRead])
+            let mistyped = await mfa.prepare(for: "alice", code: code)
+            #expect(mistyped?.reservedStep != nil)
+            #expect(await mfa.authenticate(bind("alice", .invalid, mistyped)) == .reject(.invalidCredentials))
+            operations.withLock { $0 = [] }
+
+            // The failure's count changed alice's credentials: read again.
+            let prepared = await mfa.prepare(for: "alice", code: code)
+            #expect(audit.events.withLock { $0.count } == 1)
+            #expect(operations.withLock { $0 } == [.credentialsRead, .commit])
+            #expect(await mfa.authenticate(bind("alice", .valid(Grant()), prepared)) == .accept)
+            #expect(operations.withLock { $0 } == [.credentialsRead, .commit])
+            #expect(audit.events.withLock { $0.map(\.type) } == [.ldapBind, .ldapBind])
+
+            let mallorys = await mfa.prepare(for: "alice", code: nil)
+            #expect(await mfa.authenticate(bind("mallory", .valid(Grant()), mallorys)) != .accept)
+            let reads = operations.withLock { $0.filter { $0 == .credentialsRead || $0 == .credentialsCached } }
+            #expect(reads == [.credentialsRead, .credentialsCached, .credentialsRead])
         }
     }
 

@@ -105,6 +105,34 @@ import Testing
         }
     }
 
+    /// A step recorded for an attempt that then failed goes back to the step before it, only while it is the last
+    /// one: a later step, recorded on another node too, stays, and a step given back twice is given back once.
+    @Test(arguments: Backend.allCases)
+    func aReleasedStepGoesBackToTheOneBefore(_ backend: Backend) async throws {
+        try await TestDatabase.with(backend) { database in
+            let nodes = [try database.store(), try database.store()]
+            try await nodes[0].addUser("alice", passwordHash: nil, at: now)
+            try await nodes[0].enrollTOTP(.generate(), for: "alice", at: now)
+            // The first step of a secret: released, the record is empty again.
+            #expect(try await nodes[0].recordAcceptedTOTPStep(100, for: "alice"))
+            try await nodes[0].releaseTOTPStep(100, for: "alice")
+            #expect(try await nodes[1].recordAcceptedTOTPStep(100, for: "alice"))
+            #expect(try await nodes[0].recordAcceptedTOTPStep(102, for: "alice"))
+            try await nodes[0].releaseTOTPStep(102, for: "alice")
+            try await nodes[0].releaseTOTPStep(102, for: "alice")
+            #expect(try await nodes[1].recordAcceptedTOTPStep(100, for: "alice") == false)
+            #expect(try await nodes[1].recordAcceptedTOTPStep(101, for: "alice"))
+            // 101 is the last step: 100 is not it, and giving 100 back changes nothing.
+            try await nodes[0].releaseTOTPStep(100, for: "alice")
+            #expect(try await nodes[0].recordAcceptedTOTPStep(101, for: "alice") == false)
+            #expect(try await nodes[0].recordAcceptedTOTPStep(102, for: "alice"))
+            #expect(try await nodes[1].recordAcceptedTOTPStep(103, for: "alice"))
+            try await nodes[0].releaseTOTPStep(102, for: "alice")
+            #expect(try await nodes[0].recordAcceptedTOTPStep(103, for: "alice") == false)
+            try await nodes[1].releaseTOTPStep(1, for: "nobody")
+        }
+    }
+
     /// The same code at the same moment on two nodes: 20 tasks over two instances, one acceptance.
     @Test(arguments: Backend.allCases)
     func aStepIsAcceptedOnceAcrossNodes(_ backend: Backend) async throws {

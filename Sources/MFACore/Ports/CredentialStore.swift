@@ -10,6 +10,10 @@ public protocol CredentialStore: Sendable {
     /// Records `step` as the user's last accepted TOTP step when it is later than the stored one, atomically.
     /// Returns false when it is not (the code was already used): no code is accepted twice.
     func recordAcceptedTOTPStep(_ step: Int64, for username: String) async throws -> Bool
+    /// Gives back `step`, recorded by `recordAcceptedTOTPStep` for an attempt that then failed otherwise (the LDAP
+    /// proxy's bind whose password the directory refused): the user's record goes back to the step before, unless a
+    /// later step was recorded meanwhile. Atomically, so that no step used by a success is ever given back.
+    func releaseTOTPStep(_ step: Int64, for username: String) async throws
     /// `countersign protect disable` turns push off for the whole gateway.
     func isPushEnabled() async throws -> Bool
     /// Counts a failed password or second factor; true when this failure locked the user.
