@@ -30,10 +30,12 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
     ],
     targets: [
+        // HMAC keyed once, fed through the hash functions' non-generic update (RADIUS's Message-Authenticator, TOTP).
+        .target(name: "KeyedHash", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
         // RADIUS wire codec: pure functions on bytes, no I/O.
         .target(
             name: "RADIUSCodec",
-            dependencies: [.product(name: "Crypto", package: "swift-crypto")]
+            dependencies: ["KeyedHash", .product(name: "Crypto", package: "swift-crypto")]
         ),
         // The device API's wire format and signed messages, shared by the server and countersign-device.
         .target(
@@ -46,7 +48,7 @@ let package = Package(
         .target(
             name: "MFACore",
             dependencies: [
-                "DeviceProtocol",
+                "DeviceProtocol", "KeyedHash",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
@@ -286,6 +288,7 @@ let package = Package(
         .testTarget(name: "QRCodeTests", dependencies: ["QRCode"]),
         .testTarget(name: "WebConsoleTests", dependencies: ["WebConsole"]),
         .testTarget(name: "RADIUSCodecTests", dependencies: ["RADIUSCodec"]),
+        .testTarget(name: "KeyedHashTests", dependencies: ["KeyedHash", .product(name: "Crypto", package: "swift-crypto")]),
         .testTarget(
             name: "RADIUSServerTests",
             dependencies: [

@@ -1,6 +1,7 @@
 import Crypto
 import DeviceProtocol
 import Foundation
+import KeyedHash
 
 public enum TOTPAlgorithm: String, Sendable, Equatable, CaseIterable, Codable {
     case sha1 = "SHA1"
@@ -44,21 +45,20 @@ public enum OneTimeCode {
     /// The codes of several counters as numbers. The key is taken into the HMAC once (its padded blocks hashed once)
     /// and that state copied for each counter, which then costs two hash blocks: a login checks three steps.
     public static func values(secret: [UInt8], counters: [UInt64], digits: Int, algorithm: TOTPAlgorithm) -> [UInt64] {
-        let key = SymmetricKey(data: secret)
         switch algorithm {
-        case .sha1: return values(HMAC<Insecure.SHA1>(key: key), counters, digits)
-        case .sha256: return values(HMAC<SHA256>(key: key), counters, digits)
-        case .sha512: return values(HMAC<SHA512>(key: key), counters, digits)
+        case .sha1: return values(KeyedHash<Insecure.SHA1>(key: secret), counters, digits)
+        case .sha256: return values(KeyedHash<SHA256>(key: secret), counters, digits)
+        case .sha512: return values(KeyedHash<SHA512>(key: secret), counters, digits)
         }
     }
 
-    private static func values<H: HashFunction>(_ keyed: HMAC<H>, _ counters: [UInt64], _ digits: Int) -> [UInt64] {
+    private static func values<H: HashFunction>(_ keyed: KeyedHash<H>, _ counters: [UInt64], _ digits: Int) -> [UInt64] {
         var modulus: UInt64 = 1
         for _ in 0..<digits { modulus *= 10 }
         return counters.map { counter in
             var hmac = keyed
-            withUnsafeBytes(of: counter.bigEndian) { hmac.update(data: $0) }
-            return hmac.finalize().withUnsafeBytes { mac in
+            withUnsafeBytes(of: counter.bigEndian) { hmac.update($0) }
+            return hmac.withMAC { mac in
                 let offset = Int(mac[mac.count - 1] & 0x0F)
                 let binary =
                     (UInt64(mac[offset] & 0x7F) << 24) | (UInt64(mac[offset + 1]) << 16)

@@ -1,4 +1,5 @@
 import Crypto
+import KeyedHash
 import Synchronization
 
 /// RFC 3579 §3.2 Message-Authenticator and RFC 2865 §3 / RFC 2866 §3 authenticators, all over the raw bytes.
@@ -123,15 +124,15 @@ public enum RADIUSAuthenticators {
         let base = UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: bytes))
         let start = bytes.startIndex
         if let authenticatorOverride {
-            hmac.update(data: UnsafeRawBufferPointer(rebasing: base[0..<(RADIUSFrame.authenticatorRange.lowerBound)]))
-            hmac.update(data: authenticatorOverride)
-            hmac.update(data: UnsafeRawBufferPointer(rebasing: base[RADIUSFrame.authenticatorRange.upperBound..<(valueRange.lowerBound - start)]))
+            hmac.update(UnsafeRawBufferPointer(rebasing: base[0..<(RADIUSFrame.authenticatorRange.lowerBound)]))
+            hmac.update(authenticatorOverride)
+            hmac.update(UnsafeRawBufferPointer(rebasing: base[RADIUSFrame.authenticatorRange.upperBound..<(valueRange.lowerBound - start)]))
         } else {
-            hmac.update(data: UnsafeRawBufferPointer(rebasing: base[0..<(valueRange.lowerBound - start)]))
+            hmac.update(UnsafeRawBufferPointer(rebasing: base[0..<(valueRange.lowerBound - start)]))
         }
-        hmac.update(data: zeroAuthenticator)
-        hmac.update(data: UnsafeRawBufferPointer(rebasing: base[(valueRange.upperBound - start)...]))
-        return Array(hmac.finalize())
+        hmac.update(zeroAuthenticator)
+        hmac.update(UnsafeRawBufferPointer(rebasing: base[(valueRange.upperBound - start)...]))
+        return hmac.finalize()
     }
 
     /// MD5(Code+ID+Length+substitute+Attributes+Secret) against the packet's authenticator field.
@@ -167,11 +168,11 @@ final class KeyedHMACs: Sendable {
     static let shared = KeyedHMACs()
     static let capacity = 256
 
-    private let keyed = Mutex<[[UInt8]: HMAC<Insecure.MD5>]>([:])
+    private let keyed = Mutex<[[UInt8]: KeyedHash<Insecure.MD5>]>([:])
 
-    func keyed(with secret: [UInt8]) -> HMAC<Insecure.MD5> {
+    func keyed(with secret: [UInt8]) -> KeyedHash<Insecure.MD5> {
         if let hmac = keyed.withLock({ $0[secret] }) { return hmac }
-        let hmac = HMAC<Insecure.MD5>(key: SymmetricKey(data: secret))
+        let hmac = KeyedHash<Insecure.MD5>(key: secret)
         keyed.withLock { table in
             if table.count >= Self.capacity { table.removeAll() }
             table[secret] = hmac

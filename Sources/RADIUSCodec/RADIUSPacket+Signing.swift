@@ -81,7 +81,7 @@ extension RADIUSPacket {
     /// Fills the zeroed Message-Authenticator placed first by `encode`: HMAC-MD5 over the packet as it stands.
     private static func signMessageAuthenticator(_ out: inout [UInt8], secret: [UInt8]) {
         var hmac = KeyedHMACs.shared.keyed(with: secret)
-        out.withUnsafeBytes { hmac.update(data: $0) }
-        out.replaceSubrange(messageAuthenticatorValueRange, with: Array(hmac.finalize()))
+        out.withUnsafeBytes { hmac.update($0) }
+        out.replaceSubrange(messageAuthenticatorValueRange, with: hmac.finalize())
     }
 }
