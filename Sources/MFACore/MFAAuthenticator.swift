@@ -133,9 +133,6 @@ public final class MFAAuthenticator: LoginAuthenticator {
                 verdict = storeFailed(attempt, error)
             }
         }
-        // A step recorded for the code and not accepted with (a wrong password, a lock) is given back before the
-        // reply, so that the user's retry with the same code finds it unused.
-        if let prepared = attempt.prepared { await release(prepared) }
         // Shed work is no decision: no event, no count; the source gets its token back.
         if case .dropped = verdict {
             attempt.admission?.ended(failed: false)
@@ -224,6 +221,10 @@ public final class MFAAuthenticator: LoginAuthenticator {
 
     @inline(never)
     private func conclude(_ attempt: LoginAttempt, verdict: Verdict, details: [String: String], failuresToClear: Bool) async {
+        // A step recorded for the code and not accepted with (a wrong password, a lock) is given back before the
+        // reply, so that the user's retry with the same code finds it unused. (Here, not in `authenticate`, whose
+        // frame a login waiting for a push keeps. A dropped attempt holds none: drops come before any code check.)
+        if let prepared = attempt.prepared { await release(prepared) }
         // A push can wait for a minute, while other attempts fail: after one, the record read at the start is stale.
         await countTowardsLockout(attempt, verdict: verdict, failuresToClear: failuresToClear || details["push_id"] != nil)
         await record(.login(attempt.resource.kind), attempt, verdict: verdict, details: details)
