@@ -160,8 +160,10 @@ public final class MFAAuthenticator: LoginAuthenticator {
 
     /// The code's step is recorded while the password is still being checked: the decision after the check then
     /// commits nothing before its reply. The price: the same code in a second bind meanwhile is refused as used,
-    /// even when the first bind's password then turns out wrong (its step is given back only then). A locked user's
-    /// code is not looked at (the decision refuses whatever comes); a failed write leaves the check to the decision.
+    /// even when the first bind's password then turns out wrong (its step is given back only then), and the answer to
+    /// a wrong password comes a commit later when the code was valid — which tells nothing without the password, and
+    /// each such try counts towards the user's lockout. A locked user's code is not looked at (the decision refuses
+    /// whatever comes); a failed write leaves the check to the decision.
     @inline(never)
     private func checkAhead(_ code: String?, _ credentials: UserCredentials?) async -> PreparedCode? {
         guard let code, let credentials, let totp = credentials.totp, !isLocked(credentials) else { return nil }
