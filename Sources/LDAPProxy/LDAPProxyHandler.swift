@@ -74,13 +74,14 @@ final class LDAPProxyHandler: ChannelInboundHandler {
             let authenticator = self.authenticator
             fromTask(context: context) { .verdict(await authenticator.authenticate(attempt)) }
         case .prepare(let username, let code, let number, let then):
+            // The bind goes to the directory first: its check is the longer wait, and the read's task starts after.
+            run(then, context: context)
             let authenticator = self.authenticator
             let bound = NIOLoopBound((handler: self, context: context), eventLoop: context.eventLoop)
             executor.run({ await authenticator.prepare(for: username, code: code) }) { prepared in
                 let (handler, context) = bound.value
                 handler.feed(handler.machine.credentialsPrepared(prepared, bind: number), context: context)
             }
-            run(then, context: context)
         case .release(let prepared, let then):
             let authenticator = self.authenticator
             executor.run({ await authenticator.release(prepared) }) { _ in }
