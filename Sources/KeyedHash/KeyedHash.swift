@@ -8,7 +8,7 @@ import Foundation
 /// inlinable, so every call walks the argument's regions through generic metadata looked up at run time (3 % of the
 /// server's samples on the RADIUS login path, BENCHMARKS.md). This feeds the hash functions' own non-generic
 /// `update(bufferPointer:)`; `KeyedHashTests` checks it against `HMAC` and RFC 2202's vectors.
-public struct KeyedHash<H: HashFunction>: @unchecked Sendable {
+public struct KeyedHash<H: HashFunction>: Sendable {
     @usableFromInline var inner: H
     @usableFromInline let outer: H
 
