@@ -106,6 +106,15 @@ public final class PreparedCredentials: Sendable {
     /// A step recorded for this attempt and neither used nor given back yet (`LoginAuthenticator.release`).
     public var reservedStep: Int64? { reservation?.withLock { $0 } }
 
+    /// What the check made with the read says of `code` in `username`'s attempt; nil when it checked another code or
+    /// user, or when its reserved step was taken already (the code is then checked as new). A reserved outcome takes
+    /// the step: the Accept has it.
+    func outcome(of code: String, for username: String) -> PreparedCode.Outcome? {
+        guard username == self.username, let checked = self.code, checked.code == code else { return nil }
+        if case .reserved = checked.outcome, takeReservedStep() == nil { return nil }
+        return checked.outcome
+    }
+
     /// The reserved step, for the one who accepts with it or gives it back; nil for everyone after.
     func takeReservedStep() -> Int64? {
         reservation?.withLock { step in

@@ -167,14 +167,18 @@ public final class MFAAuthenticator: LoginAuthenticator {
     @inline(never)
     private func checkAhead(_ code: String?, _ credentials: UserCredentials?) async -> PreparedCode? {
         guard let code, let credentials, let totp = credentials.totp, !isLocked(credentials) else { return nil }
-        guard let step = verifier.matchingStep(code: code, secret: totp.secret, parameters: totp.parameters, at: clock.now())
-        else { return PreparedCode(code: code, outcome: .invalid) }
         do {
-            let recorded = try await store.recordAcceptedTOTPStep(step, for: credentials.username)
-            return PreparedCode(code: code, outcome: recorded ? .reserved(step: step) : .replayed)
+            return PreparedCode(code: code, outcome: try await verifyAndRecord(code, totp, for: credentials.username))
         } catch {
             return nil
         }
+    }
+
+    /// The code against the steps around now; a match's step recorded as used, atomically (no code is accepted twice).
+    private func verifyAndRecord(_ code: String, _ totp: TOTPEnrollment, for username: String) async throws -> PreparedCode.Outcome {
+        guard let step = verifier.matchingStep(code: code, secret: totp.secret, parameters: totp.parameters, at: clock.now())
+        else { return .invalid }
+        return try await store.recordAcceptedTOTPStep(step, for: username) ? .reserved(step: step) : .replayed
     }
 
     public func release(_ prepared: PreparedCredentials) async {
@@ -570,21 +574,18 @@ public final class MFAAuthenticator: LoginAuthenticator {
             // Unknown user or no TOTP: the same answer as a wrong code, and no factor event (there was no factor).
             return .reject(credentials == nil ? .invalidCode : .noSecondFactor)
         }
-        // Checked with the prepared read: its verdict stands (ordered at the read, as the credentials are).
-        if let prepared = attempt.prepared, prepared.username == attempt.username, let checked = prepared.code, checked.code == code {
-            switch checked.outcome {
-            case .reserved: if prepared.takeReservedStep() != nil { return .accept }  // else checked below, as new
-            case .replayed: return .reject(.replayedCode)
-            case .invalid: return .reject(.invalidCode)
-            }
-        }
-        let reason: RejectReason?
-        if let step = verifier.matchingStep(code: code, secret: totp.secret, parameters: totp.parameters, at: clock.now()) {
-            reason = try await store.recordAcceptedTOTPStep(step, for: credentials.username) ? nil : .replayedCode
+        // Checked with the prepared read: its outcome stands (ordered at the read, as the credentials are).
+        let outcome: PreparedCode.Outcome
+        if let prepared = attempt.prepared?.outcome(of: code, for: attempt.username) {
+            outcome = prepared
         } else {
-            reason = .invalidCode
+            outcome = try await verifyAndRecord(code, totp, for: credentials.username)
         }
-        return reason.map { .reject($0) } ?? .accept
+        switch outcome {
+        case .reserved: return .accept
+        case .replayed: return .reject(.replayedCode)
+        case .invalid: return .reject(.invalidCode)
+        }
     }
 
     @inline(never)
