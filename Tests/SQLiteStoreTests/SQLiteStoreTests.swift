@@ -163,8 +163,8 @@ import Testing
 
 extension CredentialsCacheSQLiteTests {
     /// The LDAP proxy prepares a bind's login while the directory checks the password: the code's step is committed
-    /// with the read, and the decision takes what was read then and neither reads nor commits anything more; prepared
-    /// for another user, it is not used. A wrong password gives the step back.
+    /// with the read, and the decision takes what was read then and neither reads nor commits anything more. A wrong
+    /// password gives the step back; prepared for another user, the read is not used.
     @Test func aPreparedLoginReadsAndWritesNothingMore() async throws {
         try await withTimedStore { store, operations in
             let enrollment = TOTPEnrollment.generate()
@@ -173,30 +173,35 @@ extension CredentialsCacheSQLiteTests {
             let clock = ManualWallClock(Date(timeIntervalSince1970: 1_700_000_000))
             let audit = RecordingAudit()
             let mfa = MFAAuthenticator(store: store, audit: audit, clock: clock)
-            let code = OneTimeCode.totp(secret: enrollment.secret, at: clock.now())
-            func bind(_ user: String, _ password: PrimaryVerdict, _ prepared: PreparedCredentials?) -> LoginAttempt {
+            func bind(_ user: String, _ password: PrimaryVerdict, _ prepared: PreparedCredentials?, code: String) -> LoginAttempt {
                 LoginAttempt(
                     username: user, secret: "", delivery: .afterPrimary(.code(code), primary: password),
                     resource: Resource(kind: .ldap, name: "directory"), clientAddress: "192.0.2.1", prepared: prepared)
             }
 
-            let mistyped = await mfa.prepare(for: "alice", code: code)
-            #expect(mistyped?.reservedStep != nil)
-            #expect(await mfa.authenticate(bind("alice", .invalid, mistyped)) == .reject(.invalidCredentials))
-            operations.withLock { $0 = [] }
-
-            // The failure's count changed alice's credentials: read again.
+            let code = OneTimeCode.totp(secret: enrollment.secret, at: clock.now())
             let prepared = await mfa.prepare(for: "alice", code: code)
-            #expect(audit.events.withLock { $0.count } == 1)
+            #expect(audit.events.withLock { $0.isEmpty })
             #expect(operations.withLock { $0 } == [.credentialsRead, .commit])
-            #expect(await mfa.authenticate(bind("alice", .valid(Grant()), prepared)) == .accept)
+            #expect(await mfa.authenticate(bind("alice", .valid(Grant()), prepared, code: code)) == .accept)
             #expect(operations.withLock { $0 } == [.credentialsRead, .commit])
-            #expect(audit.events.withLock { $0.map(\.type) } == [.ldapBind, .ldapBind])
+            #expect(audit.events.withLock { $0.map(\.type) } == [.ldapBind])
 
-            let mallorys = await mfa.prepare(for: "alice", code: nil)
-            #expect(await mfa.authenticate(bind("mallory", .valid(Grant()), mallorys)) != .accept)
-            let reads = operations.withLock { $0.filter { $0 == .credentialsRead || $0 == .credentialsCached } }
-            #expect(reads == [.credentialsRead, .credentialsCached, .credentialsRead])
+            // A mistyped password: its step goes back, and the retry with the same code is accepted.
+            clock.advance(by: 30)
+            let next = OneTimeCode.totp(secret: enrollment.secret, at: clock.now())
+            let mistyped = await mfa.prepare(for: "alice", code: next)
+            #expect(mistyped?.reservedStep != nil)
+            #expect(await mfa.authenticate(bind("alice", .invalid, mistyped, code: next)) == .reject(.invalidCredentials))
+            let retry = await mfa.prepare(for: "alice", code: next)
+            #expect(retry?.reservedStep != nil)
+            #expect(await mfa.authenticate(bind("alice", .valid(Grant()), retry, code: next)) == .accept)
+
+            // What was prepared for alice decides nothing for mallory: mallory's decision reads mallory.
+            let alices = await mfa.prepare(for: "alice", code: nil)
+            operations.withLock { $0 = [] }
+            #expect(await mfa.authenticate(bind("mallory", .valid(Grant()), alices, code: next)) != .accept)
+            #expect(operations.withLock { $0.filter { $0 == .credentialsRead || $0 == .credentialsCached } } == [.credentialsRead])
         }
     }
 
