@@ -9,12 +9,12 @@ final class ColumnsCursor<Element>: DatabaseCursor {
     var _isDone = false
     private let make: (Columns) -> Element
 
-    /// Sets `arguments` on `statement` (which resets it). Finish with `close()`, so that the statement does not hold
-    /// its read transaction until its next use.
-    init(_ statement: Statement, arguments: StatementArguments, make: @escaping (Columns) -> Element) throws {
+    /// Resets `statement` and binds its parameters with `bind`. Finish with `close()`, so that the statement does not
+    /// hold its read transaction until its next use.
+    init(_ statement: Statement, binding bind: (inout Parameters) -> Void, make: @escaping (Columns) -> Element) throws {
         _statement = statement
         self.make = make
-        try statement.setArguments(arguments)
+        try statement.rebind(bind)
     }
 
     func _element(sqliteStatement: SQLiteStatement) throws -> Element {
@@ -27,20 +27,59 @@ final class ColumnsCursor<Element>: DatabaseCursor {
 
     /// The first row, or nil; the statement is reset after.
     static func first(
-        _ statement: Statement, arguments: StatementArguments, make: @escaping (Columns) -> Element
+        _ statement: Statement, binding bind: (inout Parameters) -> Void, make: @escaping (Columns) -> Element
     ) throws -> Element? {
-        let cursor = try ColumnsCursor(statement, arguments: arguments, make: make)
+        let cursor = try ColumnsCursor(statement, binding: bind, make: make)
         defer { cursor.close() }
         return try cursor.next()
     }
 
     /// Every row; the statement is reset after.
     static func all(
-        _ statement: Statement, arguments: StatementArguments, make: @escaping (Columns) -> Element
+        _ statement: Statement, binding bind: (inout Parameters) -> Void, make: @escaping (Columns) -> Element
     ) throws -> [Element] {
-        let cursor = try ColumnsCursor(statement, arguments: arguments, make: make)
+        let cursor = try ColumnsCursor(statement, binding: bind, make: make)
         defer { cursor.close() }
         return try Array(cursor)
+    }
+}
+
+extension Statement {
+    /// Runs the statement to its end with its parameters bound by `bind` (the login path's writes).
+    func execute(binding bind: (inout Parameters) -> Void) throws {
+        let cursor = try ColumnsCursor<Void>(self, binding: bind) { _ in }
+        defer { cursor.close() }
+        try cursor.forEach { _ in }
+    }
+
+    /// Resets the statement and binds every parameter, in order, straight to SQLite. For the login path: GRDB's
+    /// `StatementArguments` boxes each value as an existential and checks the count on every call, which cost as much
+    /// as the audit event's insert itself (BENCHMARKS.md, eighth round).
+    fileprivate func rebind(_ bind: (inout Parameters) -> Void) throws {
+        let code = sqlite3_reset(sqliteStatement)
+        guard code == SQLITE_OK else {
+            throw DatabaseError(resultCode: ResultCode(rawValue: code), message: String(cString: sqlite3_errmsg(sqlite3_db_handle(sqliteStatement))), sql: sql)
+        }
+        var parameters = Parameters(statement: sqliteStatement)
+        bind(&parameters)
+        guard parameters.failure == nil, parameters.count == Int(sqlite3_bind_parameter_count(sqliteStatement)) else {
+            throw DatabaseError(
+                resultCode: ResultCode(rawValue: parameters.failure ?? SQLITE_MISUSE),
+                message: "bound \(parameters.count) of \(sqlite3_bind_parameter_count(sqliteStatement)) parameters", sql: sql)
+        }
+    }
+}
+
+/// A statement's parameters, bound one after the other (?1 first).
+struct Parameters {
+    fileprivate let statement: SQLiteStatement
+    fileprivate private(set) var count = 0
+    fileprivate private(set) var failure: CInt?
+
+    mutating func bind(_ value: some StatementBinding) {
+        count += 1
+        let code = value.bind(to: statement, at: CInt(count))
+        if code != SQLITE_OK, failure == nil { failure = code }
     }
 }
 

@@ -56,7 +56,7 @@ final class CredentialChangeLog: Sendable {
         }
         let rows = try ColumnsCursor.all(
             db.cachedStatement(sql: "SELECT id, user FROM credential_changes WHERE id > ? ORDER BY id LIMIT ?"),
-            arguments: [state.seen, mostEntriesRead + 1]
+            binding: { [seen = state.seen] in $0.bind(seen); $0.bind(mostEntriesRead + 1) }
         ) { columns in (id: columns.int64(0) ?? 0, user: columns.string(1) ?? "") }
         guard let first = rows.first, let last = rows.last else { return .none }
         let (firstID, lastID) = (first.id, last.id)

@@ -45,7 +45,7 @@ extension SQLiteStore {
                     UPDATE users SET failed_attempts = 0, failed_since = NULL, locked_until = NULL
                     WHERE name = ? AND (failed_attempts > 0 OR locked_until IS NOT NULL)
                     """
-            ).execute(arguments: [username])
+            ).execute { $0.bind(username) }
         }, failed: { self.backgroundWriteFailed("clearing failed attempts", $0) })
     }
 

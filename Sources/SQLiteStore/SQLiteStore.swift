@@ -417,11 +417,17 @@ public final class SQLiteStore: GatewayStore {
                 INSERT INTO events (time, type, user, resource, client_address, result, error, details, node)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """
-        ).execute(
-            arguments: [
-                event.time.timeIntervalSince1970, event.type.rawValue, event.user, event.resource,
-                event.clientAddress, event.result.rawValue, event.error, StoredEvent.encodeDetails(event.details), event.node,
-            ])
+        ).execute { parameters in
+            parameters.bind(event.time.timeIntervalSince1970)
+            parameters.bind(event.type.rawValue)
+            parameters.bind(event.user)
+            parameters.bind(event.resource)
+            parameters.bind(event.clientAddress)
+            parameters.bind(event.result.rawValue)
+            parameters.bind(event.error)
+            parameters.bind(StoredEvent.encodeDetails(event.details))
+            parameters.bind(event.node)
+        }
     }
 
     /// Events in time order: the last `limit` that match, or with `after`, those newer than that id (for --follow).
@@ -517,7 +523,7 @@ extension SQLiteStore: CredentialStore {
     @inline(never)
     static func sealedCredentials(for username: String, _ db: Database) throws -> SealedCredentials? {
         // By position (the query's column order): a lookup by name costs more than the rest of the row.
-        try ColumnsCursor.first(db.cachedStatement(sql: Self.credentialsQuery), arguments: [username]) { columns in
+        try ColumnsCursor.first(db.cachedStatement(sql: Self.credentialsQuery), binding: { $0.bind(username) }) { columns in
             SealedCredentials(
                 passwordHash: columns.string(0), sealedSecret: columns.bytes(1), algorithm: columns.string(2),
                 digits: columns.int(3), period: columns.int(4), device: EnrolledDevice(columns, from: 8),
@@ -546,7 +552,7 @@ extension SQLiteStore: CredentialStore {
                     ON CONFLICT(user) DO UPDATE SET step = excluded.step, previous_step = totp_used_steps.step
                     WHERE excluded.step > totp_used_steps.step
                     """
-            ).execute(arguments: [username, step])
+            ).execute { $0.bind(username); $0.bind(step) }
             return db.changesCount == 1
         }
         if accepted && acceptedSincePrune.withLock({ count in

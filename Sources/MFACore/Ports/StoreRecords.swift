@@ -72,11 +72,11 @@ public struct StoredEvent: Sendable, Equatable {
     public static func encodeDetails(_ details: [String: String]) -> String {
         var out: [UInt8] = [UInt8(ascii: "{")]
         out.reserveCapacity(64)
-        for (index, key) in details.keys.sorted().enumerated() {
+        for (index, entry) in details.sorted(by: { $0.key < $1.key }).enumerated() {
             if index > 0 { out.append(UInt8(ascii: ",")) }
-            JSONText.appendQuoted(key, to: &out)
+            JSONText.appendQuoted(entry.key, to: &out)
             out.append(UInt8(ascii: ":"))
-            JSONText.appendQuoted(details[key]!, to: &out)
+            JSONText.appendQuoted(entry.value, to: &out)
         }
         out.append(UInt8(ascii: "}"))
         return String(decoding: out, as: UTF8.self)
