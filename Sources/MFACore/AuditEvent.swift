@@ -29,6 +29,32 @@ public struct AuditEvent: Sendable, Equatable, Codable {
     }
 }
 
+/// Where a store puts an event's column values (a statement's parameters).
+public protocol AuditColumnSink {
+    mutating func appendColumn(_ value: Double)
+    mutating func appendColumn(_ value: String?)
+}
+
+extension AuditEvent {
+    /// How many values `appendColumns` gives.
+    public static let columnCount = 9
+
+    /// The values of the stores' `events` columns, in their order: time, type, user, resource, client_address,
+    /// result, error, details, node. Inlinable, so that each store's binding is specialised rather than generic.
+    @inlinable
+    public func appendColumns(to sink: inout some AuditColumnSink) {
+        sink.appendColumn(time.timeIntervalSince1970)
+        sink.appendColumn(type.rawValue)
+        sink.appendColumn(user)
+        sink.appendColumn(resource)
+        sink.appendColumn(clientAddress)
+        sink.appendColumn(result.rawValue)
+        sink.appendColumn(error)
+        sink.appendColumn(StoredEvent.encodeDetails(details))
+        sink.appendColumn(node)
+    }
+}
+
 public struct AuditEventType: RawRepresentable, Hashable, Sendable, Codable, CustomStringConvertible {
     public var rawValue: String
     public init(rawValue: String) { self.rawValue = rawValue }

@@ -77,25 +77,22 @@ extension PostgresStore {
 
     /// One INSERT of every event, in order (ids follow the order of the VALUES rows).
     static func insertEvents(_ events: [AuditEvent]) -> PostgresQuery {
-        let columns = 9
+        let columns = AuditEvent.columnCount
         var bindings = PostgresBindings(capacity: events.count * columns)
         var rows: [String] = []
         rows.reserveCapacity(events.count)
         for (index, event) in events.enumerated() {
             rows.append("(" + (1...columns).map { "$\(index * columns + $0)" }.joined(separator: ", ") + ")")
-            bindings.append(event.time.timeIntervalSince1970)
-            bindings.append(event.type.rawValue)
-            bindings.append(event.user)
-            bindings.append(event.resource)
-            bindings.append(event.clientAddress)
-            bindings.append(event.result.rawValue)
-            bindings.append(event.error)
-            bindings.append(StoredEvent.encodeDetails(event.details))
-            bindings.append(event.node)
+            event.appendColumns(to: &bindings)
         }
         return PostgresQuery(
             unsafeSQL: "INSERT INTO events (time, type, username, resource, client_address, result, error, details, node) VALUES "
                 + rows.joined(separator: ", "),
             binds: bindings)
     }
+}
+
+extension PostgresBindings: AuditColumnSink {
+    public mutating func appendColumn(_ value: Double) { append(value) }
+    public mutating func appendColumn(_ value: String?) { append(value) }
 }

@@ -1,5 +1,6 @@
 import GRDB
 import GRDBSQLite
+import MFACore
 
 /// The rows of a statement, each made by `make` from its columns read by position straight from SQLite. For the
 /// login path's reads: GRDB's `Row` copies each row and lower-cases its column names to index them, which costs
@@ -81,6 +82,11 @@ struct Parameters {
         let code = value.bind(to: statement, at: CInt(count))
         if code != SQLITE_OK, failure == nil { failure = code }
     }
+}
+
+extension Parameters: AuditColumnSink {
+    mutating func appendColumn(_ value: Double) { bind(value) }
+    mutating func appendColumn(_ value: String?) { bind(value) }
 }
 
 /// The columns of the row a statement is on, by position (0 first); nil for NULL.

@@ -21,6 +21,8 @@ public final class SQLiteStore: GatewayStore {
     let credentialsCache: CredentialsCache
     private let backgroundFailureHandler = Locked<@Sendable (String, any Error) -> Void>({ _, _ in })
     private let acceptedSincePrune = Locked(0)
+    /// Audit events queued by `appendSoon`, inserted together.
+    private let queuedEvents = QueuedEvents()
 
     /// How long the login path's store operations take (for metrics).
     let timing: StoreTiming?
@@ -383,17 +385,16 @@ public final class SQLiteStore: GatewayStore {
     // MARK: Events
 
     public func append(_ events: [AuditEvent]) async throws {
-        try await groupCommit.write { db in
-            for event in events { try Self.insert(event, db) }
-        }
+        try await groupCommit.write(.singleStatement) { db in try EventRows.insert(events, db) }
     }
 
     /// Queues `events` for a group commit and returns at once: audit events stay off the reply path, and out of a
     /// login's commit at low load (`GroupCommit`, apart). `flush()` waits for what is queued; a failure goes to
     /// `onBackgroundWriteFailure`.
     public func appendSoon(_ events: [AuditEvent]) {
+        queuedEvents.add(events)
         groupCommit.enqueue(
-            events.count == 1 ? .singleStatement : .savepoint, apart: true, { db in for event in events { try Self.insert(event, db) } },
+            .singleStatement, apart: true, { [queuedEvents] db in try queuedEvents.insertQueued(db) },
             failed: { self.backgroundWriteFailed("storing audit events", $0) })
     }
 
@@ -412,22 +413,7 @@ public final class SQLiteStore: GatewayStore {
     }
 
     static func insert(_ event: AuditEvent, _ db: Database) throws {
-        try db.cachedStatement(
-            sql: """
-                INSERT INTO events (time, type, user, resource, client_address, result, error, details, node)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """
-        ).execute { parameters in
-            parameters.bind(event.time.timeIntervalSince1970)
-            parameters.bind(event.type.rawValue)
-            parameters.bind(event.user)
-            parameters.bind(event.resource)
-            parameters.bind(event.clientAddress)
-            parameters.bind(event.result.rawValue)
-            parameters.bind(event.error)
-            parameters.bind(StoredEvent.encodeDetails(event.details))
-            parameters.bind(event.node)
-        }
+        try EventRows.insert([event], db)
     }
 
     /// Events in time order: the last `limit` that match, or with `after`, those newer than that id (for --follow).

@@ -74,6 +74,28 @@ import Testing
         #expect(stored.map(\.event.user) == events.map(\.user))
     }
 
+    /// Events go in several rows to a statement (powers of two up to `EventRows.largestInsert`): every count is
+    /// split without losing, repeating or reordering an event, or mixing up its columns.
+    @Test(arguments: [1, 2, 3, 7, 63, 64, 65, 200])
+    func eventsInsertedSeveralToAStatementAreStoredWholeAndInOrder(count: Int) async throws {
+        let events = (0..<count).map(Self.event(_:))
+        try await store.append(events)
+        store.appendSoon(events)
+        let stored = try await store.events(limit: 1000).map(\.event)
+        #expect(stored == events + events)
+    }
+
+    /// The `index`th of a run of events whose columns all differ from one event to the next.
+    static func event(_ index: Int) -> AuditEvent {
+        let failed = index % 5 == 0
+        let details: [String: String] = ["n": "\(index)", "quote": "\"\(index)\""]
+        return AuditEvent(
+            time: Date(timeIntervalSince1970: Double(1_700_000_000 + index)), type: index % 2 == 0 ? .login(.radius) : .ldapBind,
+            user: "u\(index)", resource: index % 3 == 0 ? nil : "vpn\(index)", clientAddress: "192.0.2.\(index % 250)",
+            result: failed ? .failure : .success, error: failed ? "bad_code" : nil, details: details,
+            node: index % 4 == 0 ? nil : "node\(index % 4)")
+    }
+
     @Test(.timeLimit(.minutes(1))) func writesSubmittedInOneTurnCommitTogetherWhenItEnds() async throws {
         let turn = HeldTurn()
         let commits = Locked(0)
