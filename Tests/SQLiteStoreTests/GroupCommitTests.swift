@@ -302,8 +302,9 @@ final class HeldTurn: Sendable {
         let store = try SQLiteStore.open(
             path: path, keyPath: folder.appendingPathComponent("store.key").path, environment: [:], checkpointsInBackground: true)
         let sizeBefore = try fileSize(path)
-        // About 2,000 pages of events (2 KiB of details each), committed in batches.
-        for batch in 0..<40 {
+        // Twice the checkpoint's threshold in pages of events (2 KiB of details each, 50 pages a batch).
+        let batches = 2 * Int(BackgroundCheckpoint.threshold) / 50
+        for batch in 0..<batches {
             let events = (0..<100).map { index in
                 AuditEvent(
                     time: Date(), type: .login(.radius), user: "u\(batch)-\(index)", result: .success,
@@ -312,8 +313,8 @@ final class HeldTurn: Sendable {
             try await store.append(events)
         }
         // Only a checkpoint moves pages from the WAL into the database file.
-        try await waitUntil { try fileSize(path) > sizeBefore + 4_000_000 }
-        #expect(try await store.events(limit: 5000).count == 4000)
+        try await waitUntil { try fileSize(path) > sizeBefore + Int(BackgroundCheckpoint.threshold) * 4096 }
+        #expect(try await store.events(limit: 100 * batches + 1).count == 100 * batches)
         // Run by the background connection: the writer's own automatic checkpoint is off.
         #expect(try #require(store.checkpoint).completed.withLock { $0 } >= 1)
     }
