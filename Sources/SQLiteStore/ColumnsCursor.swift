@@ -59,14 +59,16 @@ extension Statement {
     fileprivate func rebind(_ bind: (inout Parameters) -> Void) throws {
         let code = sqlite3_reset(sqliteStatement)
         guard code == SQLITE_OK else {
-            throw DatabaseError(resultCode: ResultCode(rawValue: code), message: String(cString: sqlite3_errmsg(sqlite3_db_handle(sqliteStatement))), sql: sql)
+            let message = String(cString: sqlite3_errmsg(sqlite3_db_handle(sqliteStatement)))
+            throw DatabaseError(resultCode: ResultCode(rawValue: code), message: message, sql: sql)
         }
         var parameters = Parameters(statement: sqliteStatement)
         bind(&parameters)
-        guard parameters.failure == nil, parameters.count == Int(sqlite3_bind_parameter_count(sqliteStatement)) else {
+        let expected = Int(sqlite3_bind_parameter_count(sqliteStatement))
+        guard parameters.failure == nil, parameters.count == expected else {
             throw DatabaseError(
                 resultCode: ResultCode(rawValue: parameters.failure ?? SQLITE_MISUSE),
-                message: "bound \(parameters.count) of \(sqlite3_bind_parameter_count(sqliteStatement)) parameters", sql: sql)
+                message: "bound \(parameters.count) of \(expected) parameters", sql: sql)
         }
     }
 }

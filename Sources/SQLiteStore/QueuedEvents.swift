@@ -26,7 +26,7 @@ final class QueuedEvents: Sendable {
 enum EventRows {
     /// Rows per statement, each a power of two up to this: a few cached statements serve every count.
     static let largestInsert = 64
-    private static let insertSQL: [String] = (0...6).map { power in
+    private static let insertSQL: [String] = (0...largestInsert.trailingZeroBitCount).map { power in
         let placeholders = "(" + Array(repeating: "?", count: AuditEvent.columnCount).joined(separator: ", ") + ")"
         return "INSERT INTO events (time, type, user, resource, client_address, result, error, details, node) VALUES "
             + Array(repeating: placeholders, count: 1 << power).joined(separator: ", ")
@@ -34,7 +34,9 @@ enum EventRows {
 
     /// All or nothing: more than one statement runs in a savepoint of its own.
     static func insert(_ events: [AuditEvent], _ db: Database) throws {
-        guard events.count > largestInsert || events.count.nonzeroBitCount > 1 else { return try insertStatement(events[...], db) }
+        guard events.count > largestInsert || events.count.nonzeroBitCount > 1 else {
+            return try insertStatement(events[...], db)
+        }
         try db.inSavepoint {
             var rest = events[...]
             while !rest.isEmpty {
