@@ -75,7 +75,7 @@ extension SQLiteStore {
                     }
                 }
             }
-            try Self.insert(auditEvent(summary), db)
+            try EventRows.insert([auditEvent(summary)], db)
             return summary
         }
     }

@@ -77,7 +77,7 @@ extension SQLiteStore: StoreTransfer {
                 case .setting(let key, let value):
                     try db.execute(sql: "INSERT OR REPLACE INTO settings (key, value) VALUES (?, ?)", arguments: [key, Data(value)])
                 case .event(let event):
-                    try Self.insert(event, db)
+                    try EventRows.insert([event], db)
                 case .group(let name, let createdAt):
                     try db.execute(
                         sql: "INSERT INTO user_groups (name, created_at) VALUES (?, ?)", arguments: [name, createdAt.timeIntervalSince1970])

@@ -412,10 +412,6 @@ public final class SQLiteStore: GatewayStore {
         try await groupCommit.flush()
     }
 
-    static func insert(_ event: AuditEvent, _ db: Database) throws {
-        try EventRows.insert([event], db)
-    }
-
     /// Events in time order: the last `limit` that match, or with `after`, those newer than that id (for --follow).
     public func events(user: String? = nil, type: String? = nil, after: Int64? = nil, limit: Int? = nil) async throws -> [StoredEvent] {
         try await flush()
