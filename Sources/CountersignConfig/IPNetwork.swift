@@ -74,13 +74,23 @@ public struct IPNetwork: Sendable, Hashable, CustomStringConvertible {
 
     /// Whether `address` (4 or 16 octets) is inside this network. Families must match, except that an
     /// IPv4-mapped IPv6 address (`::ffff:a.b.c.d`, what a dual-stack socket reports) matches IPv4 networks.
+    /// Compared in place, octet by octet up to the prefix: every request's client is found this way.
     public func contains(_ address: [UInt8]) -> Bool {
-        var candidate = address
-        if self.address.count == 4, address.count == 16, Self.isIPv4Mapped(address) {
-            candidate = Array(address[12...])
+        let start: Int
+        if address.count == self.address.count {
+            start = 0
+        } else if self.address.count == 4, address.count == 16, Self.isIPv4Mapped(address) {
+            start = 12
+        } else {
+            return false
         }
-        guard candidate.count == self.address.count else { return false }
-        return Self.masked(candidate, prefixLength) == self.address
+        var bitsLeft = prefixLength
+        for (index, networkOctet) in self.address.enumerated() where bitsLeft > 0 {
+            let mask = UInt8(truncatingIfNeeded: 0xFF << (8 - min(bitsLeft, 8)))
+            guard address[start + index] & mask == networkOctet else { return false }
+            bitsLeft -= 8
+        }
+        return true
     }
 
     /// `10.0.0.0/8`, `fd00::/8`; the prefix is always shown.

@@ -14,27 +14,32 @@ public struct KeyedHash<H: HashFunction>: Sendable {
 
     @inlinable
     public init(key: [UInt8]) {
-        // RFC 2104 §2: a key longer than the block is hashed first; shorter, it is padded with zeros.
-        var block = [UInt8](repeating: 0, count: H.blockByteCount)
-        if key.count > H.blockByteCount {
-            var hash = H()
-            key.withUnsafeBytes { hash.update(bufferPointer: $0) }
-            hash.finalize().withUnsafeBytes { block.replaceSubrange(0..<$0.count, with: $0) }
-        } else {
-            block.replaceSubrange(0..<key.count, with: key)
+        // RFC 2104 §2: a key longer than the block is hashed first; shorter, it is padded with zeros. The block is
+        // on the stack and zeroed after use (a login keys one for its TOTP check).
+        (inner, outer) = withUnsafeTemporaryAllocation(of: UInt8.self, capacity: H.blockByteCount) { block in
+            block.initialize(repeating: 0)
+            if key.count > H.blockByteCount {
+                var hash = H()
+                key.withUnsafeBytes { hash.update(bufferPointer: $0) }
+                hash.finalize().withUnsafeBytes { digest in
+                    for (index, octet) in digest.enumerated() { block[index] = octet }
+                }
+            } else {
+                for (index, octet) in key.enumerated() { block[index] = octet }
+            }
+            let keyed = (Self.hasher(block, padding: 0x36), Self.hasher(block, padding: 0x5c))
+            block.update(repeating: 0)
+            return keyed
         }
-        inner = Self.hasher(block, padding: 0x36)
-        outer = Self.hasher(block, padding: 0x5c)
-        for index in block.indices { block[index] = 0 }
     }
 
+    /// A hash state that has taken the key block XORed with `padding`; `block` is as it was after.
     @inlinable
-    static func hasher(_ block: [UInt8], padding: UInt8) -> H {
+    static func hasher(_ block: UnsafeMutableBufferPointer<UInt8>, padding: UInt8) -> H {
         var hasher = H()
-        var padded = block
-        for index in padded.indices { padded[index] ^= padding }
-        padded.withUnsafeBytes { hasher.update(bufferPointer: $0) }
-        for index in padded.indices { padded[index] = 0 }
+        for index in block.indices { block[index] ^= padding }
+        hasher.update(bufferPointer: UnsafeRawBufferPointer(block))
+        for index in block.indices { block[index] ^= padding }
         return hasher
     }
 

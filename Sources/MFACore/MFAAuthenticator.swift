@@ -115,6 +115,7 @@ public final class MFAAuthenticator: LoginAuthenticator {
     // compiler merges their locals into the waiting frame).
     public func authenticate(_ attempt: LoginAttempt) async -> Verdict {
         var details: [String: String] = [:]
+        details.reserveCapacity(4)  // two or three a login: one allocation, not a resize per insert
         var failuresToClear = true
         var grant = Grant()
         var verdict: Verdict

@@ -34,7 +34,9 @@ public struct TOTPParameters: Sendable, Equatable, Codable {
 public enum OneTimeCode {
     /// RFC 4226 §5.3: HMAC over the big-endian counter, dynamic truncation, modulo 10^digits.
     public static func hotp(secret: [UInt8], counter: UInt64, digits: Int, algorithm: TOTPAlgorithm = .sha1) -> String {
-        let number = String(values(secret: secret, counters: [counter], digits: digits, algorithm: algorithm)[0])
+        var value: UInt64 = 0
+        forEachValue(secret: secret, counters: counter...counter, digits: digits, algorithm: algorithm) { value = $1 }
+        let number = String(value)
         return String(repeating: "0", count: digits - number.count) + number
     }
 
@@ -42,29 +44,36 @@ public enum OneTimeCode {
         hotp(secret: secret, counter: UInt64(parameters.step(at: time)), digits: parameters.digits, algorithm: parameters.algorithm)
     }
 
-    /// The codes of several counters as numbers. The key is taken into the HMAC once (its padded blocks hashed once)
-    /// and that state copied for each counter, which then costs two hash blocks: a login checks three steps.
-    public static func values(secret: [UInt8], counters: [UInt64], digits: Int, algorithm: TOTPAlgorithm) -> [UInt64] {
+    /// The code of each counter as a number, given to `body` with its counter, in order. The key is taken into the
+    /// HMAC once (its padded blocks hashed once) and that state copied for each counter, which then costs two hash
+    /// blocks: a login checks three steps. Nothing is collected into arrays (every login comes here).
+    static func forEachValue(
+        secret: [UInt8], counters: ClosedRange<UInt64>, digits: Int, algorithm: TOTPAlgorithm,
+        _ body: (_ counter: UInt64, _ value: UInt64) -> Void
+    ) {
         switch algorithm {
-        case .sha1: return values(KeyedHash<Insecure.SHA1>(key: secret), counters, digits)
-        case .sha256: return values(KeyedHash<SHA256>(key: secret), counters, digits)
-        case .sha512: return values(KeyedHash<SHA512>(key: secret), counters, digits)
+        case .sha1: forEachValue(KeyedHash<Insecure.SHA1>(key: secret), counters, digits, body)
+        case .sha256: forEachValue(KeyedHash<SHA256>(key: secret), counters, digits, body)
+        case .sha512: forEachValue(KeyedHash<SHA512>(key: secret), counters, digits, body)
         }
     }
 
-    private static func values<H: HashFunction>(_ keyed: KeyedHash<H>, _ counters: [UInt64], _ digits: Int) -> [UInt64] {
+    private static func forEachValue<H: HashFunction>(
+        _ keyed: KeyedHash<H>, _ counters: ClosedRange<UInt64>, _ digits: Int, _ body: (UInt64, UInt64) -> Void
+    ) {
         var modulus: UInt64 = 1
         for _ in 0..<digits { modulus *= 10 }
-        return counters.map { counter in
+        for counter in counters {
             var hmac = keyed
             withUnsafeBytes(of: counter.bigEndian) { hmac.update($0) }
-            return hmac.withMAC { mac in
+            let value = hmac.withMAC { mac in
                 let offset = Int(mac[mac.count - 1] & 0x0F)
                 let binary =
                     (UInt64(mac[offset] & 0x7F) << 24) | (UInt64(mac[offset + 1]) << 16)
                     | (UInt64(mac[offset + 2]) << 8) | UInt64(mac[offset + 3])
                 return binary % modulus
             }
+            body(counter, value)
         }
     }
 
@@ -96,11 +105,14 @@ public struct TOTPVerifier: Sendable {
     public func matchingStep(code: String, secret: [UInt8], parameters: TOTPParameters, at time: Date) -> Int64? {
         guard let submitted = OneTimeCode.value(of: code, digits: parameters.digits) else { return nil }
         let now = parameters.step(at: time)
-        let steps = ((now - Int64(driftSteps))...(now + Int64(driftSteps))).filter { $0 >= 0 }
-        let expected = OneTimeCode.values(
-            secret: secret, counters: steps.map(UInt64.init), digits: parameters.digits, algorithm: parameters.algorithm)
+        guard now + Int64(driftSteps) >= 0 else { return nil }
+        let steps = UInt64(max(0, now - Int64(driftSteps)))...UInt64(now + Int64(driftSteps))
         var match: Int64?
-        for (step, value) in zip(steps, expected) where value ^ submitted == 0 && match == nil { match = step }
+        OneTimeCode.forEachValue(
+            secret: secret, counters: steps, digits: parameters.digits, algorithm: parameters.algorithm
+        ) { step, value in
+            if value ^ submitted == 0, match == nil { match = Int64(step) }
+        }
         return match
     }
 }

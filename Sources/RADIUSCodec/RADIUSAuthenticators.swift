@@ -103,13 +103,13 @@ public enum RADIUSAuthenticators {
         // RFC 3579 §3.2: the value is 16 octets; more than one instance is not allowed.
         guard count == 1, range.count == 16 else { return .invalid }
 
-        let mac = messageAuthenticator(
+        let hmac = messageAuthenticator(
             bytes[0..<length],
             authenticatorOverride: authenticatorOverride,
             valueRange: range,
             secret: secret
         )
-        return constantTimeEquals(mac, bytes[range]) ? .valid : .invalid
+        return hmac.withMAC { constantTimeEquals($0, bytes[range]) } ? .valid : .invalid
     }
 
     /// HMAC-MD5 over `bytes` with the value at `valueRange` read as zeros and, when given, the
@@ -119,7 +119,7 @@ public enum RADIUSAuthenticators {
         authenticatorOverride: [UInt8]?,
         valueRange: Range<Int>,
         secret: [UInt8]
-    ) -> [UInt8] {
+    ) -> KeyedHash<Insecure.MD5> {
         var hmac = KeyedHMACs.shared.keyed(with: secret)
         let base = UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: bytes))
         let start = bytes.startIndex
@@ -132,7 +132,7 @@ public enum RADIUSAuthenticators {
         }
         hmac.update(zeroAuthenticator)
         hmac.update(UnsafeRawBufferPointer(rebasing: base[(valueRange.upperBound - start)...]))
-        return hmac.finalize()
+        return hmac
     }
 
     /// MD5(Code+ID+Length+substitute+Attributes+Secret) against the packet's authenticator field.
@@ -147,17 +147,18 @@ public enum RADIUSAuthenticators {
             substitute: substitute,
             secret: secret
         )
-        return constantTimeEquals(digest, bytes[RADIUSFrame.authenticatorRange])
+        return digest.withUnsafeBytes { constantTimeEquals($0, bytes[RADIUSFrame.authenticatorRange]) }
     }
 
-    /// MD5 over the packet with its authenticator field read as `substitute`, then the secret.
-    static func authenticator(_ packet: UnsafeRawBufferPointer, substitute: [UInt8], secret: [UInt8]) -> [UInt8] {
+    /// MD5 over the packet with its authenticator field read as `substitute`, then the secret. Fed through the
+    /// hash's non-generic `update(bufferPointer:)` (its `update(data:)` walks a `DataProtocol` generically).
+    static func authenticator(_ packet: UnsafeRawBufferPointer, substitute: [UInt8], secret: [UInt8]) -> Insecure.MD5Digest {
         var md5 = Insecure.MD5()
         md5.update(bufferPointer: UnsafeRawBufferPointer(rebasing: packet[0..<RADIUSFrame.authenticatorRange.lowerBound]))
-        md5.update(data: substitute)
+        substitute.withUnsafeBytes { md5.update(bufferPointer: $0) }
         md5.update(bufferPointer: UnsafeRawBufferPointer(rebasing: packet[RADIUSFrame.authenticatorRange.upperBound...]))
-        md5.update(data: secret)
-        return Array(md5.finalize())
+        secret.withUnsafeBytes { md5.update(bufferPointer: $0) }
+        return md5.finalize()
     }
 }
 

@@ -26,7 +26,7 @@ extension RADIUSPacket {
         let response = out.withUnsafeBytes {
             RADIUSAuthenticators.authenticator($0, substitute: requestAuthenticator, secret: secret)
         }
-        out.replaceSubrange(4..<20, with: response)
+        response.withUnsafeBytes { out.replaceSubrange(RADIUSFrame.authenticatorRange, with: $0) }
         return out
     }
 
@@ -74,7 +74,7 @@ extension RADIUSPacket {
         let authenticator = out.withUnsafeBytes {
             RADIUSAuthenticators.authenticator($0, substitute: RADIUSAuthenticators.zeroAuthenticator, secret: secret)
         }
-        out.replaceSubrange(4..<20, with: authenticator)
+        authenticator.withUnsafeBytes { out.replaceSubrange(RADIUSFrame.authenticatorRange, with: $0) }
         return out
     }
 
@@ -82,6 +82,6 @@ extension RADIUSPacket {
     private static func signMessageAuthenticator(_ out: inout [UInt8], secret: [UInt8]) {
         var hmac = KeyedHMACs.shared.keyed(with: secret)
         out.withUnsafeBytes { hmac.update($0) }
-        out.replaceSubrange(messageAuthenticatorValueRange, with: hmac.finalize())
+        hmac.withMAC { out.replaceSubrange(messageAuthenticatorValueRange, with: $0) }
     }
 }

@@ -34,6 +34,8 @@ public struct RADIUSPacket: Hashable, Sendable {
     private init(contiguous bytes: UnsafeBufferPointer<UInt8>) throws(RADIUSDecodingError) {
         let length = try RADIUSFrame.validatedLength(bytes)
         var attributes: [RADIUSAttribute] = []
+        // An Access-Request has a handful: one allocation instead of one per doubling.
+        attributes.reserveCapacity(8)
         try RADIUSFrame.forEachAttribute(bytes, length: length) { type, range in
             attributes.append(RADIUSAttribute(type: RADIUSAttributeType(rawValue: type), value: Array(bytes[range])))
         }
@@ -51,6 +53,11 @@ public struct RADIUSPacket: Hashable, Sendable {
     /// The first attribute of `type`, if any.
     public func attribute(_ type: RADIUSAttributeType) -> RADIUSAttribute? {
         attributes.first { $0.type == type }
+    }
+
+    /// How many attributes of `type` there are.
+    public func count(of type: RADIUSAttributeType) -> Int {
+        attributes.reduce(0) { $0 + ($1.type == type ? 1 : 0) }
     }
 
     /// All attributes of `type`, in packet order.

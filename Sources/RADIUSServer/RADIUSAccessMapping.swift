@@ -20,7 +20,7 @@ enum RADIUSAccessMapping {
     ) throws(Refusal) -> LoginAttempt {
         // With two of them, which one the client means is a guess (and another component may guess differently):
         // refused like any other malformed request rather than decided on the first.
-        for type in [RADIUSAttributeType.userName, .userPassword, .state] where request.attributes(type).count > 1 {
+        guard request.count(of: .userName) <= 1, request.count(of: .userPassword) <= 1, request.count(of: .state) <= 1 else {
             throw .repeatedAttribute
         }
         guard let userName = request.attribute(.userName), !userName.value.isEmpty else { throw .missingUserName }

@@ -23,6 +23,9 @@ final class RADIUSRequestHandler: ChannelInboundHandler {
     /// The socket's event loop as a task executor, for the logins it receives.
     private let executor: EventLoopTaskExecutor
     private var flushScheduled = false
+    /// The last datagram's source address and its text: a NAS sends from one address, and the text is formatted
+    /// (`inet_ntop`, a new string) for every datagram otherwise.
+    private var lastSource: (address: [UInt8], text: String)?
     /// A RadSec connection's client, chosen at its handshake; nil on a UDP socket, where each datagram's source
     /// picks its client.
     private let connectionClient: RADIUSClient?
@@ -49,7 +52,14 @@ final class RADIUSRequestHandler: ChannelInboundHandler {
         let envelope = unwrapInboundIn(data)
         let destination = envelope.remoteAddress
         guard let address = destination.addressBytes else { return }
-        let source = RADIUSRequestStep.Source(address: address, port: destination.port ?? 0, text: destination.ipAddress ?? "")
+        let text: String
+        if let lastSource, lastSource.address == address {
+            text = lastSource.text
+        } else {
+            text = destination.ipAddress ?? ""
+            lastSource = (address, text)
+        }
+        let source = RADIUSRequestStep.Source(address: address, port: destination.port ?? 0, text: text)
         let packet = Array(envelope.data.readableBytesView)
         let action =
             if let connectionClient {

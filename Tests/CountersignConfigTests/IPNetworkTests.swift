@@ -79,6 +79,24 @@ struct IPNetworkTests {
         #expect(try #require(IPNetwork("127.0.0.1/32")).contains(try ip("::ffff:127.0.0.1")))
     }
 
+    /// The in-place comparison against the rule it stands for: the address masked to the prefix is the network.
+    @Test func containsAgreesWithMaskingAtEveryPrefixLength() throws {
+        var generator = SystemRandomNumberGenerator()
+        for octetCount in [4, 16] {
+            for prefixLength in 0...(octetCount * 8) {
+                for _ in 0..<20 {
+                    let address = (0..<octetCount).map { _ in UInt8.random(in: 0...255, using: &generator) }
+                    let network = try #require(
+                        IPNetwork(address: IPNetwork.masked(address, prefixLength), prefixLength: prefixLength))
+                    #expect(network.contains(address))
+                    var other = address
+                    other[Int.random(in: 0..<octetCount, using: &generator)] ^= 1 << UInt8.random(in: 0...7, using: &generator)
+                    #expect(network.contains(other) == (IPNetwork.masked(other, prefixLength) == network.address))
+                }
+            }
+        }
+    }
+
     @Test func wrongLengthNeverMatches() throws {
         let net = try #require(IPNetwork("0.0.0.0/0"))
         #expect(!net.contains([]))

@@ -54,6 +54,19 @@ import Testing
         #expect(TOTPVerifier(driftSteps: 0).matchingStep(code: previous, secret: secret, parameters: parameters, at: now) == nil)
     }
 
+    /// At the first step there is no step before it: the window is steps 0 and 1.
+    @Test func verifierAtTheFirstStepChecksOnlyStepsThatExist() {
+        let secret = Self.seed(20)
+        let now = Date(timeIntervalSince1970: 10)
+        let verifier = TOTPVerifier(driftSteps: 1)
+        for step: Int64 in [0, 1] {
+            let code = OneTimeCode.hotp(secret: secret, counter: UInt64(step), digits: 6)
+            #expect(verifier.matchingStep(code: code, secret: secret, parameters: .standard, at: now) == step)
+        }
+        let third = OneTimeCode.hotp(secret: secret, counter: 2, digits: 6)
+        #expect(verifier.matchingStep(code: third, secret: secret, parameters: .standard, at: now) == nil)
+    }
+
     @Test func verifierRefusesWrongLengthAndWrongCodes() {
         let secret = Self.seed(20)
         let now = Date(timeIntervalSince1970: 1_700_000_010)
