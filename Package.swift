@@ -284,7 +284,9 @@ let package = Package(
             dependencies: ["DeviceClient", "DeviceProtocol", .product(name: "Crypto", package: "swift-crypto")]
         ),
         .testTarget(name: "LDAPCodecTests", dependencies: ["LDAPCodec"]),
-        .testTarget(name: "LDAPProxyTests", dependencies: ["LDAPProxy", "LDAPCodec", "MFACore", "CountersignConfig"]),
+        .testTarget(
+            name: "LDAPProxyTests",
+            dependencies: ["LDAPProxy", "LDAPCodec", "MFACore", "CountersignConfig", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "QRCodeTests", dependencies: ["QRCode"]),
         .testTarget(name: "WebConsoleTests", dependencies: ["WebConsole"]),
         .testTarget(name: "RADIUSCodecTests", dependencies: ["RADIUSCodec"]),
@@ -304,7 +306,8 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"), .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
-        .testTarget(name: "MFACoreTests", dependencies: ["MFACore", "DeviceProtocol"]),
+        .testTarget(
+            name: "MFACoreTests", dependencies: ["MFACore", "DeviceProtocol", .product(name: "Logging", package: "swift-log")]),
         .testTarget(
             name: "SQLiteStoreTests",
             dependencies: ["SQLiteStore", "MFACore", "DeviceProtocol", .product(name: "GRDB", package: "GRDB.swift")]),

@@ -174,6 +174,7 @@ public final class CountersignGateway: Sendable {
         if let metricsServer { services.append(.init(service: metricsServer)) }
         services += [
             .init(service: PushExpiryService(push: push, clock: clock)),
+            .init(service: DropReportService(drops: drops)),
             .init(service: StoppingNotice(notifier: notifier)),
         ]
         if let webhooks { services.append(.init(service: webhooks)) }
@@ -257,6 +258,20 @@ struct PushExpiryService: Service {
             }
         }
         push.cancelAll()
+    }
+}
+
+/// Logs what the end of a burst of drops left unlogged (`DropReport.reportDue`), once per the report's interval.
+struct DropReportService: Service {
+    let drops: DropReport
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .seconds(drops.interval))
+                drops.reportDue()
+            }
+        }
     }
 }
 

@@ -11,15 +11,18 @@ struct AuthAPIRoutes: Sendable {
     /// Calls under way per resource: each may wait a push's whole timeout, so one resource's burst must not pile up
     /// without bound (or take every waiting slot from the others).
     final class InFlight: Sendable {
-        static let maximumPerResource = 1000
+        static let defaultMaximumPerResource = 1000
+        let maximumPerResource: Int
         private let counts = Locked<[String: Int]>([:])
 
-        init() {}
+        init(maximumPerResource: Int = InFlight.defaultMaximumPerResource) {
+            self.maximumPerResource = maximumPerResource
+        }
 
         /// False when the resource already has its maximum under way.
         func begin(_ resource: String) -> Bool {
             counts.withLock { counts in
-                guard counts[resource, default: 0] < Self.maximumPerResource else { return false }
+                guard counts[resource, default: 0] < maximumPerResource else { return false }
                 counts[resource, default: 0] += 1
                 return true
             }

@@ -33,13 +33,14 @@ final class LDAPProxyHandler: ChannelInboundHandler {
 
     init(
         configuration: Configuration, clientAddress: String, tlsActive: Bool, authenticator: any LoginAuthenticator,
-        audit: any AuditSink, failureLimits: LDAPClientFailureLimits?, inFlight: InFlightRequests, clock: any WallClock,
-        executor: EventLoopTaskExecutor, logger: Logger
+        audit: any AuditSink, failureLimits: LDAPClientFailureLimits?, inFlight: InFlightRequests, drops: DropReport?,
+        clock: any WallClock, executor: EventLoopTaskExecutor, logger: Logger
     ) {
         machine = LDAPProxyStateMachine(
             configuration: LDAPProxyStateMachine.Configuration(
                 policy: configuration.policy, resource: configuration.resource, startTLSAvailable: configuration.serverTLS != nil),
-            clientAddress: clientAddress, tlsActive: tlsActive, failureLimits: failureLimits, inFlight: inFlight, clock: clock)
+            clientAddress: clientAddress, tlsActive: tlsActive, failureLimits: failureLimits, inFlight: inFlight, drops: drops,
+            clock: clock)
         self.configuration = configuration
         self.clientAddress = clientAddress
         self.authenticator = authenticator

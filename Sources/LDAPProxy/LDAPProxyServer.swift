@@ -113,7 +113,8 @@ public final class LDAPProxyServer: Service {
                         LDAPProxyHandler(
                             configuration: configuration, clientAddress: channel.remoteAddress?.ipAddress ?? "",
                             tlsActive: serverTLS != nil, authenticator: authenticator, audit: audit, failureLimits: failureLimits,
-                            inFlight: inFlight, clock: clock, executor: EventLoopTaskExecutor(channel.eventLoop), logger: logger))
+                            inFlight: inFlight, drops: drops, clock: clock, executor: EventLoopTaskExecutor(channel.eventLoop),
+                            logger: logger))
                 }
             }
             .bind(host: address.host, port: address.port)

@@ -98,6 +98,9 @@ struct LDAPProxyStateMachine {
     private let clientAddress: String
     private let failureLimits: LDAPClientFailureLimits?
     private let inFlight: InFlightRequests
+    /// Hears of binds refused undecided while the address is limited (`rate_limited`, under the resource: the
+    /// report keeps a tally per name, and addresses are not a bounded set).
+    private let drops: DropReport?
     private let clock: any WallClock
     private var state = State.ready
     private var upstream = Upstream.none
@@ -109,8 +112,9 @@ struct LDAPProxyStateMachine {
     /// wait for.
     init(
         configuration: Configuration, clientAddress: String, tlsActive: Bool, failureLimits: LDAPClientFailureLimits?,
-        inFlight: InFlightRequests, clock: any WallClock
+        inFlight: InFlightRequests, drops: DropReport? = nil, clock: any WallClock
     ) {
+        self.drops = drops
         self.configuration = configuration
         self.clientAddress = clientAddress
         self.tlsActive = tlsActive
@@ -180,8 +184,11 @@ struct LDAPProxyStateMachine {
                 // An address that keeps failing is refused before the directory is asked (as a RADIUS client is).
                 switch limit.attemptReceived(now: now) {
                 case .admitted, .limitEnded: admission = limit.ticket(clock: clock)
-                case .limited: return .send(Self.bindResponse(id, .invalidCredentials, Self.rateLimitedMessage))
+                case .limited:
+                    drops?.dropped(.rateLimited, client: configuration.resource.description)
+                    return .send(Self.bindResponse(id, .invalidCredentials, Self.rateLimitedMessage))
                 case .limitBegan:
+                    drops?.dropped(.rateLimited, client: configuration.resource.description)
                     let event = AuditEvent.clientRateLimited(
                         at: now, resource: configuration.resource, clientAddress: clientAddress, settings: limit.settings)
                     return record(event, then: Self.bindResponse(id, .invalidCredentials, Self.rateLimitedMessage))

@@ -2,7 +2,8 @@ import Foundation
 import Logging
 
 /// Requests shed without a decision, counted by reason and client, and logged as the warning `dropped requests` at
-/// most once per `interval` for each reason and client, with how many were dropped since the last such line.
+/// most once per `interval` for each reason and client, with how many were dropped since the last such line. What a
+/// burst leaves unlogged is logged by `reportDue`, which the gateway calls every `interval`, so no drop goes unsaid.
 public final class DropReport: Sendable {
     private struct Key: Hashable {
         var reason: DropReason
@@ -47,10 +48,27 @@ public final class DropReport: Sendable {
             }
             return tally.unlogged
         }
-        if let due {
-            logger.warning(
-                "dropped requests", metadata: ["reason": "\(reason.rawValue)", "client": "\(client)", "count": "\(due)"])
+        if let due { log(reason, client: client, count: due) }
+    }
+
+    /// Logs what was dropped since the last line of each reason and client whose interval has passed: the end of a
+    /// burst, which no later drop would report.
+    public func reportDue() {
+        let now = clock.now()
+        let due: [(Key, Int)] = state.withLock { state in
+            var due: [(Key, Int)] = []
+            for (key, tally) in state.tallies where tally.unlogged > 0 {
+                if let last = tally.lastLogged, now.timeIntervalSince(last) < interval, now >= last { continue }
+                due.append((key, tally.unlogged))
+                state.tallies[key] = Tally(unlogged: 0, lastLogged: now)
+            }
+            return due
         }
+        for (key, count) in due { log(key.reason, client: key.client, count: count) }
+    }
+
+    private func log(_ reason: DropReason, client: String, count: Int) {
+        logger.warning("dropped requests", metadata: ["reason": "\(reason.rawValue)", "client": "\(client)", "count": "\(count)"])
     }
 
     /// Requests dropped for `reason` since the start.

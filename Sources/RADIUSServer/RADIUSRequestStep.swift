@@ -32,8 +32,9 @@ struct RADIUSRequestStep {
         case send([UInt8])
         /// Hand the login to the MFA core, then give its verdict to `verdictReached`.
         case decide(Login)
-        /// The client's failure bucket has just run empty: store `event` (once per episode), then send.
-        case recordThenSend(AuditEvent, [UInt8])
+        /// Refused undecided, the client's failure bucket being empty: reported with the drops (`rate_limited`), and
+        /// when the bucket has just run empty `event` is stored (once per episode) before the reply is sent.
+        case refuseLimited([UInt8], event: AuditEvent?, client: String)
     }
 
     let clients: RADIUSClientTable
@@ -163,7 +164,7 @@ struct RADIUSRequestStep {
         guard let reply = Self.encode(RADIUSAccessMapping.reply(to: request, refusal: .clientRateLimited), to: request, client: client, logger: logger)
         else { return .drop(.rateLimited, client: client.name) }
         counters?.replySent(.accessReject, client: client.id)
-        return event.map { .recordThenSend($0, reply) } ?? .send(reply)
+        return .refuseLimited(reply, event: event, client: client.name)
     }
 
     /// Encodes the reply and caches it for retransmits (RFC 5080 §2.2.2), or forgets the request when none fits.

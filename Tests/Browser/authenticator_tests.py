@@ -14,7 +14,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.virtual_authenticator import Protocol, Transport, VirtualAuthenticatorOptions
 
 import support
-from support import GatewayScenario, Radclient, TamperingProxy
+from support import GatewayScenario, Radclient, TamperingProxy, hold_until_expired
 
 PUSH_TIMEOUT = 12
 
@@ -176,6 +176,40 @@ class PushOverHTTPS(Scenario):
             self.assertEqual(self.browser.driver.find_elements(By.CSS_SELECTOR, "article.push"), [])
         finally:
             proxy.stop()
+
+    def test_6b_a_genuine_push_that_arrives_after_its_time_is_not_shown(self):
+        # ida's page talks to the gateway through a proxy that holds each push list until its pushes have expired.
+        proxy = TamperingProxy(self.gateway.http_port, self.ca.ca, alter=hold_until_expired)
+        try:
+            self.gateway.add_user("ida")
+            link = self.gateway.enroll("ida")["url"].replace(self.gateway.origin, f"http://localhost:{proxy.port}")
+            self.enroll_in_browser(link)
+            login = Radclient(self.gateway, "ida", "pw")
+            try:
+                code, attributes, output = login.result()
+            finally:
+                login.kill()
+            self.assertEqual(code, "Access-Reject", output)
+            self.assertEqual(attributes.get("Reply-Message"), "Push timed out")
+            # The page has taken in the late list (it asked for the next one) and shows nothing; a late push is
+            # not one that did not come from the server, so nothing is counted as ignored either.
+            self.browser.wait(lambda d: any(count >= 1 for count in proxy.polls), timeout=PUSH_TIMEOUT + support.WAIT)
+            self.assertEqual(self.browser.driver.find_elements(By.CSS_SELECTOR, "article.push"), [])
+            self.assertFalse(self.browser.driver.find_element(By.ID, "ignored").is_displayed())
+        finally:
+            proxy.stop()
+
+    def test_6c_a_link_whose_fingerprint_is_not_the_servers_saves_nothing(self):
+        self.gateway.add_user("gina")
+        link = self.gateway.enroll("gina")["url"]
+        fingerprint = link.split("fp=")[1][:64]
+        wrong = ("0" if fingerprint[0] != "0" else "1") + fingerprint[1:]
+        self.browser.open(link.replace(f"fp={fingerprint}", f"fp={wrong}"))
+        self.browser.visible("#enroll-button").click()
+        self.browser.wait(lambda d: "does not match the link's fingerprint" in d.find_element(By.ID, "status").text)
+        # bob's device is still the one this browser holds.
+        self.browser.open(f"{self.gateway.origin}/authenticator")
+        self.browser.wait(lambda d: d.find_element(By.ID, "device-user").text == "bob")
 
     def test_7_after_a_browser_restart_the_key_is_there_and_still_answers(self):
         self.browser.restart()

@@ -120,7 +120,9 @@ fetch(path, {method: "POST", body: new URLSearchParams(body), redirect: "manual"
         with open(svg, "wb") as file:
             file.write(base64.b64decode(source[len(prefix):]))
         uri = support.decode_qr(svg)
-        self.assertTrue(uri.startswith("otpauth://totp/"), uri)
+        # Exactly the key URI of the secret the page shows, for this account.
+        shown = self.browser.text_of("#secret").replace(" ", "")
+        self.assertEqual(uri, support.totp_uri("Countersign admin", "root", shown))
         secret = urllib.parse.parse_qs(urllib.parse.urlparse(uri).query)["secret"][0]
         self.assertEqual(self.browser.text_of("#secret").replace(" ", ""), secret)
         type(self).secret = secret

@@ -92,7 +92,9 @@ class UserPortal(GatewayScenario):
         with open(svg, "wb") as file:
             file.write(base64.b64decode(source[len(prefix):]))
         uri = support.decode_qr(svg)
-        self.assertTrue(uri.startswith("otpauth://totp/"), uri)
+        # Exactly the key URI of the secret the page shows, for this account.
+        shown = self.browser.text_of("#secret").replace(" ", "")
+        self.assertEqual(uri, support.totp_uri("Countersign", "dana", shown))
         type(self).secret = urllib.parse.parse_qs(urllib.parse.urlparse(uri).query)["secret"][0]
         self.browser.screenshot("portal-totp-setup.png")
         self.type_into("#code", self.fresh_code())

@@ -11,7 +11,9 @@ import ssl
 import subprocess
 import tempfile
 import threading
+import time
 import unittest
+import urllib.parse
 
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
@@ -275,15 +277,34 @@ localStorage.removeItem("countersign-test-notification");
 """
 
 
-class TamperingProxy:
-    """A test device's view of a forged server: forwards everything to the gateway unchanged, except that each push
-    in a push list gets its resource renamed after the server signed it, so no signature verifies. Plain HTTP on
-    localhost (a secure context); the gateway behind it is reached over HTTPS trusting the test CA."""
+def rename_resources(listed, tampered):
+    """Each push gets its resource renamed after the server signed it, so no signature verifies."""
+    for push in listed.get("pushes", []):
+        push["resource_name"] = "forged-" + push["resource_name"]
+        tampered.append(push["id"])
 
-    def __init__(self, gateway_port, ca):
+
+def hold_until_expired(listed, tampered):
+    """A list with pushes leaves only once they have all expired (a network that held it): genuine, signed, late."""
+    pushes = listed.get("pushes", [])
+    if pushes:
+        time.sleep(max(0.0, max(push["expires"] for push in pushes) + 1 - time.time()))
+        tampered.extend(push["id"] for push in pushes)
+
+
+class TamperingProxy:
+    """A test device's view of a forged or slow server: forwards everything to the gateway unchanged, except that
+    each push list goes through `alter` first (by default every push's resource is renamed after the server signed
+    it). Plain HTTP on localhost (a secure context); the gateway behind it is reached over HTTPS trusting the test
+    CA. `tampered`: the ids of the pushes altered; `polls`: for each push list asked for, as the request arrived, how
+    many pushes had been altered by then."""
+
+    def __init__(self, gateway_port, ca, alter=rename_resources):
         context = ssl.create_default_context(cafile=ca)
         tampered = []
         self.tampered = tampered
+        polls = []
+        self.polls = polls
 
         class Handler(http.server.BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
@@ -292,6 +313,9 @@ class TamperingProxy:
                 pass
 
             def forward(self):
+                if self.command == "GET" and self.path.startswith("/v1/device/pushes"):
+                    # As it arrives: the page asks again only once it has taken in the list before.
+                    polls.append(len(tampered))
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else None
                 headers = {name: value for name, value in self.headers.items()
@@ -302,9 +326,7 @@ class TamperingProxy:
                 data = response.read()
                 if self.command == "GET" and self.path.startswith("/v1/device/pushes") and response.status == 200:
                     listed = json.loads(data)
-                    for push in listed.get("pushes", []):
-                        push["resource_name"] = "forged-" + push["resource_name"]
-                        tampered.append(push["id"])
+                    alter(listed, tampered)
                     data = json.dumps(listed).encode()
                 upstream.close()
                 try:
@@ -351,6 +373,14 @@ def totp(secret, at=None):
 def decode_qr(svg):
     """The text of an SVG QR code, decoded by zxing-cpp (Scripts/qr-decode)."""
     return run([os.path.join(REPOSITORY, "Scripts", "qr-decode"), "svg", svg]).stdout.strip()
+
+
+def totp_uri(issuer, account, secret):
+    """The key URI the gateway hands an authenticator app for a standard (SHA1, 6 digits, 30 s) TOTP secret."""
+    def quote(text):
+        return urllib.parse.quote(text, safe="-._~@")
+    return (f"otpauth://totp/{quote(issuer)}:{quote(account)}?secret={secret}&issuer={quote(issuer)}"
+            "&algorithm=SHA1&digits=6&period=30")
 
 
 class GatewayScenario(unittest.TestCase):

@@ -37,6 +37,7 @@ struct DefaultsTests {
         #expect(config.radius.duplicateWindowSeconds == 30)
         #expect(config.radius.clientFailureRate == 20)
         #expect(config.radius.clientFailureBurst == 100)
+        #expect(config.radius.maxQueueWait == 3)
         #expect(config.radius.clients.count == 1)
         let client = try #require(config.radius.clients.first)
         #expect(client.name == "nas")
@@ -49,6 +50,20 @@ struct DefaultsTests {
         #expect(config.totp.issuer == "Countersign")
         #expect(config.log.level == .info)
         #expect(config.log.format == .text)
+    }
+
+    /// `radius.max_queue_wait` in seconds, fractions allowed, within 0.1…60.
+    @Test(arguments: [("0.5", 0.5), ("2.25", 2.25), ("3", 3.0), ("60", 60.0)])
+    func maxQueueWaitTakesFractionsOfASecond(_ text: String, _ seconds: Double) throws {
+        let config = try parse("[radius]\nmax_queue_wait = \(text)\n" + minimalClient)
+        #expect(config.radius.maxQueueWait == seconds)
+    }
+
+    @Test(arguments: ["0.05", "61", "-1"])
+    func maxQueueWaitOutsideItsRangeIsAnError(_ text: String) throws {
+        let error = try #require(parseError("[radius]\nmax_queue_wait = \(text)\n" + minimalClient))
+        #expect(error.code == .outOfRange)
+        #expect(error.key == "radius.max_queue_wait")
     }
 
     @Test func parsedEqualsConfigurationBuiltInCode() throws {

@@ -132,8 +132,9 @@ import Glibc
             #expect(limited.count == 1)
             #expect(limited.first?.clientAddress == "127.0.0.1")
             #expect(limited.first?.resource == "ldap:127.0.0.1")
-            // Refused undecided: no bind event for alice.
+            // Refused undecided: no bind event for alice, and each refusal reported with the drops.
             #expect(try await gateway.events(.ldapBind).filter { $0.user == "alice" }.isEmpty)
+            #expect(gateway.gateway.drops.total(.rateLimited) == 5)
 
             // Tokens back (one a second); the next step's code.
             clock.advance(by: 30)

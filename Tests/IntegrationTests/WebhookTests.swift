@@ -5,9 +5,37 @@ import Logging
 import MFACore
 import Testing
 
-/// `[[push.notify]]`: a local HTTP receiver gets the JSON of each new push, and a receiver that never answers or
-/// a port where nothing listens does not hold up the login.
+/// `[[push.notify]]`: a local HTTP receiver gets the JSON of each new push, and a receiver that never answers, a
+/// listener that takes the connection and never reads it, or a port where nothing listens does not hold up the login.
 @Suite struct WebhookTests {
+    /// A TCP port that accepts connections (the kernel completes them into the backlog) and never reads or answers.
+    final class SilentListener {
+        let descriptor: Int32
+        let port: Int
+
+        init() throws {
+            let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_addr.s_addr = inet_addr("127.0.0.1")
+            var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+            let bound = withUnsafeMutablePointer(to: &address) { pointer in
+                pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { address in
+                    bind(descriptor, address, length) == 0 && listen(descriptor, 16) == 0
+                        && getsockname(descriptor, address, &length) == 0
+                }
+            }
+            guard descriptor >= 0, bound else {
+                if descriptor >= 0 { close(descriptor) }
+                throw POSIXError(.EADDRNOTAVAIL)
+            }
+            self.descriptor = descriptor
+            port = Int(UInt16(bigEndian: address.sin_port))
+        }
+
+        deinit { close(descriptor) }
+    }
+
     /// A Hummingbird server on 127.0.0.1, port 0: `/hook` records each POST; `/slow` records it and answers only when
     /// the test releases it.
     final class Receiver: Sendable {
@@ -78,8 +106,10 @@ import Testing
         defer { serving.cancel() }
         let port = try await receiver.port()
         let dead = try ServeProcessTests.Installation.freePort()
+        let silent = try SilentListener()
         let notify = [
             PushWebhook(url: "http://127.0.0.1:\(port)/slow"),
+            PushWebhook(url: "http://127.0.0.1:\(silent.port)/never-read"),
             PushWebhook(url: "http://127.0.0.1:\(dead)/nobody-listens"),
             PushWebhook(url: "http://127.0.0.1:\(port)/hook", headers: ["X-Token": "token-1", "Title": "Countersign"]),
         ]
@@ -88,7 +118,9 @@ import Testing
             let device = try gateway.listen(try await gateway.enrollDevice("bob"), "--approve", count: 1)
             defer { device.terminate() }
 
-            let reply = try await gateway.radclient(timeout: 20).send(PushGatewayTests.login("bob", "pw"))
+            // One try within a NAS's deadline (5 s), which is also the webhooks' own timeout: a login that waited
+            // for the receiver that never answers, or for the listener that never reads, would get no reply in time.
+            let reply = try await gateway.radclient(timeout: 5).send(PushGatewayTests.login("bob", "pw"))
             // The slow receiver has not answered yet (it answers only when released below): the login did not wait.
             #expect(reply.code == "Access-Accept", "\(reply.output)")
             await receiver.bothArrived()
@@ -107,5 +139,6 @@ import Testing
             #expect(!String(decoding: body, as: UTF8.self).contains(pushID))
         }
         receiver.releaseSlow()
+        withExtendedLifetime(silent) {}
     }
 }

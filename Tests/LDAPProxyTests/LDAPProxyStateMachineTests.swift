@@ -1,6 +1,7 @@
 import CountersignConfig
 import Foundation
 import LDAPCodec
+import Logging
 import ServerSupport
 import Testing
 
@@ -15,7 +16,7 @@ import Testing
 
     func machine(
         burst: Double = 0, limits: LDAPClientFailureLimits? = nil, allowAnonymous: Bool = false, startTLS: Bool = false,
-        tlsActive: Bool = false
+        tlsActive: Bool = false, drops: DropReport? = nil
     ) -> LDAPProxyStateMachine {
         LDAPProxyStateMachine(
             configuration: LDAPProxyStateMachine.Configuration(
@@ -24,7 +25,7 @@ import Testing
                 resource: Resource(kind: .ldap, name: "directory"), startTLSAvailable: startTLS),
             clientAddress: "192.0.2.7", tlsActive: tlsActive,
             failureLimits: limits ?? LDAPClientFailureLimits(settings: FailureBucket.Settings(rate: 1, burst: burst)),
-            inFlight: inFlight, clock: clock)
+            inFlight: inFlight, drops: drops, clock: clock)
     }
 
     // MARK: Frames
@@ -381,7 +382,8 @@ import Testing
     // MARK: The address's failure limit
 
     @Test func anAddressThatKeepsFailingIsRefusedWithoutTheDirectory() throws {
-        var machine = machine(burst: 2)
+        let drops = DropReport(logger: Logger(label: "drops"), clock: clock)
+        var machine = machine(burst: 2, drops: drops)
         for id: Int32 in [1, 2] {
             let attempt = try bindDecided(&machine, id, directory: .invalidCredentials)
             // The core ends the ticket with its verdict.
@@ -396,6 +398,8 @@ import Testing
         // Once per episode.
         #expect(Self.sent(machine.frameReceived(Self.bind(4)))?.text == "Too many failed attempts, try again later")
         #expect(inFlight.count == 0)
+        // Both refusals are reported with the drops, under the resource (addresses are not a bounded set of names).
+        #expect(drops.total(.rateLimited) == 2)
 
         // A token back (one per second): the directory is asked again.
         clock.advance(by: 1)

@@ -155,13 +155,15 @@ import Testing
                 Self.accessRequest(user: "nobody\(identifier)", identifier: UInt8(identifier)), from: Self.source(2), now: .now())
             {
             case .decide(let login): admitted.append(login)
-            case .recordThenSend(let event, let reply):
+            case .refuseLimited(let reply, let event?, let client):
                 #expect(event.type == .clientRateLimited)
                 #expect(try RADIUSPacket(decoding: reply).code == .accessReject)
+                #expect(client == "bad")
                 limitEvents += 1
-            case .send(let reply):
+            case .refuseLimited(let reply, nil, _):
                 #expect(try RADIUSPacket(decoding: reply).code == .accessReject)
                 refusals += 1
+            case .send: Issue.record("a limited client's request is refused as limited")
             case .drop: Issue.record("nothing is dropped")
             }
         }
@@ -182,7 +184,8 @@ import Testing
             return
         }
         // Still the same episode: no second event.
-        guard case .send = step.datagramReceived(Self.accessRequest(identifier: 201), from: Self.source(2), now: .now()) else {
+        guard case .refuseLimited(_, nil, _) = step.datagramReceived(Self.accessRequest(identifier: 201), from: Self.source(2), now: .now())
+        else {
             Issue.record("and only one")
             return
         }
