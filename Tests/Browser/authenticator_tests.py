@@ -116,6 +116,16 @@ class PushOverHTTPS(Scenario):
         self.browser.wait(lambda d: d.find_element(By.ID, "status").text == "Approved.")
 
     def test_3b_a_push_while_the_tab_is_in_the_background_shows_a_notification(self):
+        self.background_push_notifies(via="page")
+
+    def test_3c_with_the_service_worker_the_notification_comes_through_it(self):
+        # What phones need: the worker registered (as the page's button does once allowed) shows it.
+        self.browser.open(f"{self.gateway.origin}/authenticator")
+        scope = self.browser.driver.execute_async_script(support.REGISTER_SERVICE_WORKER)
+        self.assertEqual(scope, f"{self.gateway.origin}/authenticator/")
+        self.background_push_notifies(via="worker")
+
+    def background_push_notifies(self, via):
         driver = self.browser.driver
         driver.execute_cdp_cmd("Browser.grantPermissions", {"origin": self.gateway.origin, "permissions": ["notifications"]})
         self.browser.open(f"{self.gateway.origin}/authenticator")
@@ -131,6 +141,7 @@ class PushOverHTTPS(Scenario):
             notification = json.loads(shown)
             self.assertEqual(notification["title"], "Sign-in request")
             self.assertEqual(notification["body"], "bob → radius:localhost")
+            self.assertEqual(notification["via"], via)
             driver.close()
             driver.switch_to.window(page)
             self.browser.push_card().find_element(By.CSS_SELECTOR, "button.approve").click()

@@ -268,12 +268,26 @@ RECORD_NOTIFICATIONS = """
 const Original = window.Notification;
 window.Notification = class extends Original {
   constructor(title, options) {
-    localStorage.setItem("countersign-test-notification", JSON.stringify({title, body: options && options.body}));
+    localStorage.setItem("countersign-test-notification", JSON.stringify({title, body: options && options.body, via: "page"}));
     super(title, options);
   }
 };
 Object.defineProperty(window.Notification, "permission", {get: () => Original.permission});
+const showNotification = ServiceWorkerRegistration.prototype.showNotification;
+ServiceWorkerRegistration.prototype.showNotification = function (title, options) {
+  localStorage.setItem("countersign-test-notification", JSON.stringify({title, body: options && options.body, via: "worker"}));
+  return showNotification.call(this, title, options);
+};
 localStorage.removeItem("countersign-test-notification");
+"""
+
+# What the page's "notifications" button does once allowed: registers the service worker (phones show notifications
+# only through one). Asynchronous: the last argument is Selenium's callback.
+REGISTER_SERVICE_WORKER = """
+const done = arguments[arguments.length - 1];
+navigator.serviceWorker.register("authenticator/sw.js")
+  .then(() => navigator.serviceWorker.getRegistration("authenticator/"))
+  .then((registration) => done(registration ? registration.scope : null), (error) => done(String(error)));
 """
 
 
