@@ -112,8 +112,9 @@ public enum RADIUSAuthenticators {
         return hmac.withMAC { constantTimeEquals($0, bytes[range]) } ? .valid : .invalid
     }
 
-    /// HMAC-MD5 over `bytes` with the value at `valueRange` read as zeros and, when given, the
-    /// authenticator field read as `authenticatorOverride`; fed in parts so nothing is copied.
+    /// HMAC-MD5 fed `bytes` with the value at `valueRange` read as zeros and, when given, the authenticator field
+    /// read as `authenticatorOverride`, in parts so nothing is copied; the caller reads the MAC where it lies
+    /// (`withMAC`).
     static func messageAuthenticator(
         _ bytes: Slice<UnsafeBufferPointer<UInt8>>,
         authenticatorOverride: [UInt8]?,
