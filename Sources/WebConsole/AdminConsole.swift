@@ -59,9 +59,9 @@ public struct AdminConsole: Sendable {
         var secureCookies: Bool { tls || publicURL.lowercased().hasPrefix("https://") }
     }
 
-    /// A CSP without inline script or style: everything comes from this origin; the QR code is a `data:` image.
+    /// A CSP without inline script or style: everything comes from this origin; the QR codes are SVG markup in the page.
     public static let contentSecurityPolicy =
-        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; "
         + "frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
 
     let store: any GatewayStore
@@ -225,8 +225,7 @@ public struct AdminConsole: Sendable {
             }
             if let enrollment {
                 let uri = enrollment.uri(issuer: settings.totpIssuer + " admin", account: account.name)
-                let svg = try QRCode(encoding: uri).svg()
-                content.qrDataURL = "data:image/svg+xml;base64," + Data(svg.utf8).base64EncodedString()
+                content.qrSVG = try QRCode(encoding: uri).svg()
                 content.secret = stride(from: 0, to: enrollment.base32Secret.count, by: 4).map { start in
                     String(enrollment.base32Secret.dropFirst(start).prefix(4))
                 }.joined(separator: " ")

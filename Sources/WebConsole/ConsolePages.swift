@@ -56,7 +56,8 @@ struct SignInContent {
 struct CodeContent {
     var name: String
     var setup: Bool
-    var qrDataURL: String?
+    /// Markup the page embeds as it is (`{{{qrSVG}}}`): made here, from numbers only (`QRCode.svg`).
+    var qrSVG: String?
     /// The base32 secret for typing in, grouped by four.
     var secret: String?
 }

@@ -52,10 +52,9 @@ extension UserPortal {
 
     func totpSetupPage(_ enrollment: TOTPEnrollment, session: WebSession, error: String?) throws -> Response {
         let uri = enrollment.uri(issuer: settings.totpIssuer, account: session.name)
-        let svg = try QRCode(encoding: uri).svg()
         let secret = enrollment.base32Secret
         let content = PortalTOTPContent(
-            name: session.name, qrDataURL: "data:image/svg+xml;base64," + Data(svg.utf8).base64EncodedString(),
+            name: session.name, qrSVG: try QRCode(encoding: uri).svg(),
             secret: stride(from: 0, to: secret.count, by: 4).map { String(secret.dropFirst($0).prefix(4)) }.joined(separator: " "),
             pending: secret, seal: signer.seal(secret, for: session))
         return render(
@@ -104,10 +103,9 @@ extension UserPortal {
         guard mayEnroll(user, session), user.device == nil, let deviceLinks else { return back("error", "A device is enrolled already.") }
         let link = try await deviceLinks.deviceEnrollmentLink(for: user.name)
         await record(.portalAction, user: user.name, context: context, details: ["action": "device-enrollment-link"])
-        let svg = try QRCode(encoding: link).svg()
         return render(
             "portal-device", "Enroll a device", session: session,
-            content: PortalDeviceContent(link: link, qrDataURL: "data:image/svg+xml;base64," + Data(svg.utf8).base64EncodedString()))
+            content: PortalDeviceContent(link: link, qrSVG: try QRCode(encoding: link).svg()))
     }
 
     func deleteDevice<Context: WebSessionRequestContext>(_ request: Request, context: Context) async throws -> Response {
@@ -155,7 +153,8 @@ struct PortalFactorsContent {
 
 struct PortalTOTPContent {
     var name: String
-    var qrDataURL: String
+    /// Embedded as it is (`{{{qrSVG}}}`): `QRCode.svg` writes numbers only.
+    var qrSVG: String
     var secret: String
     /// The base32 secret and its seal, posted back with the first code.
     var pending: String
@@ -164,5 +163,6 @@ struct PortalTOTPContent {
 
 struct PortalDeviceContent {
     var link: String
-    var qrDataURL: String
+    /// Embedded as it is (`{{{qrSVG}}}`): `QRCode.svg` writes numbers only.
+    var qrSVG: String
 }

@@ -13,7 +13,6 @@ cookie needs the gateway's clock moved, which only the Swift tests can (AdminCon
 Prints one closing line `browser: N passed, N failed` (Scripts/test adds it to its total) and exits 1 on a failure.
 With COUNTERSIGN_SCREENSHOTS=docs the README's screenshots are written there.
 """
-import base64
 import json
 import os
 import time
@@ -113,13 +112,7 @@ fetch(path, {method: "POST", body: new URLSearchParams(body), redirect: "manual"
         self.browser.visible("#sign-in").click()
         self.assertIn("Wrong name or password.", self.browser.visible("#error").text)
         self.sign_in_with_password()
-        source = self.browser.visible("#qr").get_attribute("src")
-        prefix = "data:image/svg+xml;base64,"
-        self.assertTrue(source.startswith(prefix))
-        svg = os.path.join(self.folder, "admin-qr.svg")
-        with open(svg, "wb") as file:
-            file.write(base64.b64decode(source[len(prefix):]))
-        uri = support.decode_qr(svg)
+        uri = support.decode_page_qr(self.browser, self.folder, "admin-qr.svg")
         # Exactly the key URI of the secret the page shows, for this account.
         shown = self.browser.text_of("#secret").replace(" ", "")
         self.assertEqual(uri, support.totp_uri("Countersign admin", "root", shown))

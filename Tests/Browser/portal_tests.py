@@ -12,7 +12,6 @@ RADIUS login is refused at once, with no push.
 Prints one closing line `browser: N passed, N failed` (Scripts/test adds it to its total) and exits 1 on a failure.
 With COUNTERSIGN_SCREENSHOTS=docs the README's screenshots are written there.
 """
-import base64
 import json
 import os
 import time
@@ -85,13 +84,7 @@ class UserPortal(GatewayScenario):
         self.browser.visible("#enrollment-only")
         self.assertEqual(self.driver.find_elements(By.ID, "events"), [])
         self.browser.visible("#add-totp").click()
-        source = self.browser.visible("#qr").get_attribute("src")
-        prefix = "data:image/svg+xml;base64,"
-        self.assertTrue(source.startswith(prefix))
-        svg = os.path.join(self.folder, "portal-qr.svg")
-        with open(svg, "wb") as file:
-            file.write(base64.b64decode(source[len(prefix):]))
-        uri = support.decode_qr(svg)
+        uri = support.decode_page_qr(self.browser, self.folder, "portal-qr.svg")
         # Exactly the key URI of the secret the page shows, for this account.
         shown = self.browser.text_of("#secret").replace(" ", "")
         self.assertEqual(uri, support.totp_uri("Countersign", "dana", shown))
@@ -149,10 +142,7 @@ class UserPortal(GatewayScenario):
         self.browser.visible("#accept").click()
         self.browser.visible("#add-device").click()
         enrollment = self.browser.visible("#enroll-this-browser").get_attribute("href")
-        svg = os.path.join(self.folder, "device-qr.svg")
-        with open(svg, "wb") as file:
-            file.write(base64.b64decode(self.browser.visible("#qr").get_attribute("src").split(",", 1)[1]))
-        self.assertEqual(support.decode_qr(svg), enrollment)
+        self.assertEqual(support.decode_page_qr(self.browser, self.folder, "device-qr.svg"), enrollment)
         self.browser.screenshot("portal-device.png")
         self.browser.visible("#enroll-this-browser").click()
         self.browser.visible("#enroll-button").click()

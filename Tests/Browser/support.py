@@ -389,6 +389,15 @@ def decode_qr(svg):
     return run([os.path.join(REPOSITORY, "Scripts", "qr-decode"), "svg", svg]).stdout.strip()
 
 
+def decode_page_qr(browser, folder, name):
+    """The text of the QR code a page shows as inline SVG (`#qr svg`), decoded by zxing-cpp."""
+    browser.visible("#qr svg")
+    svg = os.path.join(folder, name)
+    with open(svg, "w") as file:
+        file.write(browser.driver.execute_script("return new XMLSerializer().serializeToString(document.querySelector('#qr svg'))"))
+    return decode_qr(svg)
+
+
 def totp_uri(issuer, account, secret):
     """The key URI the gateway hands an authenticator app for a standard (SHA1, 6 digits, 30 s) TOTP secret."""
     def quote(text):
