@@ -226,9 +226,7 @@ public struct AdminConsole: Sendable {
             if let enrollment {
                 let uri = enrollment.uri(issuer: settings.totpIssuer + " admin", account: account.name)
                 content.qrSVG = try QRCode(encoding: uri).svg()
-                content.secret = stride(from: 0, to: enrollment.base32Secret.count, by: 4).map { start in
-                    String(enrollment.base32Secret.dropFirst(start).prefix(4))
-                }.joined(separator: " ")
+                content.secret = CodeContent.grouped(enrollment.base32Secret)
             }
         }
         return pages.render(

@@ -60,6 +60,11 @@ struct CodeContent {
     var qrSVG: String?
     /// The base32 secret for typing in, grouped by four.
     var secret: String?
+
+    /// A base32 secret in groups of four, for typing in (the console's and the portal's setup pages).
+    static func grouped(_ secret: String) -> String {
+        stride(from: 0, to: secret.count, by: 4).map { String(secret.dropFirst($0).prefix(4)) }.joined(separator: " ")
+    }
 }
 
 struct UsersContent {

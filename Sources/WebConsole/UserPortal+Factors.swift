@@ -55,7 +55,7 @@ extension UserPortal {
         let secret = enrollment.base32Secret
         let content = PortalTOTPContent(
             name: session.name, qrSVG: try QRCode(encoding: uri).svg(),
-            secret: stride(from: 0, to: secret.count, by: 4).map { String(secret.dropFirst($0).prefix(4)) }.joined(separator: " "),
+            secret: CodeContent.grouped(secret),
             pending: secret, seal: signer.seal(secret, for: session))
         return render(
             "portal-totp", "Set up TOTP", session: session, error: error, content: content, status: error == nil ? .ok : .unauthorized)

@@ -38,6 +38,11 @@ class Scenario(GatewayScenario):
         browser.visible("#enroll-button").click()
         browser.wait(lambda driver: driver.find_element(By.ID, "device-user").text != "")
 
+    def enroll_through(self, proxy, user):
+        """A new user whose page talks to the gateway through `proxy` (another origin, so another device store)."""
+        self.gateway.add_user(user)
+        self.enroll_in_browser(self.gateway.enroll(user)["url"].replace(self.gateway.origin, f"http://localhost:{proxy.port}"))
+
     def login_with_push(self, user, decision, extra=()):
         """A radclient login; the push appears on the page and gets `decision` clicked. Returns the reply and the card's
         text."""
@@ -172,9 +177,7 @@ class PushOverHTTPS(Scenario):
         # carol's page talks to the gateway through a proxy that alters every push after the server signed it.
         proxy = TamperingProxy(self.gateway.http_port, self.ca.ca)
         try:
-            self.gateway.add_user("carol")
-            link = self.gateway.enroll("carol")["url"].replace(self.gateway.origin, f"http://localhost:{proxy.port}")
-            self.enroll_in_browser(link)
+            self.enroll_through(proxy, "carol")
             login = Radclient(self.gateway, "carol", "pw")
             try:
                 self.browser.wait(lambda d: d.find_element(By.ID, "ignored").get_attribute("data-count") == "1")
@@ -192,9 +195,7 @@ class PushOverHTTPS(Scenario):
         # ida's page talks to the gateway through a proxy that holds each push list until its pushes have expired.
         proxy = TamperingProxy(self.gateway.http_port, self.ca.ca, alter=hold_until_expired)
         try:
-            self.gateway.add_user("ida")
-            link = self.gateway.enroll("ida")["url"].replace(self.gateway.origin, f"http://localhost:{proxy.port}")
-            self.enroll_in_browser(link)
+            self.enroll_through(proxy, "ida")
             login = Radclient(self.gateway, "ida", "pw")
             try:
                 code, attributes, output = login.result()
