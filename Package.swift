@@ -307,7 +307,9 @@ let package = Package(
             ]
         ),
         .testTarget(
-            name: "MFACoreTests", dependencies: ["MFACore", "DeviceProtocol", .product(name: "Logging", package: "swift-log")]),
+            name: "MFACoreTests", dependencies: ["MFACore", "DeviceProtocol", "LogCapture", .product(name: "Logging", package: "swift-log")]),
+        // The tests' capturing log handler, shared by the suites that check what is logged.
+        .target(name: "LogCapture", dependencies: [.product(name: "Logging", package: "swift-log")], path: "Tests/Support/LogCapture"),
         .testTarget(
             name: "SQLiteStoreTests",
             dependencies: ["SQLiteStore", "MFACore", "DeviceProtocol", .product(name: "GRDB", package: "GRDB.swift")]),
@@ -327,7 +329,7 @@ let package = Package(
             dependencies: [
                 "CountersignApp", "SQLiteStore", "RADIUSCodec", "RADIUSServer", "RADIUSUpstream", "LDAPCodec", "LDAPProxy", "MFACore",
                 "DeviceProtocol", "CountersignHTTP", "WebConsole",
-                "UserImport",
+                "UserImport", "LogCapture",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 // The RadSec tests' own TLS client.

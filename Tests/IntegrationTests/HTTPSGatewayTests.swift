@@ -2,6 +2,7 @@ import CountersignApp
 import CountersignConfig
 import CountersignHTTP
 import Foundation
+import LogCapture
 import Logging
 import MFACore
 import Testing
@@ -90,29 +91,10 @@ import Testing
                     privateKeyPath: tls ? ca.privateKeyPath : nil))
             // Built, never bound: the warning is part of building the listener.
             _ = try await CountersignGateway(
-                configuration: configuration, handlingSignals: false, logger: Logger(label: "test") { _ in log.handler })
-            let warnings = log.lines.filter { $0.hasPrefix("warning HTTP listens on a network address without TLS") }
-            #expect(warnings.count == (warns ? 1 : 0), "\(log.lines)")
-        }
-    }
-}
-
-/// Log lines ("level message") kept for a test to read.
-final class CapturedLog: Sendable {
-    private let state = Locked<[String]>([])
-    var lines: [String] { state.withLock { $0 } }
-    var handler: Handler { Handler(log: self) }
-
-    struct Handler: LogHandler {
-        let log: CapturedLog
-        var metadata: Logger.Metadata = [:]
-        var logLevel: Logger.Level = .trace
-        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-            get { metadata[key] }
-            set { metadata[key] = newValue }
-        }
-        func log(event: LogEvent) {
-            log.state.withLock { $0.append("\(event.level) \(event.message)") }
+                configuration: configuration, handlingSignals: false, logger: log.logger(label: "test"))
+            let lines = log.all.map { "\($0.level) \($0.message)" }
+            let warnings = lines.filter { $0.hasPrefix("warning HTTP listens on a network address without TLS") }
+            #expect(warnings.count == (warns ? 1 : 0), "\(lines)")
         }
     }
 }

@@ -1,44 +1,30 @@
 import Foundation
+import LogCapture
 import Logging
 import MFACore
-import Synchronization
 import Testing
 
 /// The warning `dropped requests`: its fields, at most once per interval for each reason and client, and nothing
 /// left unsaid at the end of a burst.
 @Suite struct DropReportTests {
-    /// The warnings logged, with their metadata.
+    /// A logged line, with the fields the warning carries.
+    struct Line: Equatable {
+        var level: Logger.Level
+        var message: String
+        var reason: String?
+        var client: String?
+        var count: Int?
+    }
+
+    /// The warnings logged since the last look.
     final class Warnings: Sendable {
-        struct Line: Equatable {
-            var level: Logger.Level
-            var message: String
-            var reason: String?
-            var client: String?
-            var count: Int?
-        }
-
-        private let lines = Mutex<[Line]>([])
-        var all: [Line] { lines.withLock { $0 } }
-
-        func take() -> [Line] { lines.withLock { lines in defer { lines = [] }; return lines } }
-
-        var logger: Logger { Logger(label: "drops") { _ in Handler(warnings: self) } }
-
-        struct Handler: LogHandler {
-            let warnings: Warnings
-            var metadata: Logger.Metadata = [:]
-            var logLevel: Logger.Level = .trace
-            subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-                get { metadata[key] }
-                set { metadata[key] = newValue }
-            }
-
-            func log(event: LogEvent) {
-                let fields = event.metadata ?? [:]
-                let line = Line(
-                    level: event.level, message: "\(event.message)", reason: fields["reason"].map { "\($0)" },
-                    client: fields["client"].map { "\($0)" }, count: fields["count"].flatMap { Int("\($0)") })
-                warnings.lines.withLock { $0.append(line) }
+        private let log = CapturedLog()
+        var logger: Logger { log.logger(label: "drops") }
+        func take() -> [Line] {
+            log.take().map { entry in
+                Line(
+                    level: entry.level, message: entry.message, reason: entry.metadata["reason"].map { "\($0)" },
+                    client: entry.metadata["client"].map { "\($0)" }, count: entry.metadata["count"].flatMap { Int("\($0)") })
             }
         }
     }
@@ -46,8 +32,8 @@ import Testing
     let clock = ManualWallClock()
     let warnings = Warnings()
 
-    func line(_ reason: String, _ client: String, _ count: Int) -> Warnings.Line {
-        Warnings.Line(level: .warning, message: "dropped requests", reason: reason, client: client, count: count)
+    func line(_ reason: String, _ client: String, _ count: Int) -> Line {
+        Line(level: .warning, message: "dropped requests", reason: reason, client: client, count: count)
     }
 
     @Test func theFirstDropIsSaidAtOnceAndTheRestOncePerIntervalWithTheirCount() {
