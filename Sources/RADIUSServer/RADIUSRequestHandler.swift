@@ -94,11 +94,9 @@ final class RADIUSRequestHandler: ChannelInboundHandler {
             write(reply, to: destination, context: context)
         case .decide(let login):
             decide(login, destination: destination, context: context)
-        case .refuseLimited(let reply, nil, let client):
+        case .refuseLimited(let reply, let event, let client):
             drops.dropped(.rateLimited, client: client)
-            write(reply, to: destination, context: context)
-        case .refuseLimited(let reply, let event?, let client):
-            drops.dropped(.rateLimited, client: client)
+            guard let event else { return write(reply, to: destination, context: context) }
             // Once per episode: the event is stored before the reply leaves, as a decision's is.
             let audit = self.audit
             fromTask(to: destination, context: context) {
